@@ -1,0 +1,381 @@
+"""The encode and decode pipelines: audio ↔ calibrated spectrogram image."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Literal, Union
+
+import librosa
+import numpy as np
+import soundfile as sf
+
+from .errors import AudioError, ClippingWarning, LossyWarning, MissingFileError, ParameterError
+from .formats import atomic_path, load, save
+from .image import SpectrogramImage
+from .params import SpectrogramParams, Window
+from .phase import Init, Quality, reconstruct
+from .spectral import calibration, magnitude, mel_to_linear, to_db
+
+__all__ = ["encode", "encode_file", "decode", "decode_file", "read_audio", "write_audio"]
+
+#: Fraction of bins above ``db_max`` beyond which :func:`encode` warns.
+CLIP_WARN_FRACTION = 0.001
+
+PathLike = Union[str, os.PathLike]
+
+
+def read_audio(path: PathLike, *, sr: int | None = None) -> tuple[np.ndarray, int]:
+    """Read an audio file with soundfile, optionally resampling.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Any format libsndfile reads (WAV, FLAC, OGG, MP3, ...).
+    sr : int > 0 or None
+        Resample to this rate (with :func:`librosa.resample`); None keeps the file's rate.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n_samples,) for mono, (n_channels, n_samples) otherwise], float64
+    sr : int, the sample rate of ``y``
+
+    Raises
+    ------
+    MissingFileError
+        If ``path`` does not exist.
+    AudioError
+        If the file is not audio soundfile can read.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"no such file: {str(path)!r}")
+    try:
+        data, file_sr = sf.read(path, dtype="float64", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        raise AudioError(f"{str(path)!r} is not an audio file soundfile can read: {exc}") from None
+    y = data.T[0] if data.shape[1] == 1 else data.T
+    if sr is not None and sr != file_sr:
+        if not isinstance(sr, int) or sr <= 0:
+            raise ParameterError(f"sr={sr!r} must be a positive integer (Hz)")
+        if y.size == 0:
+            raise AudioError(f"{str(path)!r} holds no audio samples")
+        y = librosa.resample(y, orig_sr=file_sr, target_sr=sr)
+        file_sr = sr
+    return np.ascontiguousarray(y), int(file_sr)
+
+
+def write_audio(path: PathLike, y: np.ndarray, sr: int, *, subtype: str | None = None) -> Path:
+    """Write audio atomically with soundfile; the format follows the file extension.
+
+    Parameters
+    ----------
+    path : str or path-like, ending in an extension soundfile knows (.wav, .flac, .ogg, ...)
+    y : np.ndarray [shape=(n_samples,) or (n_channels, n_samples)]
+    sr : int > 0
+    subtype : str or None
+        soundfile subtype (``"PCM_16"``, ``"FLOAT"``, ...); None → the format's default.
+        Integer subtypes clip samples outside [-1, 1], with a warning.
+
+    Raises
+    ------
+    ParameterError
+        If the extension is not an audio format soundfile writes.
+    """
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").upper()
+    if fmt not in sf.available_formats():
+        raise ParameterError(f"cannot write audio to {str(path)!r}: use an extension like .wav or .flac")
+    subtype = subtype or sf.default_subtype(fmt)
+    data = np.asarray(y).T
+    if subtype and not subtype.startswith(("FLOAT", "DOUBLE", "VORBIS", "OPUS")):
+        peak = float(np.max(np.abs(data))) if data.size else 0.0
+        if peak > 1.0:
+            warnings.warn(
+                f"decoded audio peaks at {20 * np.log10(peak):+.2f} dBFS; {subtype} clips it "
+                "(write FLOAT with subtype='FLOAT' to keep it)",
+                ClippingWarning,
+                stacklevel=2,
+            )
+            data = np.clip(data, -1.0, 1.0)
+    with atomic_path(path) as tmp:
+        sf.write(tmp, data, sr, format=fmt, subtype=subtype)
+    return path
+
+
+def _check_audio(y: np.ndarray, n_fft: int) -> np.ndarray:
+    y = np.asarray(y)
+    if np.issubdtype(y.dtype, np.integer):
+        y = librosa.util.buf_to_float(y, n_bytes=y.dtype.itemsize, dtype=np.float64)
+    if not np.issubdtype(y.dtype, np.floating):
+        raise AudioError(f"audio of dtype {y.dtype} must be floating point in [-1, 1]")
+    if y.ndim not in (1, 2):
+        raise AudioError(f"audio of shape {y.shape} must be (n_samples,) or (n_channels, n_samples)")
+    if y.size == 0 or y.shape[-1] == 0:
+        raise AudioError("audio is empty (0 samples)")
+    if not np.all(np.isfinite(y)):
+        raise AudioError("audio holds NaN or infinite samples; clean it first (e.g. np.nan_to_num)")
+    if y.shape[-1] < n_fft:
+        raise AudioError(
+            f"audio has {y.shape[-1]} samples, fewer than n_fft={n_fft}; pass a smaller n_fft or longer audio"
+        )
+    return y.astype(np.float64, copy=False)
+
+
+def encode(
+    y: np.ndarray,
+    sr: int,
+    *,
+    n_fft: int = 2048,
+    hop_length: int | None = None,
+    win_length: int | None = None,
+    window: Window = "hann",
+    center: bool = True,
+    scale: Literal["linear", "mel"] = "linear",
+    n_mels: int = 128,
+    fmin: float = 0.0,
+    fmax: float | None = None,
+    htk: bool = False,
+    norm: Literal["slaney"] | None = "slaney",
+    power: float = 2.0,
+    db_min: float = -100.0,
+    db_max: float = 6.0,
+    ref: float | Literal["max"] = 1.0,
+    flip: bool = True,
+    invert: bool = False,
+    bit_depth: Literal[8, 16, 32] = 16,
+) -> SpectrogramImage:
+    """Encode audio as a calibrated spectrogram image.
+
+    Computes the STFT magnitude calibrated so that a full-scale sine reads 0 dBFS, applies
+    the mel filterbank if ``scale="mel"``, converts to dB against ``ref``, clips to
+    ``[db_min, db_max]`` and quantises to pixels (see FORMAT.md).
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n_samples,) or (n_channels, n_samples)], float in [-1, 1]
+        Audio. Integer PCM is converted to float first.
+    sr : int > 0
+        Sample rate in Hz.
+    n_fft, hop_length, win_length, window, center :
+        STFT geometry, as for :func:`librosa.stft` (``hop_length=None`` →
+        ``win_length // 4``, ``win_length=None`` → ``n_fft``).
+    scale : {"linear", "mel"}
+        Frequency axis of the rows.
+    n_mels, fmin, fmax, htk, norm, power :
+        Mel filterbank (as :func:`librosa.filters.mel`) and the exponent of the magnitude
+        it sums; used when ``scale="mel"``.
+    db_min, db_max : float, dB
+        Levels of the darkest and brightest pixel. Defaults cover −100 … +6 dBFS.
+    ref : float > 0 or "max"
+        Amplitude that reads 0 dB. 1.0 (default) is the absolute scale shared by every
+        file; ``"max"`` uses the loudest bin of ``y`` and stores it in ``params.ref``.
+    flip : bool
+        Low frequencies at the bottom of the image (default).
+    invert : bool
+        Dark pixels are loud.
+    bit_depth : {8, 16, 32}
+        16-bit (default), 8-bit (lossy: about −37 dB of quantisation error, warns), or
+        float32 (TIFF only).
+
+    Returns
+    -------
+    SpectrogramImage
+        ``pixels`` of shape ``(n_channels * n_bins, n_frames)`` and the parameters.
+
+    Raises
+    ------
+    AudioError
+        If ``y`` is empty, not finite, not 1-D/2-D, or shorter than ``n_fft``.
+    ParameterError
+        If a parameter is invalid (``hop_length > n_fft``, ``fmax > sr / 2``, ...).
+
+    Warns
+    -----
+    LossyWarning
+        For ``bit_depth=8``.
+    ClippingWarning
+        If more than 0.1 % of the bins are above ``db_max``.
+    """
+    if ref != "max" and (isinstance(ref, str) or ref is None):
+        raise ParameterError(f"ref={ref!r} must be a positive number or 'max'")
+    params = SpectrogramParams(
+        sr=sr, n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window, center=center,
+        scale=scale, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk, norm=norm, power=power,
+        db_min=db_min, db_max=db_max, ref=1.0 if ref == "max" else ref, flip=flip, invert=invert,
+        bit_depth=bit_depth,
+    )  # fmt: skip
+    y = _check_audio(y, params.n_fft)
+    n_channels = 1 if y.ndim == 1 else y.shape[0]
+    S = magnitude(y.reshape(n_channels, -1), params)
+    if ref == "max":
+        peak = float(S.max())
+        params = params.replace(ref=peak if peak > 0 else 1.0)
+    params = params.replace(n_samples=int(y.shape[-1]), n_channels=n_channels)
+    S_db = to_db(S, params.ref)
+    clipped = float(np.mean(S_db > params.db_max))
+    if clipped > CLIP_WARN_FRACTION:
+        warnings.warn(
+            f"{100 * clipped:.2f} % of the bins are above db_max={params.db_max} dB and were clipped; "
+            f"raise db_max (the loudest bin is {S_db.max():.1f} dB)",
+            ClippingWarning,
+            stacklevel=2,
+        )
+    if params.bit_depth == 8:
+        warnings.warn(
+            "bit_depth=8 quantises the level in steps of "
+            f"{(params.db_max - params.db_min) / 255:.2f} dB (lossy); use 16 to keep it exact",
+            LossyWarning,
+            stacklevel=2,
+        )
+    return SpectrogramImage.from_db(S_db, params)
+
+
+def encode_file(
+    in_path: PathLike,
+    out_path: PathLike,
+    *,
+    sr: int | None = None,
+    sidecar: bool = False,
+    **params: object,
+) -> SpectrogramImage:
+    """Encode an audio file to a PNG or TIFF spectrogram image, atomically.
+
+    Parameters
+    ----------
+    in_path : str or path-like
+        Audio file (WAV, FLAC, OGG, MP3, ...).
+    out_path : str or path-like
+        ``.png`` or ``.tif``/``.tiff``.
+    sr : int or None
+        Resample to this rate first; None keeps the file's rate.
+    sidecar : bool
+        Also write ``<out_path>.json``.
+    **params
+        Keyword arguments of :func:`encode`.
+
+    Returns
+    -------
+    SpectrogramImage, as written.
+
+    Raises
+    ------
+    MissingFileError, AudioError, ParameterError
+        As for :func:`read_audio` and :func:`encode`; no output file is written then.
+    """
+    y, file_sr = read_audio(in_path, sr=sr)
+    img = encode(y, file_sr, **params)  # type: ignore[arg-type]
+    save(img, out_path, sidecar=sidecar)
+    return img
+
+
+def decode(
+    img: SpectrogramImage | PathLike,
+    *,
+    quality: Quality = "balanced",
+    n_iter: int | None = None,
+    momentum: float = 0.99,
+    init: Init = "pghi",
+    rng: np.random.Generator | int | None = 0,
+    params: SpectrogramParams | None = None,
+    progress: bool = False,
+) -> tuple[np.ndarray, int]:
+    """Decode a spectrogram image back to audio.
+
+    pixels → dB → calibrated magnitude → (mel → linear by non-negative least squares)
+    → phase reconstruction (PGHI, then fast Griffin-Lim) → ISTFT, trimmed or padded to
+    exactly ``params.n_samples`` samples at the original level.
+
+    Parameters
+    ----------
+    img : SpectrogramImage or path
+        An image, or the path of a PNG/TIFF to :func:`load`.
+    quality : {"fast", "balanced", "high"}
+        Phase reconstruction preset (see :func:`specimg.phase.reconstruct`).
+    n_iter : int >= 0 or None
+        Number of fast Griffin-Lim iterations; overrides the preset.
+    momentum : float >= 0
+        Fast Griffin-Lim momentum.
+    init : {"pghi", "random", "zeros"} or np.ndarray
+        Initial phase.
+    rng : np.random.Generator, int or None
+        Seed for the random parts (default 0: decoding is deterministic).
+    params : SpectrogramParams, optional
+        Parameters for an image file that carries none (see :func:`load`).
+    progress : bool
+        Show a progress bar on long reconstructions.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n_samples,) for mono, (n_channels, n_samples) otherwise], float32
+    sr : int, sample rate in Hz
+
+    Raises
+    ------
+    MissingFileError, FormatError
+        If ``img`` is a path that cannot be loaded.
+    ParameterError
+        If a reconstruction parameter is invalid.
+    """
+    if not isinstance(img, SpectrogramImage):
+        img = load(img, params=params)
+    p = img.params
+    S = img.magnitude
+    if p.scale == "mel":
+        S = mel_to_linear(S, p)
+    length = p.n_samples
+    if length is None:
+        length = p.hop_length * (img.n_frames - 1) if p.center else p.hop_length * (img.n_frames - 1) + p.n_fft  # type: ignore[operator]
+    y = reconstruct(
+        S / calibration(p),
+        quality=quality,
+        n_iter=n_iter,
+        n_fft=p.n_fft,
+        hop_length=p.hop_length,
+        win_length=p.win_length,
+        window=p.window,
+        center=p.center,
+        length=length,
+        momentum=momentum,
+        init=init,
+        rng=rng,
+        progress=progress,
+    )
+    return y, p.sr
+
+
+def decode_file(
+    in_path: PathLike,
+    out_path: PathLike,
+    *,
+    params: SpectrogramParams | None = None,
+    subtype: str | None = None,
+    **kwargs: object,
+) -> tuple[np.ndarray, int]:
+    """Decode a spectrogram image file to an audio file, atomically.
+
+    Parameters
+    ----------
+    in_path : str or path-like, a PNG/TIFF written by specimg (or any with ``params``)
+    out_path : str or path-like, audio file; the format follows the extension
+    params : SpectrogramParams, optional, for an image without metadata
+    subtype : str or None, soundfile subtype (None → the format's default, PCM_16 for WAV)
+    **kwargs : keyword arguments of :func:`decode`
+
+    Returns
+    -------
+    y, sr : as :func:`decode`
+
+    Raises
+    ------
+    MissingFileError, FormatError, ParameterError
+        As for :func:`decode` and :func:`write_audio`; no output file is written then.
+    """
+    out = Path(out_path)
+    fmt = out.suffix.lstrip(".").upper()
+    if fmt not in sf.available_formats():  # fail before the expensive part
+        raise ParameterError(f"cannot write audio to {str(out)!r}: use an extension like .wav or .flac")
+    y, sr = decode(in_path, params=params, **kwargs)  # type: ignore[arg-type]
+    write_audio(out, y, sr, subtype=subtype)
+    return y, sr

@@ -1,0 +1,50 @@
+"""Exceptions and warnings raised by specimg.
+
+Every error derives from :class:`SpecimgError`, and each subclass also derives from the
+built-in exception it replaces, so ``except ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "SpecimgError",
+    "ParameterError",
+    "FormatError",
+    "AudioError",
+    "MissingFileError",
+    "SpecimgWarning",
+    "LossyWarning",
+    "ClippingWarning",
+]
+
+
+class SpecimgError(Exception):
+    """Root of every error specimg raises."""
+
+
+class ParameterError(SpecimgError, ValueError):
+    """A parameter has an invalid value or contradicts another parameter."""
+
+
+class FormatError(SpecimgError, ValueError):
+    """An image or metadata file cannot be read as a specimg spectrogram."""
+
+
+class AudioError(SpecimgError, ValueError):
+    """Audio that cannot be encoded: not audio, empty, too short, or not finite."""
+
+
+class MissingFileError(SpecimgError, FileNotFoundError):
+    """An input file does not exist."""
+
+
+class SpecimgWarning(UserWarning):
+    """Root of every warning specimg emits."""
+
+
+class LossyWarning(SpecimgWarning):
+    """A legal choice that loses information (8-bit pixels, for instance)."""
+
+
+class ClippingWarning(SpecimgWarning):
+    """More than 0.1 % of the time-frequency bins were clipped at ``db_max``."""

@@ -1,0 +1,261 @@
+"""Reading and writing spectrogram images: PNG, TIFF, and sidecar JSON.
+
+* PNG: 8- or 16-bit grayscale; the metadata JSON is an ``iTXt`` chunk with keyword
+  ``specimg``. Channels are stacked vertically.
+* TIFF: 8-, 16-bit or float32 grayscale, one page per channel; the metadata JSON is the
+  ImageDescription of the first page.
+* Sidecar: ``<image file name>.json`` holding the same JSON, for tools that strip metadata.
+
+Every write goes to a temporary file in the destination folder that is renamed into place
+only once it is complete, so a failure never leaves a partial file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator, Literal
+
+import numpy as np
+import tifffile
+from PIL import Image, PngImagePlugin
+
+from .errors import FormatError, MissingFileError, ParameterError
+from .image import SpectrogramImage, pixel_dtype
+from .params import SpectrogramParams
+
+__all__ = ["save", "load", "read_metadata", "atomic_path", "sidecar_path", "PNG_KEYWORD"]
+
+#: Keyword of the PNG iTXt chunk that holds the metadata.
+PNG_KEYWORD = "specimg"
+
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+ImageFormat = Literal["png", "tiff"]
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
+
+    On any exception the temporary file is removed and ``path`` is left untouched.
+    """
+    path = Path(path)
+    if not path.parent.exists():
+        raise MissingFileError(f"output folder {str(path.parent)!r} does not exist; create it first")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def sidecar_path(path: str | os.PathLike) -> Path:
+    """Path of the sidecar metadata file of image ``path``: ``<path>.json``."""
+    path = Path(path)
+    return path.with_name(path.name + ".json")
+
+
+def _format_of(path: Path) -> ImageFormat:
+    suffix = path.suffix.lower()
+    if suffix == ".png":
+        return "png"
+    if suffix in (".tif", ".tiff"):
+        return "tiff"
+    raise ParameterError(f"cannot write {str(path)!r}: use a .png, .tif or .tiff file name")
+
+
+def save(img: SpectrogramImage, path: str | os.PathLike, *, sidecar: bool = False) -> Path:
+    """Write ``img`` with its metadata embedded, atomically.
+
+    Parameters
+    ----------
+    img : SpectrogramImage
+    path : str or path-like
+        Destination; ``.png`` (8/16-bit) or ``.tif``/``.tiff`` (8/16-bit, float32).
+    sidecar : bool
+        Also write the metadata to ``<path>.json``.
+
+    Returns
+    -------
+    Path
+        The path written.
+
+    Raises
+    ------
+    ParameterError
+        If the extension is unknown, or float32 pixels are to be written as PNG.
+    MissingFileError
+        If the destination folder does not exist.
+    """
+    path = Path(path)
+    fmt = _format_of(path)
+    text = img.params.to_json()
+    if fmt == "png":
+        if img.params.bit_depth == 32:
+            raise ParameterError(
+                f"bit_depth=32 (float) cannot be stored in PNG {str(path)!r}; write a .tiff or use bit_depth=16"
+            )
+        info = PngImagePlugin.PngInfo()
+        info.add_itxt(PNG_KEYWORD, text)
+        with atomic_path(path) as tmp:
+            Image.fromarray(img.pixels).save(tmp, format="PNG", pnginfo=info, optimize=False)
+    else:
+        rows = img.params.n_bins
+        with atomic_path(path) as tmp, tifffile.TiffWriter(tmp) as tif:
+            for c in range(img.params.n_channels):
+                tif.write(
+                    img.pixels[c * rows : (c + 1) * rows],
+                    photometric="minisblack",
+                    description=text if c == 0 else None,
+                    metadata=None,
+                    compression="zlib",
+                )
+    if sidecar:
+        with atomic_path(sidecar_path(path)) as tmp:
+            tmp.write_text(img.params.to_json(indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def _read_png(path: Path) -> tuple[np.ndarray, str | None]:
+    try:
+        with Image.open(path) as im:
+            im.load()
+            text = im.info.get(PNG_KEYWORD)
+            if im.mode not in ("L", "I;16", "I;16B", "I"):
+                raise FormatError(
+                    f"{str(path)!r} is a {im.mode} image; specimg images are grayscale "
+                    "(convert it to grayscale, or pass params= for a grayscale copy)"
+                )
+            pixels = np.array(im)
+    except FormatError:
+        raise
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise FormatError(f"{str(path)!r} is not a readable PNG (truncated or corrupt?): {exc}") from None
+    if pixels.dtype == np.int32:  # Pillow's mode "I" for 16-bit data
+        pixels = pixels.astype(np.uint16)
+    return pixels, text if isinstance(text, str) else None
+
+
+def _read_tiff(path: Path) -> tuple[np.ndarray, str | None]:
+    try:
+        with tifffile.TiffFile(path) as tif:
+            pages = [page.asarray() for page in tif.pages]  # type: ignore[union-attr]
+            text = tif.pages[0].description or None  # type: ignore[union-attr]
+    except Exception as exc:  # tifffile raises many kinds on corrupt input
+        raise FormatError(f"{str(path)!r} is not a readable TIFF (truncated or corrupt?): {exc}") from None
+    if any(p.ndim != 2 for p in pages):
+        raise FormatError(
+            f"{str(path)!r} holds pages of shape {[p.shape for p in pages]}; specimg TIFFs hold one 2-D "
+            "grayscale page per channel"
+        )
+    if len({p.shape[1] for p in pages}) != 1 or len({p.dtype for p in pages}) != 1:
+        raise FormatError(f"{str(path)!r} holds pages of different widths or types")
+    return np.concatenate(pages, axis=0), text
+
+
+def _read_other(path: Path) -> tuple[np.ndarray, str | None]:
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.mode not in ("L", "I;16", "I;16B", "I"):
+                raise FormatError(
+                    f"{str(path)!r} is a {im.mode} image; specimg images are grayscale"
+                )
+            return np.array(im), None
+    except FormatError:
+        raise
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise FormatError(f"{str(path)!r} is not an image specimg can read: {exc}") from None
+
+
+def _read_pixels(path: Path) -> tuple[np.ndarray, str | None]:
+    if not path.is_file():
+        raise MissingFileError(f"no such file: {str(path)!r}")
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if head.startswith(_PNG_MAGIC):
+        return _read_png(path)
+    if head[:4] in _TIFF_MAGICS:
+        return _read_tiff(path)
+    return _read_other(path)
+
+
+def read_metadata(path: str | os.PathLike) -> SpectrogramParams | None:
+    """The parameters embedded in ``path`` or in its sidecar, or None if there are none.
+
+    Raises
+    ------
+    FormatError
+        If metadata is present but invalid (unknown version, missing key, bad value).
+    """
+    _, params = _pixels_and_params(Path(path))
+    return params
+
+
+def _pixels_and_params(path: Path) -> tuple[np.ndarray, SpectrogramParams | None]:
+    pixels, text = _read_pixels(path)
+    if text is not None:
+        return pixels, SpectrogramParams.from_json(text, source=f"metadata embedded in {str(path)!r}")
+    side = sidecar_path(path)
+    if side.is_file():
+        return pixels, SpectrogramParams.from_json(side.read_bytes(), source=f"sidecar {str(side)!r}")
+    return pixels, None
+
+
+def load(path: str | os.PathLike, *, params: SpectrogramParams | None = None) -> SpectrogramImage:
+    """Read a spectrogram image and its parameters.
+
+    The parameters come from, in order: the metadata embedded in the file, the sidecar
+    ``<path>.json``, the ``params`` argument.
+
+    Parameters
+    ----------
+    path : str or path-like
+        PNG or TIFF written by :func:`save`, or any grayscale image Pillow reads when
+        ``params`` is given.
+    params : SpectrogramParams, optional
+        Parameters to use for a file that carries none.
+
+    Returns
+    -------
+    SpectrogramImage
+
+    Raises
+    ------
+    MissingFileError
+        If ``path`` does not exist.
+    FormatError
+        If the file is not a readable grayscale image, its metadata is invalid, its size
+        contradicts its metadata, or it has no metadata and ``params`` is None.
+    """
+    path = Path(path)
+    pixels, found = _pixels_and_params(path)
+    if found is None:
+        if params is None:
+            raise FormatError(
+                f"{str(path)!r} carries no specimg metadata and has no sidecar "
+                f"{sidecar_path(path).name!r}; pass params=SpectrogramParams(...) (CLI: --params FILE.json)"
+            )
+        found = params
+        expected = pixel_dtype(found.bit_depth)
+        if pixels.dtype != expected:
+            raise FormatError(
+                f"{str(path)!r} has {pixels.dtype} pixels but params.bit_depth={found.bit_depth}; "
+                f"pass params with bit_depth matching the file"
+            )
+    return SpectrogramImage(pixels, found)

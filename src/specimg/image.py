@@ -1,0 +1,211 @@
+"""Pixels ↔ calibrated dB, and the image that carries its own parameters.
+
+The one range contract of the format (FORMAT.md §2): with ``p_max`` = 255, 65535 or 1.0,
+
+    x = (clip(dB, db_min, db_max) - db_min) / (db_max - db_min)
+    p = round(x * p_max)            (x * p_max for float32)
+    p = p_max - p                   if invert
+
+and rows are frequency bins, reversed (low frequencies at the bottom) when ``flip``.
+Channels are stacked vertically, channel 0 on top. The floor value (``x == 0``) means
+"at or below ``db_min``" and decodes to silence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import FormatError, ParameterError
+from .params import SpectrogramParams
+from .spectral import from_db
+
+__all__ = ["SpectrogramImage", "db_to_pixels", "pixels_to_db", "pixel_dtype", "pixel_max"]
+
+
+def pixel_dtype(bit_depth: int) -> np.dtype:
+    """numpy dtype of the pixels for ``bit_depth`` 8, 16 or 32 (float32)."""
+    return np.dtype({8: np.uint8, 16: np.uint16, 32: np.float32}[bit_depth])
+
+
+def pixel_max(bit_depth: int) -> float:
+    """Largest pixel value: 255, 65535, or 1.0 for float32."""
+    return {8: 255.0, 16: 65535.0, 32: 1.0}[bit_depth]
+
+
+def db_to_pixels(S_db: np.ndarray, params: SpectrogramParams) -> np.ndarray:
+    """Quantise dB to pixel values, in bin order (no flip, no stacking).
+
+    Parameters
+    ----------
+    S_db : np.ndarray [shape=(..., n_bins, n_frames)], dB relative to ``params.ref``
+    params : SpectrogramParams
+
+    Returns
+    -------
+    np.ndarray, same shape, dtype ``pixel_dtype(params.bit_depth)``
+    """
+    x = (np.clip(S_db, params.db_min, params.db_max) - params.db_min) / (params.db_max - params.db_min)
+    p_max = pixel_max(params.bit_depth)
+    p = x * p_max
+    if params.bit_depth != 32:
+        p = np.rint(p)
+    if params.invert:
+        p = p_max - p
+    return p.astype(pixel_dtype(params.bit_depth))
+
+
+def pixels_to_db(pixels: np.ndarray, params: SpectrogramParams) -> np.ndarray:
+    """Pixel values to dB, the inverse of :func:`db_to_pixels` up to quantisation.
+
+    Returns
+    -------
+    np.ndarray, float64, same shape as ``pixels``, in ``[db_min, db_max]``
+    """
+    p_max = pixel_max(params.bit_depth)
+    p = np.asarray(pixels, dtype=np.float64)
+    if params.invert:
+        p = p_max - p
+    return params.db_min + np.clip(p / p_max, 0.0, 1.0) * (params.db_max - params.db_min)
+
+
+def _stack(channels: np.ndarray, params: SpectrogramParams) -> np.ndarray:
+    """(n_channels, n_bins, n_frames) in bin order → 2-D image rows."""
+    if params.flip:
+        channels = channels[:, ::-1, :]
+    return np.ascontiguousarray(channels.reshape(-1, channels.shape[-1]))
+
+
+def _unstack(pixels: np.ndarray, params: SpectrogramParams) -> np.ndarray:
+    """2-D image rows → (n_channels, n_bins, n_frames) in bin order."""
+    channels = pixels.reshape(params.n_channels, params.n_bins, pixels.shape[-1])
+    return channels[:, ::-1, :] if params.flip else channels
+
+
+@dataclass(frozen=True, eq=False)
+class SpectrogramImage:
+    """A spectrogram image and the parameters that calibrate it.
+
+    Attributes
+    ----------
+    pixels : np.ndarray [shape=(n_channels * n_bins, n_frames)], uint8, uint16 or float32
+        The image exactly as stored in a PNG (rows top to bottom). For several channels the
+        channel images are stacked vertically, channel 0 on top.
+    params : SpectrogramParams
+
+    Raises
+    ------
+    FormatError
+        If the pixel array does not have the shape or dtype its parameters call for.
+    """
+
+    pixels: np.ndarray
+    params: SpectrogramParams
+
+    def __post_init__(self) -> None:
+        p, params = self.pixels, self.params
+        if not isinstance(p, np.ndarray) or p.ndim != 2:
+            shape = getattr(p, "shape", None)
+            raise FormatError(
+                f"pixels of shape {shape} must be a 2-D grayscale array; convert RGB images to gray first"
+            )
+        if p.dtype != pixel_dtype(params.bit_depth):
+            raise FormatError(
+                f"pixels of dtype {p.dtype} do not match bit_depth={params.bit_depth} "
+                f"(expected {pixel_dtype(params.bit_depth)})"
+            )
+        rows = params.n_channels * params.n_bins
+        if p.shape[0] != rows:
+            raise FormatError(
+                f"image has {p.shape[0]} rows but its parameters call for {rows} "
+                f"({params.n_channels} channel(s) × {params.n_bins} {params.scale} bins)"
+            )
+        if params.n_frames is not None and p.shape[1] != params.n_frames:
+            raise FormatError(
+                f"image has {p.shape[1]} columns but n_samples={params.n_samples} with "
+                f"hop_length={params.hop_length} calls for {params.n_frames} frames"
+            )
+        if p.shape[1] < 1:
+            raise FormatError("image has no columns")
+        if params.bit_depth == 32 and not np.all(np.isfinite(p)):
+            raise FormatError("float image holds NaN or infinite pixels")
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_db(cls, S_db: np.ndarray, params: SpectrogramParams) -> "SpectrogramImage":
+        """Quantise a dB spectrogram into an image.
+
+        Parameters
+        ----------
+        S_db : np.ndarray [shape=(n_bins, n_frames) or (n_channels, n_bins, n_frames)]
+            Level in dB relative to ``params.ref``, bins in ascending frequency.
+        params : SpectrogramParams
+        """
+        S_db = np.asarray(S_db)
+        if S_db.ndim == 2:
+            S_db = S_db[np.newaxis]
+        if S_db.ndim != 3 or S_db.shape[0] != params.n_channels:
+            raise ParameterError(
+                f"S_db of shape {S_db.shape} does not match n_channels={params.n_channels}"
+            )
+        return cls(_stack(db_to_pixels(S_db, params), params), params)
+
+    # ------------------------------------------------------------------ views
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the pixel array, (rows, columns)."""
+        return tuple(self.pixels.shape)
+
+    @property
+    def n_frames(self) -> int:
+        """Number of STFT frames (image columns)."""
+        return int(self.pixels.shape[1])
+
+    @property
+    def channel_pixels(self) -> np.ndarray:
+        """Pixels per channel in bin order, shape (n_channels, n_bins, n_frames)."""
+        return _unstack(self.pixels, self.params)
+
+    @property
+    def db(self) -> np.ndarray:
+        """Level in dB relative to ``params.ref``.
+
+        Returns
+        -------
+        np.ndarray [shape=(n_bins, n_frames) for mono, (n_channels, n_bins, n_frames)
+        otherwise], float64, bins in ascending frequency, values in [db_min, db_max]
+        """
+        out = pixels_to_db(self.channel_pixels, self.params)
+        return out[0] if self.params.n_channels == 1 else out
+
+    @property
+    def magnitude(self) -> np.ndarray:
+        """Calibrated amplitude (linear or mel), same shape as :attr:`db`.
+
+        Pixels at the floor (``db_min``) decode to exactly 0, so silence stays silent.
+        """
+        db = self.db
+        return np.where(db > self.params.db_min, from_db(db, self.params.ref), 0.0)
+
+    @property
+    def times(self) -> np.ndarray:
+        """Time in seconds of each column."""
+        return self.params.times(self.n_frames)
+
+    @property
+    def frequencies(self) -> np.ndarray:
+        """Frequency in Hz of each row of one channel, in bin order (lowest first)."""
+        return self.params.frequencies
+
+    def replace(self, **changes: Any) -> "SpectrogramImage":
+        """Copy with new ``pixels`` and/or ``params``."""
+        return SpectrogramImage(changes.get("pixels", self.pixels), changes.get("params", self.params))
+
+    def __repr__(self) -> str:
+        p = self.params
+        return (
+            f"SpectrogramImage(shape={self.shape}, dtype={self.pixels.dtype}, sr={p.sr}, "
+            f"scale={p.scale!r}, n_channels={p.n_channels}, db=[{p.db_min}, {p.db_max}])"
+        )

@@ -1,0 +1,311 @@
+"""The parameter set that makes a spectrogram image reversible.
+
+:class:`SpectrogramParams` holds every number the round trip audio → image → audio needs.
+It is frozen, validated on construction, and serialised as one JSON object whose keys are
+specified in ``FORMAT.md`` (format version 1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping, Union
+
+import numpy as np
+import scipy.signal
+
+from .errors import FormatError, ParameterError
+
+__all__ = ["SpectrogramParams", "FORMAT_VERSION", "FORMAT_NAME"]
+
+#: Version of the metadata schema and pixel mapping written by this release.
+FORMAT_VERSION = 1
+#: Value of the ``"format"`` key that identifies specimg metadata.
+FORMAT_NAME = "specimg"
+
+Window = Union[str, tuple]
+
+_MAX_SR = 1_000_000
+_MAX_N_FFT = 1 << 17
+_MAX_CHANNELS = 64
+
+
+def _check_int(name: str, value: Any, lo: int, hi: int, fix: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ParameterError(f"{name}={value!r} must be an integer; {fix}")
+    if not lo <= value <= hi:
+        raise ParameterError(f"{name}={value!r} is out of range [{lo}, {hi}]; {fix}")
+
+
+def _check_float(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ParameterError(f"{name}={value!r} must be a real number")
+    if not math.isfinite(value):
+        raise ParameterError(f"{name}={value!r} must be finite")
+    return float(value)
+
+
+def _check_bool(name: str, value: Any) -> None:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ParameterError(f"{name}={value!r} must be True or False")
+
+
+@dataclass(frozen=True)
+class SpectrogramParams:
+    """Every parameter needed to turn a spectrogram image back into audio.
+
+    Parameters
+    ----------
+    sr : int > 0 [scalar]
+        Sample rate of the audio, in Hz.
+    n_fft : int > 0 [scalar]
+        FFT size in samples. Rows of a linear image: ``n_fft // 2 + 1``.
+    hop_length : int > 0 [scalar] or None
+        Samples between successive frames. ``None`` → ``win_length // 4``.
+    win_length : int > 0 [scalar] or None
+        Window length in samples, ``<= n_fft``. ``None`` → ``n_fft``.
+    window : str or tuple
+        Window specification accepted by :func:`scipy.signal.get_window` (periodic).
+    center : bool
+        If True, frame ``t`` is centred on sample ``t * hop_length`` (the signal is padded
+        with ``n_fft // 2`` zeros on both sides), as in :func:`librosa.stft`.
+    scale : {"linear", "mel"}
+        Frequency axis of the image rows.
+    n_mels : int > 0 [scalar]
+        Number of mel bands (used when ``scale="mel"``), ``<= n_fft // 2 + 1``.
+    fmin, fmax : float >= 0 [scalar]
+        Lowest and highest mel frequency in Hz. ``fmax=None`` → ``sr / 2``.
+    htk : bool
+        Use the HTK mel formula instead of Slaney's (as :func:`librosa.mel_frequencies`).
+    norm : {"slaney", None}
+        Mel filter normalisation, as in :func:`librosa.filters.mel`.
+    power : float > 0 [scalar]
+        Exponent of the calibrated magnitude that the mel filterbank sums (2 = power).
+        The stored level is always an amplitude: ``(mel @ |X|**power) ** (1 / power)``.
+    db_min, db_max : float [scalar], ``db_min < db_max``
+        Levels in dB of the darkest and brightest pixel value.
+    ref : float > 0 [scalar]
+        Amplitude that reads 0 dB. ``1.0`` is the absolute scale: a full-scale sine reads
+        0 dBFS.
+    flip : bool
+        If True (default), low frequencies are at the bottom of the image.
+    invert : bool
+        If True, dark pixels are loud.
+    bit_depth : {8, 16, 32}
+        Pixel type: 8- or 16-bit unsigned integers, or 32-bit float in [0, 1] (TIFF only).
+    n_samples : int >= 0 [scalar] or None
+        Length of the original audio per channel, in samples. ``None`` when unknown (for
+        instance an image made by a GAN): the decoder then returns
+        ``(n_frames - 1) * hop_length`` samples.
+    n_channels : int > 0 [scalar]
+        Number of audio channels; channel images are stacked vertically (see FORMAT.md).
+    edits : tuple of dict
+        History of image operations applied after encoding, oldest first.
+    version : int
+        Format version; only :data:`FORMAT_VERSION` is accepted.
+
+    Raises
+    ------
+    ParameterError
+        If any value is out of range or contradicts another (for instance
+        ``hop_length > n_fft`` or ``fmax > sr / 2``).
+    """
+
+    sr: int
+    n_fft: int = 2048
+    hop_length: int | None = None
+    win_length: int | None = None
+    window: Window = "hann"
+    center: bool = True
+    scale: Literal["linear", "mel"] = "linear"
+    n_mels: int = 128
+    fmin: float = 0.0
+    fmax: float | None = None
+    htk: bool = False
+    norm: Literal["slaney"] | None = "slaney"
+    power: float = 2.0
+    db_min: float = -100.0
+    db_max: float = 6.0
+    ref: float = 1.0
+    flip: bool = True
+    invert: bool = False
+    bit_depth: Literal[8, 16, 32] = 16
+    n_samples: int | None = None
+    n_channels: int = 1
+    edits: tuple = field(default=())
+    version: int = FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        _check_int("sr", self.sr, 1, _MAX_SR, "pass the sample rate in Hz")
+        _check_int("n_fft", self.n_fft, 2, _MAX_N_FFT, "typical values are 512 to 4096")
+        win_length = self.n_fft if self.win_length is None else self.win_length
+        _check_int("win_length", win_length, 1, self.n_fft, "use win_length <= n_fft")
+        hop_length = win_length // 4 if self.hop_length is None else self.hop_length
+        _check_int("hop_length", hop_length, 1, self.n_fft, "use 0 < hop_length <= n_fft")
+        window = tuple(self.window) if isinstance(self.window, list) else self.window
+        try:
+            scipy.signal.get_window(window, win_length, fftbins=True)
+        except (ValueError, TypeError) as exc:
+            raise ParameterError(
+                f"window={self.window!r} is not a window scipy.signal.get_window knows: {exc}"
+            ) from None
+        _check_bool("center", self.center)
+        if self.scale not in ("linear", "mel"):
+            raise ParameterError(f"scale={self.scale!r} must be 'linear' or 'mel'")
+        n_freqs = self.n_fft // 2 + 1
+        _check_int("n_mels", self.n_mels, 1, n_freqs, f"n_mels must be <= n_fft // 2 + 1 = {n_freqs}")
+        nyquist = self.sr / 2
+        fmin = _check_float("fmin", self.fmin)
+        fmax = nyquist if self.fmax is None else _check_float("fmax", self.fmax)
+        if fmax > nyquist:
+            raise ParameterError(f"fmax={fmax!r} Hz is above the Nyquist frequency sr/2={nyquist!r} Hz")
+        if not 0 <= fmin < fmax:
+            raise ParameterError(f"fmin={fmin!r} Hz must be >= 0 and below fmax={fmax!r} Hz")
+        _check_bool("htk", self.htk)
+        if self.norm not in ("slaney", None):
+            raise ParameterError(f"norm={self.norm!r} must be 'slaney' or None")
+        power = _check_float("power", self.power)
+        if power <= 0:
+            raise ParameterError(f"power={self.power!r} must be > 0 (1 = magnitude, 2 = power)")
+        db_min = _check_float("db_min", self.db_min)
+        db_max = _check_float("db_max", self.db_max)
+        if db_min >= db_max:
+            raise ParameterError(f"db_min={db_min!r} must be below db_max={db_max!r}")
+        ref = _check_float("ref", self.ref)
+        if ref <= 0:
+            raise ParameterError(f"ref={self.ref!r} must be a positive amplitude")
+        _check_bool("flip", self.flip)
+        _check_bool("invert", self.invert)
+        if self.bit_depth not in (8, 16, 32) or isinstance(self.bit_depth, bool):
+            raise ParameterError(f"bit_depth={self.bit_depth!r} must be 8, 16 or 32 (float)")
+        if self.n_samples is not None:
+            _check_int("n_samples", self.n_samples, 0, 1 << 40, "pass the audio length in samples")
+        _check_int("n_channels", self.n_channels, 1, _MAX_CHANNELS, "pass the number of audio channels")
+        if not isinstance(self.edits, (tuple, list)) or not all(isinstance(e, Mapping) for e in self.edits):
+            raise ParameterError(f"edits={self.edits!r} must be a sequence of dicts")
+        if self.version != FORMAT_VERSION:
+            raise ParameterError(
+                f"version={self.version!r} is not supported; this release reads version {FORMAT_VERSION}"
+            )
+        # Resolve the derived defaults so that equality and JSON are explicit.
+        object.__setattr__(self, "win_length", int(win_length))
+        object.__setattr__(self, "hop_length", int(hop_length))
+        object.__setattr__(self, "window", window)
+        object.__setattr__(self, "fmin", fmin)
+        object.__setattr__(self, "fmax", float(fmax))
+        object.__setattr__(self, "power", power)
+        object.__setattr__(self, "db_min", db_min)
+        object.__setattr__(self, "db_max", db_max)
+        object.__setattr__(self, "ref", ref)
+        object.__setattr__(self, "edits", tuple(dict(e) for e in self.edits))
+        for name in ("sr", "n_fft", "n_mels", "n_channels", "bit_depth"):
+            object.__setattr__(self, name, int(getattr(self, name)))
+        for name in ("center", "htk", "flip", "invert"):
+            object.__setattr__(self, name, bool(getattr(self, name)))
+        if self.n_samples is not None:
+            object.__setattr__(self, "n_samples", int(self.n_samples))
+
+    # ------------------------------------------------------------------ derived values
+    @property
+    def n_bins(self) -> int:
+        """Rows per channel: ``n_mels`` for mel scale, ``n_fft // 2 + 1`` for linear."""
+        return self.n_mels if self.scale == "mel" else self.n_fft // 2 + 1
+
+    def frames_for(self, n_samples: int) -> int:
+        """Number of STFT frames for a signal of ``n_samples`` samples."""
+        if self.center:
+            return 1 + n_samples // self.hop_length  # type: ignore[operator]
+        return 1 + max(n_samples - self.n_fft, 0) // self.hop_length  # type: ignore[operator]
+
+    @property
+    def n_frames(self) -> int | None:
+        """Number of frames (image columns) implied by ``n_samples``, or None."""
+        return None if self.n_samples is None else self.frames_for(self.n_samples)
+
+    @property
+    def frequencies(self) -> np.ndarray:
+        """Centre frequency in Hz of each row, in bin order (lowest first).
+
+        Returns
+        -------
+        np.ndarray [shape=(n_bins,)], float64
+        """
+        import librosa
+
+        if self.scale == "mel":
+            return librosa.mel_frequencies(n_mels=self.n_mels + 2, fmin=self.fmin, fmax=self.fmax, htk=self.htk)[1:-1]
+        return np.fft.rfftfreq(self.n_fft, 1.0 / self.sr)
+
+    def times(self, n_frames: int) -> np.ndarray:
+        """Time in seconds of the centre of each of ``n_frames`` frames."""
+        offset = 0 if self.center else self.n_fft // 2
+        return (np.arange(n_frames) * self.hop_length + offset) / self.sr  # type: ignore[operator]
+
+    def replace(self, **changes: Any) -> "SpectrogramParams":
+        """Return a copy with ``changes`` applied (and validated)."""
+        return dataclasses.replace(self, **changes)
+
+    # ------------------------------------------------------------------ JSON
+    def to_dict(self) -> dict[str, Any]:
+        """The metadata object of FORMAT.md, as a JSON-compatible dict."""
+        out: dict[str, Any] = {"format": FORMAT_NAME}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+    def to_json(self, **kwargs: Any) -> str:
+        """Serialise to the JSON text embedded in files (see FORMAT.md)."""
+        return json.dumps(self.to_dict(), sort_keys=True, allow_nan=False, **kwargs)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "metadata") -> "SpectrogramParams":
+        """Build params from a metadata dict, raising :class:`FormatError` if it is not valid.
+
+        Raises
+        ------
+        FormatError
+            If the dict is not specimg metadata, has an unsupported ``version``, lacks a
+            key, has an unknown key, or holds an invalid value.
+        """
+        if not isinstance(data, Mapping) or data.get("format") != FORMAT_NAME:
+            raise FormatError(f"{source} is not specimg metadata (no \"format\": \"specimg\" key)")
+        version = data.get("version")
+        if version != FORMAT_VERSION:
+            raise FormatError(
+                f"{source} has format version {version!r}; this release of specimg reads version "
+                f"{FORMAT_VERSION} (upgrade specimg to read newer files)"
+            )
+        names = {f.name for f in dataclasses.fields(cls)}
+        missing = sorted(names - set(data))
+        if missing:
+            raise FormatError(f"{source} lacks the key(s) {', '.join(missing)}; see FORMAT.md")
+        unknown = sorted(set(data) - names - {"format"})
+        if unknown:
+            raise FormatError(f"{source} has unknown key(s) {', '.join(unknown)} for version {version}")
+        kwargs = {name: data[name] for name in names}
+        if isinstance(kwargs["window"], list):
+            kwargs["window"] = tuple(kwargs["window"])
+        try:
+            return cls(**kwargs)
+        except ParameterError as exc:
+            raise FormatError(f"{source} holds an invalid value: {exc}") from None
+
+    @classmethod
+    def from_json(cls, text: str | bytes, *, source: str = "metadata") -> "SpectrogramParams":
+        """Parse the JSON text written by :meth:`to_json`.
+
+        Raises
+        ------
+        FormatError
+            If ``text`` is not JSON or not valid specimg metadata.
+        """
+        try:
+            data = json.loads(text)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise FormatError(f"{source} is not valid JSON: {exc}") from None
+        return cls.from_dict(data, source=source)
