@@ -18,8 +18,8 @@ import numpy as np
 
 from . import __version__
 from .codec import decode_file, encode_file, read_audio
-from .errors import SpecimgError
-from .formats import load, read_metadata
+from .errors import MissingFileError, SpecimgError
+from .formats import _read_pixels, load, sidecar_path
 from .metrics import level_difference_db, spectral_convergence
 from .params import SpectrogramParams
 from .phase import QUALITY_PRESETS
@@ -53,7 +53,7 @@ def _read_params(path: str | None) -> SpectrogramParams | None:
         return None
     p = Path(path)
     if not p.is_file():
-        raise click.BadParameter(f"no such file: {path!r}", param_hint="--params")
+        raise MissingFileError(f"no such file: {path!r} (given as --params)")
     return SpectrogramParams.from_json(p.read_bytes(), source=repr(path))
 
 
@@ -91,7 +91,7 @@ def cli() -> None:
 @click.option("--htk", is_flag=True, help="HTK mel formula instead of Slaney's.")
 @click.option("--norm", type=click.Choice(["slaney", "none"]), default="slaney", show_default=True)
 @click.option("--power", type=float, default=2.0, show_default=True, help="Exponent the mel filterbank sums.")
-@click.option("--db-min", type=float, default=-100.0, show_default=True)
+@click.option("--db-min", type=float, default=-120.0, show_default=True)
 @click.option("--db-max", type=float, default=6.0, show_default=True)
 @click.option("--ref", type=_Ref(), default=1.0, show_default=True, help="Amplitude of 0 dB, or 'max'.")
 @click.option("--flip/--no-flip", default=True, show_default=True, help="Low frequencies at the bottom.")
@@ -135,7 +135,12 @@ def info(path: str, params_path: str | None) -> None:
     """Print the metadata of spectrogram image FILE and the dB range of its pixels."""
     img = load(path, params=_read_params(params_path))
     p = img.params
-    source = "embedded" if read_metadata(path) is not None else "--params"
+    if _read_pixels(Path(path))[1] is not None:
+        source = "embedded"
+    elif sidecar_path(path).is_file():
+        source = f"sidecar {sidecar_path(path).name}"
+    else:
+        source = "--params"
     rows = [(k, v) for k, v in p.to_dict().items() if k not in ("format", "edits")]
     width = max([len(k) for k, _ in rows] + [len("at floor / top")])
     click.echo(f"{path}  (metadata: {source}, format version {p.version})")

@@ -139,7 +139,7 @@ def encode(
     htk: bool = False,
     norm: Literal["slaney"] | None = "slaney",
     power: float = 2.0,
-    db_min: float = -100.0,
+    db_min: float = -120.0,
     db_max: float = 6.0,
     ref: float | Literal["max"] = 1.0,
     flip: bool = True,
@@ -167,7 +167,9 @@ def encode(
         Mel filterbank (as :func:`librosa.filters.mel`) and the exponent of the magnitude
         it sums; used when ``scale="mel"``.
     db_min, db_max : float, dB
-        Levels of the darkest and brightest pixel. Defaults cover −100 … +6 dBFS.
+        Levels of the darkest and brightest pixel. Defaults cover −120 … +6 dBFS: the
+        floor sits just above the per-bin noise of 16-bit PCM (about −126 dBFS with a
+        2048-point Hann window), and at 16 bits the step is 0.002 dB.
     ref : float > 0 or "max"
         Amplitude that reads 0 dB. 1.0 (default) is the absolute scale shared by every
         file; ``"max"`` uses the loudest bin of ``y`` and stores it in ``params.ref``.
@@ -176,7 +178,7 @@ def encode(
     invert : bool
         Dark pixels are loud.
     bit_depth : {8, 16, 32}
-        16-bit (default), 8-bit (lossy: about −37 dB of quantisation error, warns), or
+        16-bit (default, about −83 dB of quantisation error), 8-bit (lossy: about −36 dB, warns), or
         float32 (TIFF only).
 
     Returns

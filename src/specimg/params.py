@@ -126,7 +126,7 @@ class SpectrogramParams:
     htk: bool = False
     norm: Literal["slaney"] | None = "slaney"
     power: float = 2.0
-    db_min: float = -100.0
+    db_min: float = -120.0
     db_max: float = 6.0
     ref: float = 1.0
     flip: bool = True
@@ -155,7 +155,11 @@ class SpectrogramParams:
         if self.scale not in ("linear", "mel"):
             raise ParameterError(f"scale={self.scale!r} must be 'linear' or 'mel'")
         n_freqs = self.n_fft // 2 + 1
-        _check_int("n_mels", self.n_mels, 1, n_freqs, f"n_mels must be <= n_fft // 2 + 1 = {n_freqs}")
+        # n_mels only constrains mel images; a linear image keeps the (unused) default.
+        _check_int(
+            "n_mels", self.n_mels, 1, n_freqs if self.scale == "mel" else _MAX_N_FFT,
+            f"n_mels must be <= n_fft // 2 + 1 = {n_freqs}",
+        )
         nyquist = self.sr / 2
         fmin = _check_float("fmin", self.fmin)
         fmax = nyquist if self.fmax is None else _check_float("fmax", self.fmax)

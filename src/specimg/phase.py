@@ -227,6 +227,32 @@ def _heap_integrate(mag: np.ndarray, dphi_t: np.ndarray, dphi_f: np.ndarray, sma
     return phase.reshape(n_freq, n_frames)
 
 
+def _log_gradient(logs: np.ndarray, small: np.ndarray, axis: int) -> np.ndarray:
+    """Derivative of the log-magnitude along ``axis``, in units per sample of that axis.
+
+    Central differences, except next to a coefficient below the tolerance: there the
+    one-sided difference towards the other neighbour is used. At the edge of a window's
+    support the magnitude drops to ~0 and a central difference through it would give a
+    wildly steep slope (for Hann the log-magnitude is far from the Gaussian's parabola).
+    """
+    n = logs.shape[axis]
+    if n < 2:
+        return np.zeros_like(logs)
+    lg = np.moveaxis(logs, axis, 0)
+    sm = np.moveaxis(small, axis, 0)
+    fwd = np.zeros_like(lg)
+    fwd[:-1] = lg[1:] - lg[:-1]
+    ok_fwd = np.zeros(lg.shape, dtype=bool)
+    ok_fwd[:-1] = ~sm[1:]
+    bwd = np.zeros_like(lg)
+    bwd[1:] = lg[1:] - lg[:-1]
+    ok_bwd = np.zeros(lg.shape, dtype=bool)
+    ok_bwd[1:] = ~sm[:-1]
+    both = ok_fwd & ok_bwd
+    grad = np.where(both, 0.5 * (fwd + bwd), np.where(ok_fwd, fwd, np.where(ok_bwd, bwd, 0.0)))
+    return np.moveaxis(grad, 0, axis)
+
+
 def pghi(
     magnitude: np.ndarray,
     *,
@@ -302,12 +328,9 @@ def pghi(
             out[idx] = gen.uniform(-np.pi, np.pi, size=s.shape)
             continue
         small = s < tol * peak
-        logs = np.log(np.maximum(s, tol * peak * 1e-3))
-        if s.shape[-1] > 1:
-            ds_dm = np.gradient(logs, axis=-1)
-        else:
-            ds_dm = np.zeros_like(logs)
-        ds_dk = np.gradient(logs, axis=-2)
+        logs = np.log(np.maximum(s, tol * peak))
+        ds_dm = _log_gradient(logs, small, axis=-1)
+        ds_dk = _log_gradient(logs, small, axis=-2)
         # per-hop and per-bin phase increments (frame-centre convention)
         dphi_t = a * M / lam * ds_dk + 2.0 * np.pi * a * k / M
         dphi_f = -lam / (a * M) * ds_dm

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import specimg
+from specimg import FormatError, ParameterError, SpectrogramImage, SpectrogramParams
+from specimg.formats import sidecar_path
+
+
+def _image(bit_depth=16, n_channels=1, scale="linear", rng=None):
+    rng = rng or np.random.default_rng(0)
+    p = SpectrogramParams(
+        sr=16000, n_fft=64, hop_length=16, n_samples=400, n_channels=n_channels, bit_depth=bit_depth,
+        scale=scale, n_mels=20, window=("kaiser", 6.0), invert=True, ref=0.37, edits=({"op": "gain", "db": -3.0},),
+    )  # fmt: skip
+    db = rng.uniform(p.db_min - 10, p.db_max + 5, size=(n_channels, p.n_bins, p.n_frames))
+    return SpectrogramImage.from_db(db, p)
+
+
+@pytest.mark.parametrize("suffix, bit_depth", [(".png", 8), (".png", 16), (".tif", 8), (".tiff", 16), (".tif", 32)])
+@pytest.mark.parametrize("n_channels", [1, 2, 3])
+@pytest.mark.parametrize("scale", ["linear", "mel"])
+def test_metadata_and_pixels_round_trip(tmp_path, suffix, bit_depth, n_channels, scale):
+    img = _image(bit_depth, n_channels, scale)
+    path = specimg.save(img, tmp_path / f"x{suffix}")
+    back = specimg.load(path)
+    assert back.params == img.params
+    assert back.pixels.dtype == img.pixels.dtype
+    assert np.array_equal(back.pixels, img.pixels)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"x{suffix}"]
+
+
+def test_tiff_has_one_page_per_channel(tmp_path):
+    import tifffile
+
+    img = _image(16, 3)
+    specimg.save(img, tmp_path / "x.tif")
+    with tifffile.TiffFile(tmp_path / "x.tif") as tif:
+        assert len(tif.pages) == 3
+        assert json.loads(tif.pages[0].description)["format"] == "specimg"
+
+
+def test_png_chunk_and_sidecar(tmp_path):
+    img = _image(16, 2)
+    specimg.save(img, tmp_path / "x.png", sidecar=True)
+    with Image.open(tmp_path / "x.png") as im:
+        assert json.loads(im.info["specimg"]) == img.params.to_dict()
+    side = sidecar_path(tmp_path / "x.png")
+    assert side.name == "x.png.json"
+    assert SpectrogramParams.from_json(side.read_text()) == img.params
+
+
+def test_sidecar_used_when_metadata_stripped(tmp_path):
+    img = _image(16, 1)
+    Image.fromarray(img.pixels).save(tmp_path / "bare.png")  # no iTXt chunk
+    with pytest.raises(FormatError, match="no specimg metadata"):
+        specimg.load(tmp_path / "bare.png")
+    sidecar_path(tmp_path / "bare.png").write_text(img.params.to_json())
+    back = specimg.load(tmp_path / "bare.png")
+    assert back.params == img.params and np.array_equal(back.pixels, img.pixels)
+
+
+def test_params_argument_used_last(tmp_path):
+    img = _image(8, 1)
+    Image.fromarray(img.pixels).save(tmp_path / "bare.png")
+    back = specimg.load(tmp_path / "bare.png", params=img.params)
+    assert back.params == img.params
+    with pytest.raises(FormatError, match="bit_depth=16"):
+        specimg.load(tmp_path / "bare.png", params=img.params.replace(bit_depth=16))
+    # embedded metadata wins over params=
+    specimg.save(img, tmp_path / "meta.png")
+    assert specimg.load(tmp_path / "meta.png", params=img.params.replace(ref=2.0)).params == img.params
+
+
+def test_float_png_refused_and_nothing_written(tmp_path):
+    with pytest.raises(ParameterError, match="bit_depth=32"):
+        specimg.save(_image(32), tmp_path / "x.png")
+    with pytest.raises(ParameterError, match=r"\.png, \.tif"):
+        specimg.save(_image(16), tmp_path / "x.jpg")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "x.png"
+    path.write_bytes(b"old")
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Image.Image, "save", boom)
+    with pytest.raises(OSError, match="disk full"):
+        specimg.save(_image(16), path)
+    assert path.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["x.png"]
