@@ -96,3 +96,44 @@ def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
         specimg.save(_image(16), path)
     assert path.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["x.png"]
+
+
+def test_format_md_example_is_the_sample_metadata():
+    import re
+
+    from .conftest import ROOT, SAMPLE_DATA
+
+    text = (ROOT / "FORMAT.md").read_text(encoding="utf-8")
+    example = json.loads(re.search(r"```json\n(.*?)```", text, re.S).group(1))
+    assert SpectrogramParams.from_dict(example) == specimg.read_metadata(SAMPLE_DATA / "music.png")
+
+
+def test_independent_reader_following_format_md(tmp_path):
+    """A reader written from FORMAT.md alone (Pillow + json + numpy) gets specimg's levels."""
+    from .conftest import SAMPLE_DATA
+
+    y, sr = specimg.read_audio(SAMPLE_DATA / "music.wav")
+    img = specimg.encode(y, sr, invert=True, ref=0.5)
+    specimg.save(img, tmp_path / "m.png")
+    with Image.open(tmp_path / "m.png") as im:
+        meta = json.loads(im.info["specimg"])
+        p = np.array(im).astype(np.float64)
+    assert meta["format"] == "specimg" and meta["version"] == 1
+    x = p / 65535.0
+    if meta["invert"]:
+        x = 1.0 - x
+    level_db = meta["db_min"] + np.clip(x, 0, 1) * (meta["db_max"] - meta["db_min"])
+    n_bins = meta["n_fft"] // 2 + 1
+    blocks = level_db.reshape(meta["n_channels"], n_bins, -1)
+    if meta["flip"]:
+        blocks = blocks[:, ::-1, :]
+    assert blocks.shape[-1] == 1 + meta["n_samples"] // meta["hop_length"]
+    np.testing.assert_allclose(blocks, img.db, atol=1e-9)
+    # the calibration of §1.4, from scratch with numpy
+    w = np.hanning(meta["win_length"] + 1)[:-1]  # periodic Hann
+    frames = np.pad(y[0], meta["n_fft"] // 2)
+    m = 40
+    frame = frames[m * meta["hop_length"] : m * meta["hop_length"] + meta["n_fft"]]
+    A = np.abs(np.fft.rfft(w * frame)) * 2 / w.sum()
+    D = np.clip(20 * np.log10(np.maximum(A, 1e-30) / meta["ref"]), meta["db_min"], meta["db_max"])
+    np.testing.assert_allclose(D, blocks[0, :, m], atol=(meta["db_max"] - meta["db_min"]) / 65535)

@@ -239,7 +239,7 @@ class SpectrogramParams:
         import librosa
 
         if self.scale == "mel":
-            return librosa.mel_frequencies(n_mels=self.n_mels + 2, fmin=self.fmin, fmax=self.fmax, htk=self.htk)[1:-1]
+            return librosa.mel_frequencies(n_mels=self.n_mels + 2, fmin=self.fmin, fmax=float(self.fmax), htk=self.htk)[1:-1]  # type: ignore[arg-type]
         return np.fft.rfftfreq(self.n_fft, 1.0 / self.sr)
 
     def times(self, n_frames: int) -> np.ndarray:

@@ -437,7 +437,7 @@ def griffin_lim(
     else:
         raise ParameterError(f"init={init!r} must be 'pghi', 'random', 'zeros' or an array of phases")
 
-    out = np.empty(S.shape[:-2] + (length,), dtype=dtype)
+    out: np.ndarray = np.empty(S.shape[:-2] + (length,), dtype=dtype)
     bar = None
     if progress and n_iter > 0:
         from tqdm.auto import tqdm
@@ -445,7 +445,7 @@ def griffin_lim(
         bar = tqdm(total=n_iter * int(np.prod(S.shape[:-2], dtype=int)), desc="phase", unit="it", delay=1.0, leave=False)
     alpha = momentum / (1.0 + momentum)
     for idx in np.ndindex(*S.shape[:-2]):
-        mag = np.ascontiguousarray(S[idx].T, dtype=dtype)  # (n_frames, n_bins)
+        mag: np.ndarray = np.ascontiguousarray(S[idx].T, dtype=dtype)  # (n_frames, n_bins)
         X = (mag * np.exp(1j * phase0[idx].T)).astype(cdtype)
         prev = np.zeros_like(X)
         for _ in range(n_iter):
