@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -25,7 +26,6 @@ from specimg import (
     MissingFileError,
     ParameterError,
     SpecimgError,
-    SpectrogramParams,
     decode,
     decode_file,
     encode,
@@ -424,7 +424,7 @@ def test_truncated_image(good: specimg.SpectrogramImage, inputs: Path, out: Path
     for call in (lambda: load(path), lambda: read_metadata(path), lambda: decode_file(path, out / "x.wav")):
         with pytest.raises(FormatError) as ei:
             call()
-        assert_message(ei.value, "truncated.", "truncated or corrupt")
+        assert_message(ei.value, f"truncated{suffix}", "truncated or corrupt")
     assert_empty(out)
 
 
@@ -477,6 +477,7 @@ def test_decode_file_missing_output_folder(good: specimg.SpectrogramImage, input
         pytest.param({"quality": "ultra"}, ["quality='ultra'", "balanced"], id="quality"),
         pytest.param({"n_iter": -1}, ["n_iter=-1"], id="n_iter"),
         pytest.param({"momentum": -0.5}, ["momentum=-0.5"], id="momentum"),
+        pytest.param({"momentum": float("nan")}, ["momentum=nan"], id="momentum-nan"),
         pytest.param({"init": "magic"}, ["init='magic'", "pghi"], id="init"),
     ],
 )
@@ -484,6 +485,26 @@ def test_decode_bad_parameters(good: specimg.SpectrogramImage, kwargs: dict, fra
     with pytest.raises(ParameterError) as ei:
         decode(good, **kwargs)
     assert_message(ei.value, *fragments)
+
+
+@pytest.mark.parametrize("name, subtype", [("x.wav", "NOPE"), ("x.flac", "FLOAT")])
+def test_decode_file_bad_subtype(
+    good: specimg.SpectrogramImage, inputs: Path, out: Path, name: str, subtype: str
+) -> None:
+    png = save(good, inputs / "good.png")
+    with pytest.raises(ParameterError) as ei:
+        decode_file(png, out / name, subtype=subtype, quality="fast")
+    assert_message(ei.value, subtype)
+    assert_empty(out)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_write_audio_refuses_non_finite_samples(out: Path, value: float) -> None:
+    y = _with_bad_sample(value)
+    with pytest.raises(AudioError) as ei:
+        specimg.write_audio(out / "x.wav", y, SR)
+    assert_message(ei.value, "NaN or infinite")
+    assert_empty(out)
 
 
 # ---------------------------------------------------------------------------- silence
@@ -503,7 +524,8 @@ def test_silence_round_trip_is_exact_and_quiet(kwargs: dict[str, Any], channels:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         img = encode(y, SR, n_fft=N_FFT, **kwargs)
-        floor = img.params.bit_depth and (0 if not img.params.invert else {16: 65535, 32: 1.0}[img.params.bit_depth])
+        p_max = {16: 65535, 32: 1.0}[img.params.bit_depth]
+        floor = p_max if img.params.invert else 0
         assert np.all(img.pixels == floor), "silence must sit at the floor pixel value"
         assert np.all(img.magnitude == 0.0)
         y_hat, sr = decode(img)

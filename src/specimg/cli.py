@@ -17,9 +17,10 @@ import click
 import numpy as np
 
 from . import __version__
+from . import codec
 from .codec import decode_file, encode_file, read_audio
 from .errors import MissingFileError, SpecimgError
-from .formats import _read_pixels, load, sidecar_path
+from .formats import load, metadata_source, sidecar_path
 from .metrics import level_difference_db, spectral_convergence
 from .params import SpectrogramParams
 from .phase import QUALITY_PRESETS
@@ -135,12 +136,8 @@ def info(path: str, params_path: str | None) -> None:
     """Print the metadata of spectrogram image FILE and the dB range of its pixels."""
     img = load(path, params=_read_params(params_path))
     p = img.params
-    if _read_pixels(Path(path))[1] is not None:
-        source = "embedded"
-    elif sidecar_path(path).is_file():
-        source = f"sidecar {sidecar_path(path).name}"
-    else:
-        source = "--params"
+    found = metadata_source(path)
+    source = {"embedded": "embedded", "sidecar": f"sidecar {sidecar_path(path).name}"}.get(found or "", "--params")
     rows = [(k, v) for k, v in p.to_dict().items() if k not in ("format", "edits")]
     width = max([len(k) for k, _ in rows] + [len("at floor / top")])
     click.echo(f"{path}  (metadata: {source}, format version {p.version})")
@@ -172,6 +169,11 @@ def demo(out_dir: str, quality: str) -> None:
         raise SpecimgError(f"no sample audio found in {str(data)!r}; reinstall specimg")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # The first run after installing compiles numba code (ours and librosa's) once; do it
+    # before timing so the table shows steady-state speed.
+    click.echo("warming up (the first run after installing compiles code once) ...", err=True)
+    warm = np.random.default_rng(0).standard_normal(8192) * 0.1
+    codec.decode(codec.encode(warm, 22050), n_iter=1)
     lines = []
     for wav in tqdm(files, desc="demo", unit="file", delay=1.0):
         png, dec = out / f"{wav.stem}.png", out / f"{wav.stem}.decoded.wav"

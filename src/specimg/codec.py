@@ -12,7 +12,7 @@ import numpy as np
 import soundfile as sf
 
 from .errors import AudioError, ClippingWarning, LossyWarning, MissingFileError, ParameterError
-from .formats import atomic_path, load, save
+from .formats import image_format, atomic_path, load, save
 from .image import SpectrogramImage
 from .params import SpectrogramParams, Window
 from .phase import Init, Quality, reconstruct
@@ -84,11 +84,12 @@ def write_audio(path: PathLike, y: np.ndarray, sr: int, *, subtype: str | None =
         If the extension is not an audio format soundfile writes.
     """
     path = Path(path)
-    fmt = path.suffix.lstrip(".").upper()
-    if fmt not in sf.available_formats():
-        raise ParameterError(f"cannot write audio to {str(path)!r}: use an extension like .wav or .flac")
+    fmt = _audio_format(path)
     subtype = subtype or sf.default_subtype(fmt)
+    _check_subtype(fmt, subtype)
     data = np.asarray(y).T
+    if not np.all(np.isfinite(data)):
+        raise AudioError("audio holds NaN or infinite samples; clean it first (e.g. np.nan_to_num)")
     if subtype and not subtype.startswith(("FLOAT", "DOUBLE", "VORBIS", "OPUS")):
         peak = float(np.max(np.abs(data))) if data.size else 0.0
         if peak > 1.0:
@@ -102,6 +103,20 @@ def write_audio(path: PathLike, y: np.ndarray, sr: int, *, subtype: str | None =
     with atomic_path(path) as tmp:
         sf.write(tmp, data, sr, format=fmt, subtype=subtype)
     return path
+
+
+def _audio_format(path: Path) -> str:
+    fmt = path.suffix.lstrip(".").upper()
+    if fmt not in sf.available_formats():
+        raise ParameterError(f"cannot write audio to {str(path)!r}: use an extension like .wav or .flac")
+    return fmt
+
+
+def _check_subtype(fmt: str, subtype: str | None) -> None:
+    if subtype is not None and not sf.check_format(fmt, subtype):
+        raise ParameterError(
+            f"subtype={subtype!r} cannot be written as {fmt}; use one of {sorted(sf.available_subtypes(fmt))}"
+        )
 
 
 def _check_audio(y: np.ndarray, n_fft: int) -> np.ndarray:
@@ -266,6 +281,7 @@ def encode_file(
     MissingFileError, AudioError, ParameterError
         As for :func:`read_audio` and :func:`encode`; no output file is written then.
     """
+    image_format(Path(out_path))  # fail before the expensive part
     y, file_sr = read_audio(in_path, sr=sr)
     img = encode(y, file_sr, **params)  # type: ignore[arg-type]
     save(img, out_path, sidecar=sidecar)
@@ -320,6 +336,11 @@ def decode(
     ParameterError
         If a reconstruction parameter is invalid.
     """
+    if isinstance(img, np.ndarray):
+        raise ParameterError(
+            "decode() takes a SpectrogramImage or a file path; wrap pixels as "
+            "SpectrogramImage(pixels, params) first"
+        )
     if not isinstance(img, SpectrogramImage):
         img = load(img, params=params)
     p = img.params
@@ -375,9 +396,7 @@ def decode_file(
         As for :func:`decode` and :func:`write_audio`; no output file is written then.
     """
     out = Path(out_path)
-    fmt = out.suffix.lstrip(".").upper()
-    if fmt not in sf.available_formats():  # fail before the expensive part
-        raise ParameterError(f"cannot write audio to {str(out)!r}: use an extension like .wav or .flac")
+    _check_subtype(_audio_format(out), subtype)  # fail before the expensive part
     y, sr = decode(in_path, params=params, **kwargs)  # type: ignore[arg-type]
     write_audio(out, y, sr, subtype=subtype)
     return y, sr

@@ -26,7 +26,7 @@ from .errors import FormatError, MissingFileError, ParameterError
 from .image import SpectrogramImage, pixel_dtype
 from .params import SpectrogramParams
 
-__all__ = ["save", "load", "read_metadata", "atomic_path", "sidecar_path", "PNG_KEYWORD"]
+__all__ = ["save", "load", "read_metadata", "metadata_source", "atomic_path", "sidecar_path", "image_format", "PNG_KEYWORD"]
 
 #: Keyword of the PNG iTXt chunk that holds the metadata.
 PNG_KEYWORD = "specimg"
@@ -70,7 +70,8 @@ def sidecar_path(path: str | os.PathLike) -> Path:
     return path.with_name(path.name + ".json")
 
 
-def _format_of(path: Path) -> ImageFormat:
+def image_format(path: Path) -> ImageFormat:
+    """Container of an image path from its extension; ParameterError if unknown."""
     suffix = path.suffix.lower()
     if suffix == ".png":
         return "png"
@@ -103,7 +104,7 @@ def save(img: SpectrogramImage, path: str | os.PathLike, *, sidecar: bool = Fals
         If the destination folder does not exist.
     """
     path = Path(path)
-    fmt = _format_of(path)
+    fmt = image_format(path)
     text = img.params.to_json()
     if fmt == "png":
         if img.params.bit_depth == 32:
@@ -203,18 +204,25 @@ def read_metadata(path: str | os.PathLike) -> SpectrogramParams | None:
     FormatError
         If metadata is present but invalid (unknown version, missing key, bad value).
     """
-    _, params = _pixels_and_params(Path(path))
+    _, params, _ = _pixels_and_params(Path(path))
     return params
 
 
-def _pixels_and_params(path: Path) -> tuple[np.ndarray, SpectrogramParams | None]:
+def metadata_source(path: str | os.PathLike) -> Literal["embedded", "sidecar"] | None:
+    """Where :func:`load` finds the parameters of ``path``: ``"embedded"``, ``"sidecar"`` or None."""
+    return _pixels_and_params(Path(path))[2]
+
+
+def _pixels_and_params(
+    path: Path,
+) -> tuple[np.ndarray, SpectrogramParams | None, Literal["embedded", "sidecar"] | None]:
     pixels, text = _read_pixels(path)
     if text is not None:
-        return pixels, SpectrogramParams.from_json(text, source=f"metadata embedded in {str(path)!r}")
+        return pixels, SpectrogramParams.from_json(text, source=f"metadata embedded in {str(path)!r}"), "embedded"
     side = sidecar_path(path)
     if side.is_file():
-        return pixels, SpectrogramParams.from_json(side.read_bytes(), source=f"sidecar {str(side)!r}")
-    return pixels, None
+        return pixels, SpectrogramParams.from_json(side.read_bytes(), source=f"sidecar {str(side)!r}"), "sidecar"
+    return pixels, None, None
 
 
 def load(path: str | os.PathLike, *, params: SpectrogramParams | None = None) -> SpectrogramImage:
@@ -244,7 +252,7 @@ def load(path: str | os.PathLike, *, params: SpectrogramParams | None = None) ->
         contradicts its metadata, or it has no metadata and ``params`` is None.
     """
     path = Path(path)
-    pixels, found = _pixels_and_params(path)
+    pixels, found, _ = _pixels_and_params(path)
     if found is None:
         if params is None:
             raise FormatError(

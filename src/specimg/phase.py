@@ -402,7 +402,7 @@ def griffin_lim(
         raise ParameterError("magnitude must be finite and non-negative")
     if n_iter < 0:
         raise ParameterError(f"n_iter={n_iter} must be >= 0")
-    if momentum < 0:
+    if not momentum >= 0:  # also rejects NaN
         raise ParameterError(f"momentum={momentum} must be >= 0")
     n_fft = 2 * (S.shape[-2] - 1) if n_fft is None else n_fft
     if S.shape[-2] != n_fft // 2 + 1:

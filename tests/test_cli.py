@@ -1,0 +1,241 @@
+"""The ``specimg`` command, run in a subprocess exactly as a user runs it.
+
+Every command exits 0 on success; on bad input it exits 1 with one ``specimg: error: ...``
+line on stderr, no traceback, and no output file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from PIL import Image
+
+import specimg
+
+SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"
+SPEECH = SAMPLE_DATA / "speech.wav"
+MUSIC = SAMPLE_DATA / "music.wav"
+
+
+def run(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONWARNINGS",)}
+    return subprocess.run(
+        [sys.executable, "-m", "specimg.cli", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=300,
+        check=False,
+    )
+
+
+def assert_ok(result: subprocess.CompletedProcess[str]) -> None:
+    assert result.returncode == 0, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    assert "Traceback" not in result.stderr
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 1, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, f"stderr must be one line, got:\n{result.stderr}"
+    line = lines[0]
+    assert line.startswith("specimg: error: "), line
+    for fragment in fragments:
+        assert fragment in line, f"{fragment!r} not in {line!r}"
+    return line
+
+
+def listing(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Inputs made in-process (fast): a valid PNG, the same without metadata, and broken files."""
+    d = tmp_path_factory.mktemp("inputs")
+    y, sr = specimg.read_audio(SPEECH)
+    sf.write(d / "clip.wav", y[:sr], sr, subtype="PCM_16")  # 1 s, for fast failures after encoding
+    good = specimg.save(specimg.encode(y[:sr], sr, n_fft=512), d / "good.png")
+    with Image.open(good) as im:
+        Image.fromarray(np.array(im)).save(d / "bare.png")  # same pixels, no metadata
+    data = good.read_bytes()
+    (d / "truncated.png").write_bytes(data[: len(data) // 2])
+    (d / "notes.wav").write_text("this is a text file, not audio\n")
+    (d / "notes.png").write_text("this is a text file, not an image\n")
+    return {"good": good, "bare": d / "bare.png", "truncated": d / "truncated.png", "clip": d / "clip.wav",
+            "not_audio": d / "notes.wav", "not_image": d / "notes.png"}  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- happy paths
+def test_encode_info_decode_speech(tmp_path: Path) -> None:
+    png, wav = tmp_path / "speech.png", tmp_path / "speech.decoded.wav"
+    original = sf.info(SPEECH)
+
+    enc = run("encode", SPEECH, png, cwd=tmp_path)
+    assert_ok(enc)
+    assert enc.stderr == ""
+    assert png.is_file()
+    assert "1 channel(s)" in enc.stdout and f"{original.samplerate} Hz" in enc.stdout
+
+    info = run("info", png, cwd=tmp_path)
+    assert_ok(info)
+    assert info.stderr == ""
+    out = info.stdout
+    assert "metadata: embedded" in out
+    assert re.search(rf"^\s+sr\s+{original.samplerate}$", out, re.MULTILINE), out
+    assert re.search(rf"^\s+n_samples\s+{original.frames}$", out, re.MULTILINE), out
+    assert re.search(r"^\s+n_channels\s+1$", out, re.MULTILINE), out
+    db_line = re.search(r"^\s+dB in pixels\s+(-?\d+\.\d+) … (-?\d+\.\d+) dB \(median (-?\d+\.\d+)\)$", out, re.MULTILINE)
+    assert db_line, out
+    lo, hi, median = map(float, db_line.groups())
+    params = specimg.read_metadata(png)
+    assert params is not None
+    assert params.db_min <= lo <= median <= hi <= params.db_max
+    assert hi > params.db_min + 20  # speech is not silence
+
+    dec = run("decode", png, wav, cwd=tmp_path)
+    assert_ok(dec)
+    assert wav.is_file()
+    decoded = sf.info(wav)
+    assert (decoded.frames, decoded.channels, decoded.samplerate) == (
+        original.frames, original.channels, original.samplerate)  # fmt: skip
+    assert listing(tmp_path) == ["speech.decoded.wav", "speech.png"]
+
+
+def test_stereo_round_trip(tmp_path: Path) -> None:
+    tif, wav = tmp_path / "music.tif", tmp_path / "music.flac"
+    original = sf.info(MUSIC)
+    assert original.channels == 2
+
+    assert_ok(run("encode", MUSIC, tif, "--n-fft", "1024", cwd=tmp_path))
+    img = specimg.load(tif)
+    assert img.params.n_channels == 2 and img.shape[0] == 2 * 513
+
+    dec = run("decode", tif, wav, "--quality", "fast", cwd=tmp_path)
+    assert_ok(dec)
+    assert "2 channel(s)" in dec.stdout
+    decoded = sf.info(wav)
+    assert (decoded.frames, decoded.channels, decoded.samplerate) == (
+        original.frames, original.channels, original.samplerate)  # fmt: skip
+    y_hat, _ = sf.read(wav)
+    assert np.all(np.std(y_hat, axis=0) > 1e-3), "both channels must carry sound"
+
+
+def test_bit_depth_8_warns_on_one_line(tmp_path: Path) -> None:
+    png = tmp_path / "speech8.png"
+    result = run("encode", SPEECH, png, "--bit-depth", "8", cwd=tmp_path)
+    assert_ok(result)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("specimg: warning: ") and "bit_depth=8" in lines[0], lines[0]
+    with Image.open(png) as im:
+        assert im.mode == "L"
+    assert specimg.read_metadata(png).bit_depth == 8  # type: ignore[union-attr]
+
+
+def test_sidecar_and_decode_with_params(files: dict[str, Path], tmp_path: Path) -> None:
+    png = tmp_path / "speech.png"
+    assert_ok(run("encode", files["clip"], png, "--n-fft", "1024", "--scale", "mel", "--n-mels", "80", "--sidecar",
+                  cwd=tmp_path))  # fmt: skip
+    sidecar = tmp_path / "speech.png.json"
+    assert sidecar.is_file()
+    meta = json.loads(sidecar.read_text(encoding="utf-8"))
+    assert meta["format"] == "specimg" and meta["scale"] == "mel" and meta["n_mels"] == 80
+    assert specimg.SpectrogramParams.from_dict(meta) == specimg.read_metadata(png)
+
+    # A tool that strips metadata: same pixels, no iTXt chunk, saved elsewhere (no sidecar).
+    stripped_dir = tmp_path / "stripped"
+    stripped_dir.mkdir()
+    stripped = stripped_dir / "speech.png"
+    with Image.open(png) as im:
+        Image.fromarray(np.array(im)).save(stripped)
+    params_json = tmp_path / "x.json"
+    shutil.copy(sidecar, params_json)
+
+    info = run("info", stripped, "--params", params_json, cwd=tmp_path)
+    assert_ok(info)
+    assert "metadata: --params" in info.stdout
+
+    wav = stripped_dir / "speech.wav"
+    dec = run("decode", stripped, wav, "--params", params_json, "--quality", "fast", cwd=tmp_path)
+    assert_ok(dec)
+    decoded, original = sf.info(wav), sf.info(files["clip"])
+    assert (decoded.frames, decoded.channels) == (original.frames, original.channels)
+
+    # The sidecar beside a stripped image is found without --params, and info says so.
+    shutil.copy(sidecar, stripped_dir / "speech.png.json")
+    info = run("info", stripped, cwd=tmp_path)
+    assert_ok(info)
+    assert "metadata: sidecar speech.png.json" in info.stdout
+
+
+def test_demo(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = run("demo", "--out", out, cwd=tmp_path)
+    assert_ok(result)
+    rows = {line.split()[0]: line for line in result.stdout.splitlines() if line.split()}
+    assert "speech.wav" in rows and "music.wav" in rows, result.stdout
+    for name in ("speech.wav", "music.wav"):
+        assert rows[name].split()[-1] == "yes", rows[name]  # same length and channels
+    assert set(listing(out)) == {"speech.png", "speech.decoded.wav", "music.png", "music.decoded.wav"}
+
+
+def test_console_script(tmp_path: Path) -> None:
+    """The installed ``specimg`` entry point handles errors like ``python -m specimg.cli``."""
+    script = Path(sys.executable).with_name("specimg")
+    if not script.exists():
+        pytest.skip(f"console script not installed beside {sys.executable}")
+    result = subprocess.run([str(script), "encode", "missing.wav", "x.png"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert_one_line_error(result, "missing.wav")
+
+
+# ---------------------------------------------------------------------------- bad input
+# (arguments with {good}/{bare}/... placeholders, fragments the error line must contain)
+BAD_INPUT = [
+    pytest.param(["encode", "missing.wav", "{out}/x.png"], ["no such file", "missing.wav"], id="encode-missing"),
+    pytest.param(["decode", "{bare}", "{out}/x.wav", "--params", "missing.json"], ["missing.json"],
+                 id="params-missing"),
+    pytest.param(["encode", "{not_audio}", "{out}/x.png"], ["notes.wav", "not an audio file"], id="not-audio"),
+    pytest.param(["decode", "{bare}", "{out}/x.wav", "--params", "{not_audio}"], ["notes.wav", "not valid JSON"],
+                 id="params-not-json"),
+    pytest.param(["encode", "{clip}", "{out}/x.png", "--n-fft", "512", "--hop-length", "1000"],
+                 ["hop_length=1000", "hop_length <= n_fft"], id="hop-gt-n-fft"),
+    pytest.param(["encode", "{clip}", "{out}/x.png", "--fmax", "20000"], ["fmax=20000", "Nyquist", "11025"],
+                 id="fmax-above-nyquist"),
+    pytest.param(["decode", "{bare}", "{out}/x.wav"], ["bare.png", "no specimg metadata", "--params"],
+                 id="decode-no-metadata"),
+    pytest.param(["info", "{bare}"], ["bare.png", "no specimg metadata", "--params"], id="info-no-metadata"),
+    pytest.param(["decode", "{truncated}", "{out}/x.wav"], ["truncated.png", "truncated or corrupt"],
+                 id="decode-truncated"),
+    pytest.param(["info", "{truncated}"], ["truncated.png", "truncated or corrupt"], id="info-truncated"),
+    pytest.param(["encode", "{clip}", "{out}/x.bmp"], ["x.bmp", ".png"], id="encode-unknown-extension"),
+    pytest.param(["decode", "{good}", "{out}/x.xyz"], ["x.xyz", ".wav"], id="decode-unknown-extension"),
+    pytest.param(["encode", "{clip}", "{out}/sub/x.png"], ["sub", "does not exist"], id="no-output-folder"),
+    pytest.param(["decode", "{good}", "{out}/x.wav", "--subtype", "NOPE"], ["NOPE"], id="unknown-subtype"),
+    pytest.param(["decode", "{good}", "{out}/x.wav", "--momentum", "nan"], ["momentum=nan"], id="momentum-nan"),
+]
+
+
+@pytest.mark.parametrize("args, fragments", BAD_INPUT)
+def test_bad_input(args: list[str], fragments: list[str], files: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    names = {**{k: str(v) for k, v in files.items()}, "out": str(out)}
+    result = run(*[a.format(**names) for a in args], cwd=tmp_path)
+    assert_one_line_error(result, *fragments)
+    assert result.stdout == ""
+    assert listing(out) == [], "no output (not even a hidden .part file) may be left behind"
+    assert listing(tmp_path) == ["out"]
