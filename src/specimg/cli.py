@@ -102,7 +102,7 @@ def cli() -> None:
 def encode(in_path: str, out_path: str, sidecar: bool, sr: int | None, norm: str, bit_depth: str, **kwargs: Any) -> None:
     """Encode audio file IN as spectrogram image OUT (.png, .tif)."""
     img = encode_file(
-        in_path, out_path, sr=sr, sidecar=sidecar, norm=None if norm == "none" else norm,
+        in_path, out_path, sr=sr, sidecar=sidecar, progress=True, norm=None if norm == "none" else norm,
         bit_depth=int(bit_depth), **kwargs,
     )  # fmt: skip
     p = img.params

@@ -10,6 +10,7 @@ from typing import Literal, Union
 import librosa
 import numpy as np
 import soundfile as sf
+from tqdm.auto import tqdm
 
 from .errors import AudioError, ClippingWarning, LossyWarning, MissingFileError, ParameterError
 from .formats import image_format, atomic_path, load, save
@@ -255,6 +256,7 @@ def encode_file(
     *,
     sr: int | None = None,
     sidecar: bool = False,
+    progress: bool = False,
     **params: object,
 ) -> SpectrogramImage:
     """Encode an audio file to a PNG or TIFF spectrogram image, atomically.
@@ -269,6 +271,8 @@ def encode_file(
         Resample to this rate first; None keeps the file's rate.
     sidecar : bool
         Also write ``<out_path>.json``.
+    progress : bool
+        Show a progress bar over the stages (read, analyse, write) after one second.
     **params
         Keyword arguments of :func:`encode`.
 
@@ -282,9 +286,16 @@ def encode_file(
         As for :func:`read_audio` and :func:`encode`; no output file is written then.
     """
     image_format(Path(out_path))  # fail before the expensive part
-    y, file_sr = read_audio(in_path, sr=sr)
-    img = encode(y, file_sr, **params)  # type: ignore[arg-type]
-    save(img, out_path, sidecar=sidecar)
+    with tqdm(total=3, desc="encode", unit="stage", delay=1.0, leave=False, disable=not progress) as bar:
+        bar.set_postfix_str("read")
+        y, file_sr = read_audio(in_path, sr=sr)
+        bar.update()
+        bar.set_postfix_str("analyse")
+        img = encode(y, file_sr, **params)  # type: ignore[arg-type]
+        bar.update()
+        bar.set_postfix_str("write")
+        save(img, out_path, sidecar=sidecar)
+        bar.update()
     return img
 
 

@@ -424,25 +424,28 @@ def griffin_lim(
     )
     cdtype = np.result_type(dtype, np.complex64)
 
+    if not isinstance(init, np.ndarray) and init not in ("pghi", "random", "zeros"):
+        raise ParameterError(f"init={init!r} must be 'pghi', 'random', 'zeros' or an array of phases")
+    if isinstance(init, np.ndarray) and init.shape != S.shape:
+        raise ParameterError(f"init phase of shape {init.shape} must match magnitude {S.shape}")
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        n_signals = int(np.prod(S.shape[:-2], dtype=int))
+        bar = tqdm(total=(n_iter + 1) * n_signals, desc="phase", unit="it", delay=1.0, leave=False)
     if isinstance(init, np.ndarray):
-        if init.shape != S.shape:
-            raise ParameterError(f"init phase of shape {init.shape} must match magnitude {S.shape}")
         phase0 = init
     elif init == "pghi":
         phase0 = pghi(S, n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window, rng=gen)
     elif init == "random":
         phase0 = gen.uniform(-np.pi, np.pi, size=S.shape)
-    elif init == "zeros":
-        phase0 = np.zeros(S.shape)
     else:
-        raise ParameterError(f"init={init!r} must be 'pghi', 'random', 'zeros' or an array of phases")
+        phase0 = np.zeros(S.shape)
 
+    if bar is not None:
+        bar.update(int(np.prod(S.shape[:-2], dtype=int)))  # the initial phase counts as one step
     out: np.ndarray = np.empty(S.shape[:-2] + (length,), dtype=dtype)
-    bar = None
-    if progress and n_iter > 0:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=n_iter * int(np.prod(S.shape[:-2], dtype=int)), desc="phase", unit="it", delay=1.0, leave=False)
     alpha = momentum / (1.0 + momentum)
     for idx in np.ndindex(*S.shape[:-2]):
         mag: np.ndarray = np.ascontiguousarray(S[idx].T, dtype=dtype)  # (n_frames, n_bins)
