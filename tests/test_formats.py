@@ -137,3 +137,18 @@ def test_independent_reader_following_format_md(tmp_path):
     A = np.abs(np.fft.rfft(w * frame)) * 2 / w.sum()
     D = np.clip(20 * np.log10(np.maximum(A, 1e-30) / meta["ref"]), meta["db_min"], meta["db_max"])
     np.testing.assert_allclose(D, blocks[0, :, m], atol=(meta["db_max"] - meta["db_min"]) / 65535)
+
+
+def test_images_past_pillows_bomb_limit_load(tmp_path):
+    """A 30-minute stereo file at hop 512 has ~330 M pixels; Pillow refuses > 179 M by default."""
+    import warnings as _w
+
+    p = SpectrogramParams(sr=8000, n_fft=4, hop_length=1, n_channels=1, bit_depth=8)
+    wide = np.zeros((3, 70_000_000), np.uint8)  # 210 M pixels, compresses to ~200 kB
+    Image.fromarray(wide).save(tmp_path / "big.png")
+    before = Image.MAX_IMAGE_PIXELS
+    with _w.catch_warnings():
+        _w.simplefilter("error")
+        img = specimg.load(tmp_path / "big.png", params=p)
+    assert img.shape == (3, 70_000_000)
+    assert Image.MAX_IMAGE_PIXELS == before  # the global limit is restored

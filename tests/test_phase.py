@@ -66,3 +66,50 @@ def test_gla_from_pghi_beats_random_start():
         return magnitude_convergence(np.abs(librosa.stft(z.astype(np.float64), n_fft=1024, hop_length=256, pad_mode="constant")), S)
 
     assert sc(ours) < sc(rand) - 5.0
+
+
+def test_pghi_keeps_known_phases(rng):
+    S = np.abs(librosa.stft(rng.standard_normal(8000), n_fft=512, hop_length=128))
+    known = np.full(S.shape, np.nan)
+    known[:, :5] = rng.uniform(-np.pi, np.pi, size=(S.shape[0], 5))
+    phase = pghi(S, hop_length=128, known=known, rng=0)
+    np.testing.assert_allclose(phase[:, :5], known[:, :5], atol=1e-9)
+    assert not np.allclose(phase[:, 5:], pghi(S, hop_length=128, rng=0)[:, 5:])
+
+
+def _long_music():
+    from .conftest import SAMPLE_DATA
+
+    import specimg
+
+    y, _ = specimg.read_audio(SAMPLE_DATA / "music.wav")
+    return np.tile(y[0], 4)  # 18 s, ~780 frames at hop 512
+
+
+def test_blocks_join_without_seams():
+    """Reconstructing in blocks of 256 frames (2-3 seams) is as good as in one piece, and
+    no frame near a seam is louder or quieter than the one-piece result by more than 1 dB."""
+    y = _long_music()
+    S = np.abs(librosa.stft(y, n_fft=2048, hop_length=512, pad_mode="constant"))
+    kw = dict(n_iter=16, hop_length=512, length=len(y), rng=0)
+    whole = griffin_lim(S, block_frames=4096, **kw)
+    blocks = griffin_lim(S, block_frames=256, **kw)
+
+    def frames(z):
+        return np.abs(librosa.stft(z.astype(np.float64), n_fft=2048, hop_length=512, pad_mode="constant"))
+
+    sc_whole, sc_blocks = magnitude_convergence(frames(whole), S), magnitude_convergence(frames(blocks), S)
+    assert sc_blocks < sc_whole + 1.0, (sc_blocks, sc_whole)
+    level = lambda z: 20 * np.log10(np.linalg.norm(frames(z), axis=0) + 1e-12)  # noqa: E731
+    diff = np.abs(level(blocks) - level(whole))
+    loud = 20 * np.log10(np.linalg.norm(S, axis=0) + 1e-12) > 20 * np.log10(np.linalg.norm(S, axis=0).max()) - 40
+    for seam in range(192, S.shape[1] - 64, 192):
+        near = slice(seam, seam + 64)
+        assert np.max(diff[near][loud[near]]) < 1.0, seam
+
+
+def test_block_size_is_validated():
+    from specimg import ParameterError
+
+    with pytest.raises(ParameterError, match="block_frames=100"):
+        griffin_lim(np.ones((257, 10)), block_frames=100)

@@ -102,7 +102,7 @@ def cli() -> None:
 def encode(in_path: str, out_path: str, sidecar: bool, sr: int | None, norm: str, bit_depth: str, **kwargs: Any) -> None:
     """Encode audio file IN as spectrogram image OUT (.png, .tif)."""
     img = encode_file(
-        in_path, out_path, sr=sr, sidecar=sidecar, progress=True, norm=None if norm == "none" else norm,
+        in_path, out_path, sr=sr, sidecar=sidecar, progress=sys.stderr.isatty(), norm=None if norm == "none" else norm,
         bit_depth=int(bit_depth), **kwargs,
     )  # fmt: skip
     p = img.params
@@ -124,7 +124,7 @@ def decode(in_path: str, out_path: str, quality: str, n_iter: int | None, moment
     """Decode spectrogram image IN to audio file OUT (.wav, .flac, ...)."""
     y, sr = decode_file(
         in_path, out_path, params=_read_params(params_path), subtype=subtype, quality=quality,
-        n_iter=n_iter, momentum=momentum, rng=seed, progress=True,
+        n_iter=n_iter, momentum=momentum, rng=seed, progress=sys.stderr.isatty(),
     )  # fmt: skip
     click.echo(f"{out_path}: {y.shape[-1] / sr:.2f} s at {sr} Hz, {1 if y.ndim == 1 else y.shape[0]} channel(s)")
 
@@ -175,7 +175,7 @@ def demo(out_dir: str, quality: str) -> None:
     warm = np.random.default_rng(0).standard_normal(8192) * 0.1
     codec.decode(codec.encode(warm, 22050), n_iter=1)
     lines = []
-    for wav in tqdm(files, desc="demo", unit="file", delay=1.0):
+    for wav in tqdm(files, desc="demo", unit="file", delay=1.0, disable=not sys.stderr.isatty()):
         png, dec = out / f"{wav.stem}.png", out / f"{wav.stem}.decoded.wav"
         t0 = time.perf_counter()
         img = encode_file(wav, png)

@@ -36,6 +36,9 @@ _TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
 ImageFormat = Literal["png", "tiff"]
 
+# Largest image read (pixels): 2**31, i.e. 4 GiB of 16-bit pixels.
+_MAX_PIXELS = 1 << 31
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
@@ -132,9 +135,21 @@ def save(img: SpectrogramImage, path: str | os.PathLike, *, sidecar: bool = Fals
     return path
 
 
+@contextlib.contextmanager
+def _pixel_limit() -> Iterator[None]:
+    """Let Pillow open images as large as specimg writes (a 30-minute stereo file at
+    hop 512 has ~330 M pixels, past Pillow's decompression-bomb limit of ~179 M)."""
+    old = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = _MAX_PIXELS
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = old
+
+
 def _read_png(path: Path) -> tuple[np.ndarray, str | None]:
     try:
-        with Image.open(path) as im:
+        with _pixel_limit(), Image.open(path) as im:
             im.load()
             text = im.info.get(PNG_KEYWORD)
             if im.mode not in ("L", "I;16", "I;16B", "I"):
@@ -171,7 +186,7 @@ def _read_tiff(path: Path) -> tuple[np.ndarray, str | None]:
 
 def _read_other(path: Path) -> tuple[np.ndarray, str | None]:
     try:
-        with Image.open(path) as im:
+        with _pixel_limit(), Image.open(path) as im:
             im.load()
             if im.mode not in ("L", "I;16", "I;16B", "I"):
                 raise FormatError(

@@ -22,6 +22,9 @@ from .errors import FormatError, ParameterError
 from .params import SpectrogramParams
 from .spectral import from_db
 
+#: Columns converted at a time by :meth:`SpectrogramImage.channel_magnitude`.
+_CHUNK_FRAMES = 4096
+
 __all__ = ["SpectrogramImage", "db_to_pixels", "pixels_to_db", "pixel_dtype", "pixel_max"]
 
 
@@ -182,12 +185,34 @@ class SpectrogramImage:
 
     @property
     def magnitude(self) -> np.ndarray:
-        """Calibrated amplitude (linear or mel), same shape as :attr:`db`.
+        """Calibrated amplitude (linear or mel), same shape as :attr:`db`, float64.
 
         Pixels at the floor (``db_min``) decode to exactly 0, so silence stays silent.
         """
-        db = self.db
-        return np.where(db > self.params.db_min, from_db(db, self.params.ref), 0.0)
+        out = np.stack([self.channel_magnitude(c, dtype=np.float64) for c in range(self.params.n_channels)])
+        return out[0] if self.params.n_channels == 1 else out
+
+    def channel_magnitude(self, channel: int, *, dtype: type = np.float32) -> np.ndarray:
+        """Calibrated amplitude of one channel, computed in column chunks to bound memory.
+
+        Parameters
+        ----------
+        channel : int, 0 <= channel < n_channels
+        dtype : np.float32 (default) or np.float64
+
+        Returns
+        -------
+        np.ndarray [shape=(n_bins, n_frames)], ``dtype``, bins in ascending frequency;
+        floor pixels give exactly 0.
+        """
+        if not 0 <= channel < self.params.n_channels:
+            raise ParameterError(f"channel={channel} must be in [0, {self.params.n_channels})")
+        pixels = self.channel_pixels[channel]
+        out = np.empty(pixels.shape, dtype=dtype)
+        for j in range(0, pixels.shape[1], _CHUNK_FRAMES):
+            db = pixels_to_db(pixels[:, j : j + _CHUNK_FRAMES], self.params)
+            out[:, j : j + _CHUNK_FRAMES] = np.where(db > self.params.db_min, from_db(db, self.params.ref), 0.0)
+        return out
 
     @property
     def times(self) -> np.ndarray:

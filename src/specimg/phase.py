@@ -34,6 +34,9 @@ Quality = Literal["fast", "balanced", "high"]
 #: Iteration counts of the presets of :func:`reconstruct` (PGHI start, then fast GLA).
 QUALITY_PRESETS: dict[str, int] = {"fast": 0, "balanced": 32, "high": 100}
 
+# Frames shared by consecutive blocks of a long reconstruction (see _fgla_blocks).
+_BLOCK_OVERLAP = 64
+
 # λ / L² of the Gaussian that best matches a Hann window of length L ([1], Table I).
 _HANN_TFR = 0.25645
 
@@ -139,91 +142,112 @@ def gaussian_tfr(window: str | tuple | np.ndarray, win_length: int) -> float:
 
 
 @numba.njit(cache=True, nogil=True)
-def _heap_integrate(mag: np.ndarray, dphi_t: np.ndarray, dphi_f: np.ndarray, small: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+def _heap_push(heap_key: np.ndarray, heap_idx: np.ndarray, size: int, key: float, idx: int) -> int:  # pragma: no cover
+    i = size
+    while i > 0:
+        parent = (i - 1) // 2
+        if heap_key[parent] >= key:
+            break
+        heap_key[i] = heap_key[parent]
+        heap_idx[i] = heap_idx[parent]
+        i = parent
+    heap_key[i] = key
+    heap_idx[i] = idx
+    return size + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _heap_pop(heap_key: np.ndarray, heap_idx: np.ndarray, size: int) -> int:  # pragma: no cover
+    """Remove the root (read it before calling); return the new size."""
+    size -= 1
+    if size > 0:
+        key = heap_key[size]
+        idx = heap_idx[size]
+        i = 0
+        while True:
+            c = 2 * i + 1
+            if c >= size:
+                break
+            if c + 1 < size and heap_key[c + 1] > heap_key[c]:
+                c += 1
+            if heap_key[c] <= key:
+                break
+            heap_key[i] = heap_key[c]
+            heap_idx[i] = heap_idx[c]
+            i = c
+        heap_key[i] = key
+        heap_idx[i] = idx
+    return size
+
+
+@numba.njit(cache=True, nogil=True)
+def _heap_integrate(
+    mag: np.ndarray, dphi_t: np.ndarray, dphi_f: np.ndarray, small: np.ndarray, known: np.ndarray, phase0: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled
+    """Integrate the phase gradient from the largest coefficients outwards (max-heap).
+
+    Coefficients marked ``known`` keep ``phase0`` and seed the integration; ``small`` ones
+    are skipped. Each remaining connected region starts at its largest coefficient.
+    """
     n_freq, n_frames = mag.shape
     total = n_freq * n_frames
     flat = mag.ravel()
     dt = dphi_t.ravel()
     df = dphi_f.ravel()
     done = small.ravel().copy()
+    kn = known.ravel()
+    p0 = phase0.ravel()
     phase = np.zeros(total)
-    order = np.argsort(-flat)
     heap_key = np.empty(total)
     heap_idx = np.empty(total, dtype=np.int64)
     size = 0
+    for i in range(total):
+        if kn[i]:
+            phase[i] = p0[i]
+            if not done[i]:
+                size = _heap_push(heap_key, heap_idx, size, flat[i], i)
+            done[i] = True
+    order = np.argsort(-flat)
     ptr = 0
     while True:
-        while ptr < total and done[order[ptr]]:
-            ptr += 1
-        if ptr == total:
-            break
-        start = order[ptr]
-        done[start] = True
-        # push start
-        heap_key[0] = flat[start]
-        heap_idx[0] = start
-        size = 1
-        while size > 0:
-            cur = heap_idx[0]
-            # pop max
-            size -= 1
-            if size > 0:
-                key = heap_key[size]
-                idx = heap_idx[size]
-                i = 0
-                while True:
-                    c = 2 * i + 1
-                    if c >= size:
-                        break
-                    if c + 1 < size and heap_key[c + 1] > heap_key[c]:
-                        c += 1
-                    if heap_key[c] <= key:
-                        break
-                    heap_key[i] = heap_key[c]
-                    heap_idx[i] = heap_idx[c]
-                    i = c
-                heap_key[i] = key
-                heap_idx[i] = idx
-            k = cur // n_frames
-            m = cur - k * n_frames
-            for nb in range(4):
-                if nb == 0:
-                    if m + 1 >= n_frames:
-                        continue
-                    nxt = cur + 1
-                    value = phase[cur] + 0.5 * (dt[cur] + dt[nxt])
-                elif nb == 1:
-                    if m == 0:
-                        continue
-                    nxt = cur - 1
-                    value = phase[cur] - 0.5 * (dt[cur] + dt[nxt])
-                elif nb == 2:
-                    if k + 1 >= n_freq:
-                        continue
-                    nxt = cur + n_frames
-                    value = phase[cur] + 0.5 * (df[cur] + df[nxt])
-                else:
-                    if k == 0:
-                        continue
-                    nxt = cur - n_frames
-                    value = phase[cur] - 0.5 * (df[cur] + df[nxt])
-                if done[nxt]:
+        if size == 0:
+            while ptr < total and done[order[ptr]]:
+                ptr += 1
+            if ptr == total:
+                break
+            start = order[ptr]
+            done[start] = True
+            size = _heap_push(heap_key, heap_idx, size, flat[start], start)
+        cur = heap_idx[0]
+        size = _heap_pop(heap_key, heap_idx, size)
+        k = cur // n_frames
+        m = cur - k * n_frames
+        for nb in range(4):
+            if nb == 0:
+                if m + 1 >= n_frames:
                     continue
-                done[nxt] = True
-                phase[nxt] = value
-                # push nxt
-                key = flat[nxt]
-                i = size
-                size += 1
-                while i > 0:
-                    parent = (i - 1) // 2
-                    if heap_key[parent] >= key:
-                        break
-                    heap_key[i] = heap_key[parent]
-                    heap_idx[i] = heap_idx[parent]
-                    i = parent
-                heap_key[i] = key
-                heap_idx[i] = nxt
+                nxt = cur + 1
+                value = phase[cur] + 0.5 * (dt[cur] + dt[nxt])
+            elif nb == 1:
+                if m == 0:
+                    continue
+                nxt = cur - 1
+                value = phase[cur] - 0.5 * (dt[cur] + dt[nxt])
+            elif nb == 2:
+                if k + 1 >= n_freq:
+                    continue
+                nxt = cur + n_frames
+                value = phase[cur] + 0.5 * (df[cur] + df[nxt])
+            else:
+                if k == 0:
+                    continue
+                nxt = cur - n_frames
+                value = phase[cur] - 0.5 * (df[cur] + df[nxt])
+            if done[nxt]:
+                continue
+            done[nxt] = True
+            phase[nxt] = value
+            size = _heap_push(heap_key, heap_idx, size, flat[nxt], nxt)
     return phase.reshape(n_freq, n_frames)
 
 
@@ -261,6 +285,7 @@ def pghi(
     win_length: int | None = None,
     window: str | tuple | np.ndarray = "hann",
     tol: float = 1e-5,
+    known: np.ndarray | None = None,
     rng: np.random.Generator | int | None = None,
 ) -> np.ndarray:
     """Phase Gradient Heap Integration: a phase estimate from the magnitude alone.
@@ -286,6 +311,10 @@ def pghi(
     tol : float in (0, 1)
         Coefficients below ``tol * max(magnitude)`` are not integrated and get a random
         phase; they carry too little energy for their gradient to be trusted.
+    known : np.ndarray [shape=magnitude.shape] or None
+        Phases already known (radians, librosa convention), NaN elsewhere. Known
+        coefficients keep their phase and the integration starts from them; this is how
+        consecutive blocks of a long signal are made to join without a phase jump.
     rng : np.random.Generator, int or None
         Source of the random phase of small coefficients.
 
@@ -316,16 +345,20 @@ def pghi(
         raise ParameterError(f"hop_length={hop_length} must be in (0, n_fft={n_fft}]")
     if not 0 < tol < 1:
         raise ParameterError(f"tol={tol} must be between 0 and 1")
+    if known is not None and np.shape(known) != S.shape:
+        raise ParameterError(f"known phases of shape {np.shape(known)} must match magnitude {S.shape}")
     gen = _rng(rng)
     lam = gaussian_tfr(window, win_length)
     a, M = float(hop_length), float(n_fft)
     k = np.arange(S.shape[-2], dtype=np.float64)[:, None]
     out = np.empty(S.shape)
+    centre_shift = 2.0 * np.pi * k * (n_fft / 2.0) / M  # frame-start → frame-centre convention
     for idx in np.ndindex(*S.shape[:-2]):
         s = S[idx]
         peak = float(s.max()) if s.size else 0.0
+        is_known = np.zeros(s.shape, dtype=bool) if known is None else np.isfinite(known[idx])
         if peak <= 0.0:
-            out[idx] = gen.uniform(-np.pi, np.pi, size=s.shape)
+            out[idx] = np.where(is_known, known[idx] if known is not None else 0.0, gen.uniform(-np.pi, np.pi, size=s.shape))
             continue
         small = s < tol * peak
         logs = np.log(np.maximum(s, tol * peak))
@@ -334,10 +367,11 @@ def pghi(
         # per-hop and per-bin phase increments (frame-centre convention)
         dphi_t = a * M / lam * ds_dk + 2.0 * np.pi * a * k / M
         dphi_f = -lam / (a * M) * ds_dm
-        phase = _heap_integrate(s, dphi_t, dphi_f, small)
-        phase[small] = gen.uniform(-np.pi, np.pi, size=int(small.sum()))
-        # from the frame-centre to librosa's frame-start convention
-        out[idx] = phase - 2.0 * np.pi * k * (n_fft / 2.0) / M
+        seed = np.zeros(s.shape) if known is None else np.where(is_known, known[idx] + centre_shift, 0.0)
+        phase = _heap_integrate(s, dphi_t, dphi_f, small, is_known, seed)
+        random = small & ~is_known
+        phase[random] = gen.uniform(-np.pi, np.pi, size=int(random.sum()))
+        out[idx] = phase - centre_shift
     return out
 
 
@@ -356,6 +390,7 @@ def griffin_lim(
     rng: np.random.Generator | int | None = None,
     dtype: type = np.float32,
     workers: int | None = None,
+    block_frames: int = 2048,
     progress: bool = False,
 ) -> np.ndarray:
     """Fast Griffin-Lim phase retrieval with momentum, from a chosen initial phase.
@@ -383,6 +418,11 @@ def griffin_lim(
         Working precision.
     workers : int or None
         Threads for :mod:`scipy.fft`.
+    block_frames : int >= 256
+        Signals longer than this many frames are reconstructed in overlapping blocks, so
+        memory stays bounded whatever the length (about 0.5 GB per 2048 frames of 1025
+        bins). Each block starts from the phases the previous one converged to in their
+        overlap, and the two are cross-faded there, so no seam is audible.
     progress : bool
         Show a progress bar (after one second) over the iterations.
 
@@ -411,6 +451,8 @@ def griffin_lim(
     hop_length = win_length // 4 if hop_length is None else hop_length
     if not 0 < hop_length <= n_fft:
         raise ParameterError(f"hop_length={hop_length} must be in (0, n_fft={n_fft}]")
+    if block_frames < 4 * _BLOCK_OVERLAP:
+        raise ParameterError(f"block_frames={block_frames} must be >= {4 * _BLOCK_OVERLAP}")
     n_frames = S.shape[-1]
     if length is None:
         length = hop_length * (n_frames - 1) if center else (n_frames - 1) * hop_length + n_fft
@@ -418,11 +460,6 @@ def griffin_lim(
     w = scipy.signal.get_window(window, win_length, fftbins=True)
     lpad = (n_fft - win_length) // 2
     w = np.pad(w, (lpad, n_fft - win_length - lpad))
-    pair = StftPair(
-        n_fft=n_fft, hop_length=hop_length, window=w, n_frames=n_frames, length=length,
-        center=center, dtype=dtype, workers=workers,
-    )
-    cdtype = np.result_type(dtype, np.complex64)
 
     if not isinstance(init, np.ndarray) and init not in ("pghi", "random", "zeros"):
         raise ParameterError(f"init={init!r} must be 'pghi', 'random', 'zeros' or an array of phases")
@@ -433,34 +470,142 @@ def griffin_lim(
         from tqdm.auto import tqdm
 
         n_signals = int(np.prod(S.shape[:-2], dtype=int))
-        bar = tqdm(total=(n_iter + 1) * n_signals, desc="phase", unit="it", delay=1.0, leave=False)
-    if isinstance(init, np.ndarray):
-        phase0 = init
-    elif init == "pghi":
-        phase0 = pghi(S, n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window, rng=gen)
-    elif init == "random":
-        phase0 = gen.uniform(-np.pi, np.pi, size=S.shape)
-    else:
-        phase0 = np.zeros(S.shape)
-
-    if bar is not None:
-        bar.update(int(np.prod(S.shape[:-2], dtype=int)))  # the initial phase counts as one step
-    out: np.ndarray = np.empty(S.shape[:-2] + (length,), dtype=dtype)
+        bar = tqdm(total=(n_iter + 1) * n_signals, desc="phase", unit="it", delay=1.0, leave=False,
+                   bar_format="{l_bar}{bar}| {elapsed}<{remaining}")
     alpha = momentum / (1.0 + momentum)
+    out: np.ndarray = np.zeros(S.shape[:-2] + (length,), dtype=dtype)
+    geometry = dict(n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window)
     for idx in np.ndindex(*S.shape[:-2]):
-        mag: np.ndarray = np.ascontiguousarray(S[idx].T, dtype=dtype)  # (n_frames, n_bins)
-        X = (mag * np.exp(1j * phase0[idx].T)).astype(cdtype)
-        prev = np.zeros_like(X)
-        for _ in range(n_iter):
-            rebuilt = pair.forward(pair.inverse(X))
-            X = rebuilt - alpha * prev if momentum else rebuilt
-            prev = rebuilt
-            X *= mag / (np.abs(X) + 1e-16)
+        init_i = init[idx] if isinstance(init, np.ndarray) else init
+        if n_frames <= block_frames:
+            pair = StftPair(
+                n_fft=n_fft, hop_length=hop_length, window=w, n_frames=n_frames, length=length,
+                center=center, dtype=dtype, workers=workers,
+            )  # fmt: skip
+            phase0 = _initial_phase(S[idx], init_i, None, geometry, gen)
             if bar is not None:
                 bar.update()
-        out[idx] = pair.inverse(X)
+            X = _fgla(S[idx], phase0, pair, n_iter, alpha, dtype, bar)
+            out[idx] = pair.inverse(X)
+        else:
+            out[idx] = _fgla_blocks(
+                S[idx], init_i, geometry, w, center, length, n_iter, alpha, dtype, workers, gen, bar,
+                block_frames=block_frames, overlap=_BLOCK_OVERLAP,
+            )  # fmt: skip
     if bar is not None:
         bar.close()
+    return out
+
+
+def _initial_phase(
+    S: np.ndarray, init: str | np.ndarray, known: np.ndarray | None, geometry: dict, gen: np.random.Generator
+) -> np.ndarray:
+    if isinstance(init, np.ndarray):
+        return init
+    if init == "pghi":
+        return pghi(S, known=known, rng=gen, **geometry)
+    phase = gen.uniform(-np.pi, np.pi, size=S.shape) if init == "random" else np.zeros(S.shape)
+    if known is not None:
+        phase = np.where(np.isfinite(known), known, phase)
+    return phase
+
+
+def _fgla(
+    S: np.ndarray,
+    phase0: np.ndarray,
+    pair: StftPair,
+    n_iter: int,
+    alpha: float,
+    dtype: type,
+    bar: object,
+    fixed: np.ndarray | None = None,
+) -> np.ndarray:
+    """Fast Griffin-Lim on one (n_bins, n_frames) magnitude; returns the final STFT (n_frames, n_bins).
+
+    ``fixed`` (n_fixed, n_bins), if given, holds the first frames constant throughout.
+    """
+    mag: np.ndarray = np.ascontiguousarray(S.T, dtype=dtype)
+    X = (mag * np.exp(1j * phase0.T)).astype(np.result_type(dtype, np.complex64))
+    n_fixed = 0 if fixed is None else len(fixed)
+    if n_fixed:
+        X[:n_fixed] = fixed
+    prev = np.zeros_like(X)
+    for _ in range(n_iter):
+        rebuilt = pair.forward(pair.inverse(X))
+        X = rebuilt - alpha * prev if alpha else rebuilt
+        prev = rebuilt
+        X *= mag / (np.abs(X) + 1e-16)
+        if n_fixed:
+            X[:n_fixed] = fixed
+        if bar is not None:
+            bar.update()  # type: ignore[attr-defined]
+    return X
+
+
+def _fgla_blocks(
+    S: np.ndarray,
+    init: str | np.ndarray,
+    geometry: dict,
+    window: np.ndarray,
+    center: bool,
+    length: int,
+    n_iter: int,
+    alpha: float,
+    dtype: type,
+    workers: int | None,
+    gen: np.random.Generator,
+    bar: object,
+    *,
+    block_frames: int,
+    overlap: int,
+) -> np.ndarray:
+    """Reconstruct a long signal block by block in bounded memory.
+
+    Blocks of ``block_frames`` frames overlap by ``overlap`` frames. In each block the
+    first 3/4 of the overlap is held at the STFT the previous block converged to (PGHI
+    integrates on from those phases, and Griffin-Lim keeps them), so both blocks
+    synthesise the same samples from the same frames in the second quarter of the overlap,
+    where the outputs are cross-faded; each block's edge frames fall outside it.
+    """
+    n_fft, hop = geometry["n_fft"], geometry["hop_length"]
+    n_frames = S.shape[-1]
+    out: np.ndarray = np.zeros(length, dtype=dtype)
+    step = block_frames - overlap
+    starts = list(range(0, max(n_frames - overlap, 1), step))
+    prev_X: np.ndarray | None = None
+    prev_start = 0
+    tail = n_fft // 2 if center else n_fft
+    for start in starts:
+        stop = min(start + block_frames, n_frames)
+        Sb = S[:, start:stop]
+        local_len = (stop - start - 1) * hop + tail
+        pair = StftPair(
+            n_fft=n_fft, hop_length=hop, window=window, n_frames=stop - start, length=local_len,
+            center=center, dtype=dtype, workers=workers,
+        )  # fmt: skip
+        known = fixed = None
+        if prev_X is not None:
+            n_fixed = 3 * overlap // 4
+            fixed = prev_X[start - prev_start : start - prev_start + n_fixed]
+            known = np.full(Sb.shape, np.nan)
+            known[:, :n_fixed] = np.angle(fixed).T
+        init_b = init[:, start:stop] if isinstance(init, np.ndarray) else init
+        phase0 = _initial_phase(Sb, init_b, known, geometry, gen)
+        X = _fgla(Sb, phase0, pair, n_iter, alpha, dtype, None, fixed)
+        y = pair.inverse(X)
+        g0 = start * hop
+        g1 = min(g0 + local_len, length)
+        y = y[: g1 - g0]
+        if prev_X is None:
+            out[g0:g1] = y
+        else:
+            f0, f1 = (start + overlap // 4) * hop, (start + overlap // 2) * hop
+            fade = (0.5 - 0.5 * np.cos(np.pi * (np.arange(f1 - f0) + 0.5) / (f1 - f0))).astype(dtype)
+            out[f0:f1] = (1 - fade) * out[f0:f1] + fade * y[f0 - g0 : f1 - g0]
+            out[f1:g1] = y[f1 - g0 :]
+        prev_X, prev_start = X, start
+        if bar is not None:
+            bar.update(n_iter * (stop - start) / n_frames)  # type: ignore[attr-defined]
     return out
 
 
