@@ -113,3 +113,31 @@ def test_block_size_is_validated():
 
     with pytest.raises(ParameterError, match="block_frames=100"):
         griffin_lim(np.ones((257, 10)), block_frames=100)
+
+
+def test_refine_hook_sees_every_frame_once_per_call_and_can_be_a_no_op():
+    y = _long_music()
+    S = np.abs(librosa.stft(y, n_fft=2048, hop_length=512, pad_mode="constant")).astype(np.float32)
+    seen: list[slice] = []
+
+    def same(A, frames):
+        assert A.shape == (S.shape[0], frames.stop - frames.start)
+        seen.append(frames)
+        return S[:, frames]
+
+    kw = dict(n_iter=4, hop_length=512, length=len(y), rng=0, block_frames=256)
+    plain = griffin_lim(S, **kw)
+    hooked = griffin_lim(S, refine=same, refine_every=2, **kw)
+    np.testing.assert_allclose(hooked, plain, atol=1e-6)
+    blocks = sorted({(f.start, f.stop) for f in seen})
+    assert blocks[0][0] == 0 and blocks[-1][1] == S.shape[1]
+    assert len(seen) == 2 * len(blocks)  # iterations 0 and 2 of 4
+
+
+def test_refine_changes_the_target():
+    rng = np.random.default_rng(1)
+    S = np.abs(librosa.stft(rng.standard_normal(8000), n_fft=512, hop_length=128))
+    quieter = griffin_lim(S, n_iter=8, hop_length=128, rng=0, refine=lambda A, f: 0.5 * S[:, f], refine_every=1)
+    plain = griffin_lim(S, n_iter=8, hop_length=128, rng=0)
+    ratio = np.sqrt(np.mean(quieter**2) / np.mean(plain**2))
+    assert 0.45 < ratio < 0.55

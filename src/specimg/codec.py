@@ -16,8 +16,8 @@ from .errors import AudioError, ClippingWarning, LossyWarning, MissingFileError,
 from .formats import image_format, atomic_path, load, save
 from .image import SpectrogramImage
 from .params import SpectrogramParams, Window
-from .phase import Init, Quality, reconstruct
-from .spectral import calibration, magnitude, mel_to_linear, to_db
+from .phase import Init, Quality, Refine, reconstruct
+from .spectral import calibration, magnitude, match_mel, mel_to_linear, to_db
 
 __all__ = ["encode", "encode_file", "decode", "decode_file", "read_audio", "write_audio"]
 
@@ -364,11 +364,17 @@ def decode(
     # One channel at a time, in float32: a 10-minute 44.1 kHz stereo image decodes in
     # well under 4 GiB (the phase step also works in blocks, see griffin_lim).
     y = np.empty((p.n_channels, length), dtype=np.float32)
+    cal = calibration(p)
     for c in range(p.n_channels):
         S = img.channel_magnitude(c)
+        refine = None
         if p.scale == "mel":
-            S = mel_to_linear(S, p).astype(np.float32, copy=False)
-        S *= np.float32(1.0 / calibration(p))
+            M = S
+            S = mel_to_linear(M, p).astype(np.float32, copy=False)
+            # The linear magnitude is only an estimate: let the phase iterations refine it
+            # under the constraint that its mel bands stay the stored ones (match_mel).
+            refine = _mel_refiner(M, p, cal)
+        S *= np.float32(1.0 / cal)
         y[c] = reconstruct(
             S,
             quality=quality,
@@ -382,10 +388,20 @@ def decode(
             momentum=momentum,
             init=init if not isinstance(init, np.ndarray) or init.ndim == 2 else init[c],
             rng=gen,
+            refine=refine,
             progress=progress,
         )
         del S
     return (y[0] if p.n_channels == 1 else y), p.sr
+
+
+def _mel_refiner(M: np.ndarray, params: SpectrogramParams, cal: float) -> Refine:
+    """``refine`` hook for :func:`griffin_lim` that imposes the stored mel amplitude ``M``."""
+
+    def refine(A: np.ndarray, frames: slice) -> np.ndarray:
+        return match_mel(A * cal, M[:, frames], params) / cal
+
+    return refine
 
 
 def decode_file(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import ParameterError
 from .params import SpectrogramParams
 from .spectral import stft_magnitude
 
@@ -40,7 +41,7 @@ def spectral_convergence(y_hat: np.ndarray, y: np.ndarray, params: SpectrogramPa
     params : SpectrogramParams
     """
     if np.shape(y_hat) != np.shape(y):
-        raise ValueError(f"y_hat {np.shape(y_hat)} and y {np.shape(y)} must have the same shape")
+        raise ParameterError(f"y_hat {np.shape(y_hat)} and y {np.shape(y)} must have the same shape")
     return magnitude_convergence(stft_magnitude(y_hat, params), stft_magnitude(y, params))
 
 
