@@ -34,8 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -47,9 +45,8 @@ from typing import Any
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_CORPUS = REPO.parent / "shared" / "corpus"
-AUDIO_EXTS = (".wav", ".flac", ".ogg")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import AUDIO_EXTS, DEFAULT_CORPUS, REPO, environment, fmt, jsonable, print_summary
 
 # librosa pipeline geometry (the "the way people do it"); specimg's defaults match it
 # (n_fft=2048, hop_length = win_length // 4 = 512, Hann, centred, zero padding).
@@ -229,14 +226,6 @@ COLUMNS: list[tuple[str, str, str]] = [
 ]
 
 
-def fmt(value: Any, spec: str) -> str:
-    if spec == "yn":
-        return value if isinstance(value, str) else ("yes" if value else "no")
-    if isinstance(value, str):
-        return value
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return format(value, spec)
 
 
 def median_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -281,19 +270,6 @@ def summary(rows: list[dict[str, Any]]) -> list[tuple[str, bool, str]]:
     return [(name, not failing(pred), failing(pred)) for name, pred in checks]
 
 
-def jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, (np.floating, float)):
-        f = float(obj)
-        return f if math.isfinite(f) else str(f)  # JSON has no inf/nan
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    return obj
 
 
 # ---------------------------------------------------------------------------- main
@@ -320,10 +296,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.n_iter < 0 or args.repeat < 1:
         ap.error("--n-iter must be >= 0 and --repeat >= 1")
 
-    import librosa
-    import numba
-    import PIL
-    import scipy
 
     import specimg
 
@@ -347,17 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     defaults = specimg.SpectrogramParams(sr=22050)
     med = median_row(rows)
     checks = summary(rows)
-    env = {
-        "python": platform.python_version(),
-        "specimg": specimg.__version__,
-        "librosa": librosa.__version__,
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "numba": numba.__version__,
-        "Pillow": PIL.__version__,
-        "cpus": os.cpu_count(),
-        "machine": platform.machine(),
-    }
+    env = environment()
 
     print(f"specimg codec benchmark: n_iter={args.n_iter} (specimg: PGHI + fast GLA; librosa: random init + "
           f"fast GLA, random_state=0), best of {args.repeat}")
@@ -382,11 +344,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"warning ({Path(r['file']).name}): {w}")
     print(f"warm-up {t_warm:.1f} s, total {t_total:.1f} s")
     print()
-    print("summary:")
-    for name, ok, why in checks:
-        print(f"  {'PASS' if ok else 'FAIL'}  {name}" + (f"  ({why})" if why else ""))
-    all_ok = all(ok for _, ok, _ in checks)
-    print(f"  {'PASS' if all_ok else 'FAIL'}  overall")
+    all_ok = print_summary(checks)
 
     if args.json is not None:
         report = {

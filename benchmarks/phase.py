@@ -62,7 +62,6 @@ import hashlib
 import json
 import math
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -76,9 +75,8 @@ from typing import Any
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_CORPUS = REPO.parent / "shared" / "corpus"
-AUDIO_EXTS = (".wav", ".flac", ".ogg")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import AUDIO_EXTS, DEFAULT_CORPUS, environment, fmt, jsonable, print_summary
 
 N_FFT = 2048
 HOP = 512
@@ -178,14 +176,6 @@ def ratio(a: float, b: float) -> float:
     return a / b if b > 0 else math.nan
 
 
-def fmt(value: Any, spec: str) -> str:
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return format(value, spec)
 
 
 def table(columns: list[tuple[str, str, str]], rows: list[dict[str, Any]], n_footer: int = 0) -> str:
@@ -203,19 +193,6 @@ def table(columns: list[tuple[str, str, str]], rows: list[dict[str, Any]], n_foo
     return "\n".join(lines)
 
 
-def jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, (np.floating, float)):
-        f = float(obj)
-        return f if math.isfinite(f) else str(f)  # JSON has no inf/nan
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    return obj
 
 
 def load(path: Path) -> tuple[np.ndarray, int]:
@@ -732,13 +709,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat < 1:
         ap.error("--repeat must be >= 1")
 
-    import librosa
-    import numba
     import PIL
-    import scipy
     import soundfile as sf
 
-    import specimg
     from specimg.phase import QUALITY_PRESETS
 
     corpus = args.corpus.resolve()
@@ -780,17 +753,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results = checks(lin_agg, mel_agg, long)
     all_ok = all(ok for _, ok, _ in results)
-    env = {
-        "python": platform.python_version(),
-        "specimg": specimg.__version__,
-        "librosa": librosa.__version__,
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "numba": numba.__version__,
-        "Pillow": PIL.__version__,
-        "cpus": os.cpu_count(),
-        "machine": platform.machine(),
-    }
+    env = environment()
 
     # ------------------------------------------------------------------ report
     print(
@@ -942,10 +905,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"warm-up {t_warm:.1f} s, linear+mel {t_short:.1f} s, total {t_total:.1f} s")
     print()
-    print("summary:")
-    for name, ok, detail in results:
-        print(f"  {'PASS' if ok else 'FAIL'}  {name}  ({detail})")
-    print(f"  {'PASS' if all_ok else 'FAIL'}  overall ({sum(ok for _, ok, _ in results)}/{len(results)} targets pass)")
+    print_summary(results)
 
     if args.json is not None:
         report = {

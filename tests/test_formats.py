@@ -104,7 +104,7 @@ def test_format_md_example_is_the_sample_metadata():
     from .conftest import ROOT, SAMPLE_DATA
 
     text = (ROOT / "FORMAT.md").read_text(encoding="utf-8")
-    example = json.loads(re.search(r"```json\n(.*?)```", text, re.S).group(1))
+    example = json.loads(re.search(r"```json\n(.*?)```", text, re.DOTALL).group(1))
     assert SpectrogramParams.from_dict(example) == specimg.read_metadata(SAMPLE_DATA / "music.png")
 
 

@@ -78,9 +78,9 @@ def test_pghi_keeps_known_phases(rng):
 
 
 def _long_music():
-    from .conftest import SAMPLE_DATA
-
     import specimg
+
+    from .conftest import SAMPLE_DATA
 
     y, _ = specimg.read_audio(SAMPLE_DATA / "music.wav")
     return np.tile(y[0], 4)  # 18 s, ~780 frames at hop 512
@@ -100,7 +100,7 @@ def test_blocks_join_without_seams():
 
     sc_whole, sc_blocks = magnitude_convergence(frames(whole), S), magnitude_convergence(frames(blocks), S)
     assert sc_blocks < sc_whole + 1.0, (sc_blocks, sc_whole)
-    level = lambda z: 20 * np.log10(np.linalg.norm(frames(z), axis=0) + 1e-12)  # noqa: E731
+    level = lambda z: 20 * np.log10(np.linalg.norm(frames(z), axis=0) + 1e-12)
     diff = np.abs(level(blocks) - level(whole))
     loud = 20 * np.log10(np.linalg.norm(S, axis=0) + 1e-12) > 20 * np.log10(np.linalg.norm(S, axis=0).max()) - 40
     for seam in range(192, S.shape[1] - 64, 192):

@@ -10,14 +10,14 @@ import json
 import sys
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import click
 import numpy as np
 
-from . import __version__
-from . import codec
+from . import __version__, codec
 from .codec import decode_file, encode_file, read_audio
 from .errors import MissingFileError, SpecimgError
 from .formats import load, metadata_source, sidecar_path

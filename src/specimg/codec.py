@@ -13,7 +13,7 @@ import soundfile as sf
 from tqdm.auto import tqdm
 
 from .errors import AudioError, ClippingWarning, LossyWarning, MissingFileError, ParameterError
-from .formats import image_format, atomic_path, load, save
+from .formats import atomic_path, image_format, load, save
 from .image import SpectrogramImage
 from .params import SpectrogramParams, Window
 from .phase import Init, Quality, Refine, reconstruct

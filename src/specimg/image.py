@@ -137,7 +137,7 @@ class SpectrogramImage:
 
     # ------------------------------------------------------------------ constructors
     @classmethod
-    def from_db(cls, S_db: np.ndarray, params: SpectrogramParams) -> "SpectrogramImage":
+    def from_db(cls, S_db: np.ndarray, params: SpectrogramParams) -> SpectrogramImage:
         """Quantise a dB spectrogram into an image.
 
         Parameters
@@ -224,7 +224,7 @@ class SpectrogramImage:
         """Frequency in Hz of each row of one channel, in bin order (lowest first)."""
         return self.params.frequencies
 
-    def replace(self, **changes: Any) -> "SpectrogramImage":
+    def replace(self, **changes: Any) -> SpectrogramImage:
         """Copy with new ``pixels`` and/or ``params``."""
         return SpectrogramImage(changes.get("pixels", self.pixels), changes.get("params", self.params))
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping, Union
+from typing import Any, Literal, Union
 
 import numpy as np
 import scipy.signal
@@ -247,7 +248,7 @@ class SpectrogramParams:
         offset = 0 if self.center else self.n_fft // 2
         return (np.arange(n_frames) * self.hop_length + offset) / self.sr  # type: ignore[operator]
 
-    def replace(self, **changes: Any) -> "SpectrogramParams":
+    def replace(self, **changes: Any) -> SpectrogramParams:
         """Return a copy with ``changes`` applied (and validated)."""
         return dataclasses.replace(self, **changes)
 
@@ -267,7 +268,7 @@ class SpectrogramParams:
         return json.dumps(self.to_dict(), sort_keys=True, allow_nan=False, **kwargs)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, source: str = "metadata") -> "SpectrogramParams":
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "metadata") -> SpectrogramParams:
         """Build params from a metadata dict, raising :class:`FormatError` if it is not valid.
 
         Raises
@@ -300,7 +301,7 @@ class SpectrogramParams:
             raise FormatError(f"{source} holds an invalid value: {exc}") from None
 
     @classmethod
-    def from_json(cls, text: str | bytes, *, source: str = "metadata") -> "SpectrogramParams":
+    def from_json(cls, text: str | bytes, *, source: str = "metadata") -> SpectrogramParams:
         """Parse the JSON text written by :meth:`to_json`.
 
         Raises

@@ -17,7 +17,8 @@ References
 
 from __future__ import annotations
 
-from typing import Callable, Literal, Union
+from collections.abc import Callable
+from typing import Literal, Union
 
 import numba
 import numpy as np
@@ -208,8 +209,7 @@ def _heap_integrate(
                 b = bucket[i]
                 nxt[i] = head[b]
                 head[b] = i
-                if b > top:
-                    top = b
+                top = max(top, b)
             done[i] = True
     ptr = 0
     n_order = len(order)
@@ -259,8 +259,7 @@ def _heap_integrate(
             b = bucket[nb_idx]
             nxt[nb_idx] = head[b]
             head[b] = nb_idx
-            if b > top:
-                top = b
+            top = max(top, b)
     return phase.reshape(n_freq, n_frames)
 
 
