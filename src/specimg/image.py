@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import FormatError, ParameterError
 from .params import SpectrogramParams
-from .spectral import from_db
+from .spectral import from_db, to_db
 
 #: Columns converted at a time by :meth:`SpectrogramImage.channel_magnitude`.
 _CHUNK_FRAMES = 4096
@@ -154,6 +154,37 @@ class SpectrogramImage:
                 f"S_db of shape {S_db.shape} does not match n_channels={params.n_channels}"
             )
         return cls(_stack(db_to_pixels(S_db, params), params), params)
+
+    @classmethod
+    def from_magnitude(cls, S: np.ndarray, params: SpectrogramParams) -> "SpectrogramImage":
+        """Quantise a calibrated amplitude into an image, in bounded memory.
+
+        Equivalent to ``from_db(to_db(S, params.ref), params)``, computed in column chunks
+        written straight into the final (flipped, stacked) pixel array, so a long input
+        needs no full-size dB or float copy.
+
+        Parameters
+        ----------
+        S : np.ndarray [shape=(n_bins, n_frames) or (n_channels, n_bins, n_frames)]
+            Non-negative calibrated amplitude (linear or mel), bins in ascending frequency.
+        params : SpectrogramParams
+        """
+        S = np.asarray(S)
+        if S.ndim == 2:
+            S = S[np.newaxis]
+        if S.ndim != 3 or S.shape[:2] != (params.n_channels, params.n_bins):
+            raise ParameterError(
+                f"S of shape {S.shape} does not match n_channels={params.n_channels}, n_bins={params.n_bins}"
+            )
+        n_bins, n_frames = S.shape[1:]
+        pixels = np.empty((params.n_channels * n_bins, n_frames), dtype=pixel_dtype(params.bit_depth))
+        for c in range(params.n_channels):
+            rows = pixels[c * n_bins : (c + 1) * n_bins]
+            if params.flip:
+                rows = rows[::-1]
+            for j in range(0, n_frames, _CHUNK_FRAMES):
+                rows[:, j : j + _CHUNK_FRAMES] = db_to_pixels(to_db(S[c, :, j : j + _CHUNK_FRAMES], params.ref), params)
+        return cls(pixels, params)
 
     # ------------------------------------------------------------------ views
     @property
