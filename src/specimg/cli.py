@@ -146,7 +146,7 @@ def info(path: str, params_path: str | None) -> None:
     db = img.db
     n_frames = img.n_frames
     click.echo(f"  {'image':<{width}}  {img.shape[0]} rows × {img.shape[1]} columns, {img.pixels.dtype}")
-    click.echo(f"  {'duration':<{width}}  {(p.n_samples if p.n_samples is not None else (n_frames - 1) * p.hop_length) / p.sr:.3f} s")  # type: ignore[operator]
+    click.echo(f"  {'duration':<{width}}  {(p.n_samples if p.n_samples is not None else p.length_for(n_frames)) / p.sr:.3f} s")
     click.echo(f"  {'dB in pixels':<{width}}  {db.min():.2f} … {db.max():.2f} dB (median {np.median(db):.2f})")
     floor = float(np.mean(db <= p.db_min))
     top = float(np.mean(db >= p.db_max))

@@ -123,7 +123,9 @@ def _check_subtype(fmt: str, subtype: str | None) -> None:
 def _check_audio(y: np.ndarray, n_fft: int) -> np.ndarray:
     y = np.asarray(y)
     if np.issubdtype(y.dtype, np.integer):
-        y = librosa.util.buf_to_float(y, n_bytes=y.dtype.itemsize, dtype=np.float64)
+        # PCM: signed full scale is 2**(bits-1); unsigned (8-bit WAV) is offset by that too
+        half = float(2 ** (8 * y.dtype.itemsize - 1))
+        y = (y.astype(np.float64) - (half if np.issubdtype(y.dtype, np.unsignedinteger) else 0.0)) / half
     if not np.issubdtype(y.dtype, np.floating):
         raise AudioError(f"audio of dtype {y.dtype} must be floating point in [-1, 1]")
     if y.ndim not in (1, 2):
@@ -133,8 +135,11 @@ def _check_audio(y: np.ndarray, n_fft: int) -> np.ndarray:
     if not np.all(np.isfinite(y)):
         raise AudioError("audio holds NaN or infinite samples; clean it first (e.g. np.nan_to_num)")
     if y.shape[-1] < n_fft:
+        hint = ""
+        if y.ndim == 2 and y.shape[0] > y.shape[1]:
+            hint = f"; shape {y.shape} looks like soundfile's (n_samples, n_channels): pass y.T"
         raise AudioError(
-            f"audio has {y.shape[-1]} samples, fewer than n_fft={n_fft}; pass a smaller n_fft or longer audio"
+            f"audio has {y.shape[-1]} samples, fewer than n_fft={n_fft}; pass a smaller n_fft or longer audio{hint}"
         )
     return y.astype(np.float64, copy=False)
 
@@ -357,9 +362,7 @@ def decode(
     if not isinstance(img, SpectrogramImage):
         img = load(img, params=params)
     p = img.params
-    length = p.n_samples
-    if length is None:
-        length = p.hop_length * (img.n_frames - 1) if p.center else p.hop_length * (img.n_frames - 1) + p.n_fft  # type: ignore[operator]
+    length = p.n_samples if p.n_samples is not None else p.length_for(img.n_frames)
     if isinstance(init, np.ndarray) and init.shape[-2:] != (p.n_fft // 2 + 1, img.n_frames):
         raise ParameterError(f"init phase of shape {init.shape} does not match the image's STFT")
     gen = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng

@@ -13,6 +13,7 @@ only once it is complete, so a failure never leaves a partial file behind.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from PIL import Image, PngImagePlugin
 
 from .errors import FormatError, MissingFileError, ParameterError
 from .image import SpectrogramImage, pixel_dtype
-from .params import SpectrogramParams
+from .params import FORMAT_NAME, SpectrogramParams
 
 __all__ = ["save", "load", "read_metadata", "metadata_source", "atomic_path", "sidecar_path", "image_format", "PNG_KEYWORD"]
 
@@ -48,6 +49,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     On any exception the temporary file is removed and ``path`` is left untouched.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ParameterError(f"{str(path)!r} is a folder; give a file name to write")
     if not path.parent.exists():
         raise MissingFileError(f"output folder {str(path.parent)!r} does not exist; create it first")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
@@ -148,97 +151,115 @@ def _pixel_limit() -> Iterator[None]:
         Image.MAX_IMAGE_PIXELS = old
 
 
-def _read_png(path: Path) -> tuple[np.ndarray, str | None]:
-    try:
-        with _pixel_limit(), Image.open(path) as im:
-            im.load()
-            text = im.info.get(PNG_KEYWORD)
-            if im.mode not in ("L", "I;16", "I;16B", "I"):
-                raise FormatError(
-                    f"{str(path)!r} is a {im.mode} image; specimg images are grayscale "
-                    "(convert it to grayscale, or pass params= for a grayscale copy)"
-                )
-            pixels = np.array(im)
-    except FormatError:
-        raise
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise FormatError(f"{str(path)!r} is not a readable PNG (truncated or corrupt?): {exc}") from None
-    if pixels.dtype == np.int32:  # Pillow's mode "I" for 16-bit data
-        pixels = pixels.astype(np.uint16)
-    return pixels, text if isinstance(text, str) else None
+_GRAY_MODES = ("L", "I;16", "I;16B", "I")
 
 
-def _read_tiff(path: Path) -> tuple[np.ndarray, str | None]:
-    try:
-        with tifffile.TiffFile(path) as tif:
-            pages = [page.asarray() for page in tif.pages]  # type: ignore[union-attr]
-            text = tif.pages[0].description or None  # type: ignore[union-attr]
-    except Exception as exc:  # tifffile raises many kinds on corrupt input
-        raise FormatError(f"{str(path)!r} is not a readable TIFF (truncated or corrupt?): {exc}") from None
-    if any(p.ndim != 2 for p in pages):
-        raise FormatError(
-            f"{str(path)!r} holds pages of shape {[p.shape for p in pages]}; specimg TIFFs hold one 2-D "
-            "grayscale page per channel"
-        )
-    if len({p.shape[1] for p in pages}) != 1 or len({p.dtype for p in pages}) != 1:
-        raise FormatError(f"{str(path)!r} holds pages of different widths or types")
-    return np.concatenate(pages, axis=0), text
-
-
-def _read_other(path: Path) -> tuple[np.ndarray, str | None]:
-    try:
-        with _pixel_limit(), Image.open(path) as im:
-            im.load()
-            if im.mode not in ("L", "I;16", "I;16B", "I"):
-                raise FormatError(
-                    f"{str(path)!r} is a {im.mode} image; specimg images are grayscale"
-                )
-            return np.array(im), None
-    except FormatError:
-        raise
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise FormatError(f"{str(path)!r} is not an image specimg can read: {exc}") from None
-
-
-def _read_pixels(path: Path) -> tuple[np.ndarray, str | None]:
+def _kind(path: Path) -> Literal["png", "tiff", "other"]:
     if not path.is_file():
         raise MissingFileError(f"no such file: {str(path)!r}")
     with open(path, "rb") as fh:
         head = fh.read(8)
     if head.startswith(_PNG_MAGIC):
-        return _read_png(path)
-    if head[:4] in _TIFF_MAGICS:
-        return _read_tiff(path)
-    return _read_other(path)
+        return "png"
+    return "tiff" if head[:4] in _TIFF_MAGICS else "other"
+
+
+def _ours(text: object) -> str | None:
+    """``text`` if it is specimg metadata (a JSON object with "format": "specimg"), else None.
+
+    A TIFF ImageDescription may hold another program's text (tifffile, ImageJ, GIMP);
+    that is no metadata of ours and must not hide the sidecar or ``params=``.
+    """
+    if not isinstance(text, str):
+        return None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return text if isinstance(data, dict) and data.get("format") == FORMAT_NAME else None
+
+
+def _read_image(path: Path, *, pixels: bool) -> tuple[np.ndarray | None, str | None, int | None]:
+    """Pixels (if asked), embedded metadata text, and TIFF page count of an image file.
+
+    Without ``pixels`` only the headers are read: PNG text chunks come before the image
+    data and Pillow reads them on open; tifffile reads descriptions without the pages.
+    """
+    kind = _kind(path)
+    if kind == "tiff":
+        try:
+            with tifffile.TiffFile(path) as tif:
+                text = _ours(tif.pages[0].description)  # type: ignore[union-attr]
+                n_pages = len(tif.pages)
+                if not pixels:
+                    return None, text, n_pages
+                pages = [page.asarray() for page in tif.pages]  # type: ignore[union-attr]
+        except Exception as exc:  # tifffile raises many kinds on corrupt input
+            raise FormatError(f"{str(path)!r} is not a readable TIFF (truncated or corrupt?): {exc}") from None
+        if any(p.ndim != 2 for p in pages):
+            raise FormatError(
+                f"{str(path)!r} holds pages of shape {[p.shape for p in pages]}; specimg TIFFs hold one 2-D "
+                "grayscale page per channel"
+            )
+        if len({p.shape for p in pages}) != 1 or len({p.dtype for p in pages}) != 1:
+            raise FormatError(f"{str(path)!r} holds pages of different sizes or types")
+        return np.concatenate(pages, axis=0), text, n_pages
+    try:
+        with _pixel_limit(), Image.open(path) as im:
+            # the keyword is ours: its text is reported if it is broken, never skipped
+            chunk = im.info.get(PNG_KEYWORD) if kind == "png" else None
+            text = chunk if isinstance(chunk, str) else None
+            if not pixels:
+                return None, text, None
+            if im.mode not in _GRAY_MODES:
+                raise FormatError(
+                    f"{str(path)!r} is a {im.mode} image; specimg images are grayscale "
+                    "(convert it to grayscale, or pass params= for a grayscale copy)"
+                )
+            im.load()
+            data = np.array(im)
+    except FormatError:
+        raise
+    except (OSError, SyntaxError, ValueError) as exc:
+        what = "a readable PNG (truncated or corrupt?)" if kind == "png" else "an image specimg can read"
+        raise FormatError(f"{str(path)!r} is not {what}: {exc}") from None
+    if data.dtype == np.int32:  # Pillow's mode "I" for 16-bit data
+        data = data.astype(np.uint16)
+    return data, text, None
+
+
+def _params_from(path: Path, text: str | None) -> tuple[SpectrogramParams | None, Literal["embedded", "sidecar"] | None]:
+    if text is not None:
+        return SpectrogramParams.from_json(text, source=f"metadata embedded in {str(path)!r}"), "embedded"
+    side = sidecar_path(path)
+    if side.is_file():
+        return SpectrogramParams.from_json(side.read_bytes(), source=f"sidecar {str(side)!r}"), "sidecar"
+    return None, None
 
 
 def read_metadata(path: str | os.PathLike) -> SpectrogramParams | None:
     """The parameters embedded in ``path`` or in its sidecar, or None if there are none.
 
+    Reads only the file's headers, not its pixels.
+
     Raises
     ------
+    MissingFileError
+        If ``path`` does not exist.
     FormatError
         If metadata is present but invalid (unknown version, missing key, bad value).
     """
-    _, params, _ = _pixels_and_params(Path(path))
-    return params
+    path = Path(path)
+    return _params_from(path, _read_image(path, pixels=False)[1])[0]
 
 
 def metadata_source(path: str | os.PathLike) -> Literal["embedded", "sidecar"] | None:
-    """Where :func:`load` finds the parameters of ``path``: ``"embedded"``, ``"sidecar"`` or None."""
-    return _pixels_and_params(Path(path))[2]
+    """Where :func:`load` finds the parameters of ``path``: ``"embedded"``, ``"sidecar"`` or None.
 
-
-def _pixels_and_params(
-    path: Path,
-) -> tuple[np.ndarray, SpectrogramParams | None, Literal["embedded", "sidecar"] | None]:
-    pixels, text = _read_pixels(path)
-    if text is not None:
-        return pixels, SpectrogramParams.from_json(text, source=f"metadata embedded in {str(path)!r}"), "embedded"
-    side = sidecar_path(path)
-    if side.is_file():
-        return pixels, SpectrogramParams.from_json(side.read_bytes(), source=f"sidecar {str(side)!r}"), "sidecar"
-    return pixels, None, None
+    Reads only the file's headers, not its pixels.
+    """
+    path = Path(path)
+    return _params_from(path, _read_image(path, pixels=False)[1])[1]
 
 
 def load(path: str | os.PathLike, *, params: SpectrogramParams | None = None) -> SpectrogramImage:
@@ -268,7 +289,9 @@ def load(path: str | os.PathLike, *, params: SpectrogramParams | None = None) ->
         contradicts its metadata, or it has no metadata and ``params`` is None.
     """
     path = Path(path)
-    pixels, found, _ = _pixels_and_params(path)
+    pixels, text, n_pages = _read_image(path, pixels=True)
+    assert pixels is not None
+    found, _ = _params_from(path, text)
     if found is None:
         if params is None:
             raise FormatError(
@@ -282,4 +305,14 @@ def load(path: str | os.PathLike, *, params: SpectrogramParams | None = None) ->
                 f"{str(path)!r} has {pixels.dtype} pixels but params.bit_depth={found.bit_depth}; "
                 f"pass params with bit_depth matching the file"
             )
+    if n_pages is not None and n_pages > 1 and n_pages != found.n_channels:
+        raise FormatError(
+            f"{str(path)!r} has {n_pages} pages but n_channels={found.n_channels}; a specimg TIFF holds one "
+            "page per channel (FORMAT.md §3)"
+        )
+    if n_pages == 1 and found.n_channels > 1:
+        raise FormatError(
+            f"{str(path)!r} has 1 page but n_channels={found.n_channels}; a specimg TIFF holds one page per "
+            "channel (FORMAT.md §3)"
+        )
     return SpectrogramImage(pixels, found)

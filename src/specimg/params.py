@@ -99,7 +99,7 @@ class SpectrogramParams:
     n_samples : int >= 0 [scalar] or None
         Length of the original audio per channel, in samples. ``None`` when unknown (for
         instance an image made by a GAN): the decoder then returns
-        ``(n_frames - 1) * hop_length`` samples.
+        :meth:`length_for` ``(n_frames)`` samples.
     n_channels : int > 0 [scalar]
         Number of audio channels; channel images are stacked vertically (see FORMAT.md).
     edits : tuple of dict
@@ -143,15 +143,28 @@ class SpectrogramParams:
         _check_int("n_fft", self.n_fft, 2, _MAX_N_FFT, "typical values are 512 to 4096")
         win_length = self.n_fft if self.win_length is None else self.win_length
         _check_int("win_length", win_length, 1, self.n_fft, "use win_length <= n_fft")
+        if self.hop_length is None and win_length < 4:
+            raise ParameterError(
+                f"win_length={win_length} is too short to derive hop_length = win_length // 4; pass hop_length"
+            )
         hop_length = win_length // 4 if self.hop_length is None else self.hop_length
         _check_int("hop_length", hop_length, 1, self.n_fft, "use 0 < hop_length <= n_fft")
         window = tuple(self.window) if isinstance(self.window, list) else self.window
+        if not (isinstance(window, str) or (isinstance(window, tuple) and window and isinstance(window[0], str))):
+            raise ParameterError(f"window={self.window!r} must be a window name or a (name, parameter, ...) tuple")
         try:
-            scipy.signal.get_window(window, win_length, fftbins=True)
+            w = scipy.signal.get_window(window, win_length, fftbins=True)
         except (ValueError, TypeError) as exc:
             raise ParameterError(
                 f"window={self.window!r} is not a window scipy.signal.get_window knows: {exc}"
             ) from None
+        lpad = (self.n_fft - win_length) // 2
+        padded = np.pad(w, (lpad, self.n_fft - win_length - lpad))
+        if not scipy.signal.check_NOLA(padded, self.n_fft, self.n_fft - hop_length):
+            raise ParameterError(
+                f"hop_length={hop_length} leaves gaps the {window!r} window (win_length={win_length}) does not "
+                "cover, so the audio could not be rebuilt; use a smaller hop_length (e.g. win_length // 4)"
+            )
         _check_bool("center", self.center)
         if self.scale not in ("linear", "mel"):
             raise ParameterError(f"scale={self.scale!r} must be 'linear' or 'mel'")
@@ -183,14 +196,18 @@ class SpectrogramParams:
             raise ParameterError(f"ref={self.ref!r} must be a positive amplitude")
         _check_bool("flip", self.flip)
         _check_bool("invert", self.invert)
-        if self.bit_depth not in (8, 16, 32) or isinstance(self.bit_depth, bool):
-            raise ParameterError(f"bit_depth={self.bit_depth!r} must be 8, 16 or 32 (float)")
+        if isinstance(self.bit_depth, bool) or not isinstance(self.bit_depth, (int, np.integer)) or (
+            self.bit_depth not in (8, 16, 32)
+        ):
+            raise ParameterError(f"bit_depth={self.bit_depth!r} must be the integer 8, 16 or 32 (float)")
         if self.n_samples is not None:
             _check_int("n_samples", self.n_samples, 0, 1 << 40, "pass the audio length in samples")
         _check_int("n_channels", self.n_channels, 1, _MAX_CHANNELS, "pass the number of audio channels")
-        if not isinstance(self.edits, (tuple, list)) or not all(isinstance(e, Mapping) for e in self.edits):
-            raise ParameterError(f"edits={self.edits!r} must be a sequence of dicts")
-        if self.version != FORMAT_VERSION:
+        if not isinstance(self.edits, (tuple, list)) or not all(
+            isinstance(e, Mapping) and isinstance(e.get("op"), str) for e in self.edits
+        ):
+            raise ParameterError(f"edits={self.edits!r} must be a sequence of dicts, each with an 'op' string")
+        if type(self.version) is not int or self.version != FORMAT_VERSION:
             raise ParameterError(
                 f"version={self.version!r} is not supported; this release reads version {FORMAT_VERSION}"
             )
@@ -219,10 +236,23 @@ class SpectrogramParams:
         return self.n_mels if self.scale == "mel" else self.n_fft // 2 + 1
 
     def frames_for(self, n_samples: int) -> int:
-        """Number of STFT frames for a signal of ``n_samples`` samples."""
-        if self.center:
-            return 1 + n_samples // self.hop_length  # type: ignore[operator]
-        return 1 + max(n_samples - self.n_fft, 0) // self.hop_length  # type: ignore[operator]
+        """Number of STFT frames for a signal of ``n_samples`` samples (FORMAT.md §1.2).
+
+        ``1 + (n_samples + 2 * (n_fft // 2) - n_fft) // hop_length`` if ``center`` (the
+        signal is padded by ``n_fft // 2`` on both sides; for even ``n_fft`` this is
+        ``1 + n_samples // hop_length``), else ``1 + (n_samples - n_fft) // hop_length``.
+        """
+        pad = 2 * (self.n_fft // 2) if self.center else 0
+        return 1 + max(n_samples + pad - self.n_fft, 0) // self.hop_length  # type: ignore[operator]
+
+    def length_for(self, n_frames: int) -> int:
+        """Samples a decoder returns for ``n_frames`` frames when ``n_samples`` is unknown.
+
+        ``(n_frames - 1) * hop_length`` if ``center``, else ``(n_frames - 1) * hop_length
+        + n_fft``: the span the frames cover (as :func:`librosa.istft` without ``length``).
+        """
+        span = (n_frames - 1) * self.hop_length  # type: ignore[operator]
+        return span if self.center else span + self.n_fft
 
     @property
     def n_frames(self) -> int | None:
@@ -249,8 +279,16 @@ class SpectrogramParams:
         return (np.arange(n_frames) * self.hop_length + offset) / self.sr  # type: ignore[operator]
 
     def replace(self, **changes: Any) -> SpectrogramParams:
-        """Return a copy with ``changes`` applied (and validated)."""
+        """Return a copy with ``changes`` applied (and validated).
+
+        Derived values (``hop_length``, ``win_length``, ``fmax``) were resolved when this
+        object was made and are kept: when changing ``n_fft`` or ``sr``, pass them too.
+        """
         return dataclasses.replace(self, **changes)
+
+    def __hash__(self) -> int:
+        # edits holds dicts, which do not hash; the JSON text is the identity of the params
+        return hash(self.to_json())
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict[str, Any]:
@@ -292,6 +330,9 @@ class SpectrogramParams:
         unknown = sorted(set(data) - names - {"format"})
         if unknown:
             raise FormatError(f"{source} has unknown key(s) {', '.join(unknown)} for version {version}")
+        nulls = sorted(k for k in ("hop_length", "win_length", "fmax", "window") if data[k] is None)
+        if nulls:
+            raise FormatError(f"{source} has null for {', '.join(nulls)}; version 1 stores resolved values")
         kwargs = {name: data[name] for name in names}
         if isinstance(kwargs["window"], list):
             kwargs["window"] = tuple(kwargs["window"])
@@ -311,6 +352,6 @@ class SpectrogramParams:
         """
         try:
             data = json.loads(text)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise FormatError(f"{source} is not valid JSON: {exc}") from None
         return cls.from_dict(data, source=source)

@@ -90,8 +90,10 @@ class StftPair:
         self.window = np.asarray(window, dtype=self.dtype)
         self.n_padded = (n_frames - 1) * hop_length + n_fft
         wss = self._overlap_add(np.broadcast_to(self.window.astype(np.float64) ** 2, (n_frames, n_fft)))
-        tiny = np.finfo(self.dtype).tiny
-        self._inv_wss = np.where(wss > tiny, 1.0 / np.maximum(wss, tiny), 1.0).astype(self.dtype)
+        # Where few frames overlap (the ends when center=False) the window-square sum is
+        # ~0; dividing by it would blow noise up by orders of magnitude. Below 1e-3 of its
+        # peak the least-squares weight is floored instead, which fades those samples.
+        self._inv_wss = (1.0 / np.maximum(wss, 1e-3 * wss.max())).astype(self.dtype)
 
     def _overlap_add(self, frames: np.ndarray) -> np.ndarray:
         hop, n_fft = self.hop_length, self.n_fft
