@@ -152,3 +152,23 @@ def test_images_past_pillows_bomb_limit_load(tmp_path):
         img = specimg.load(tmp_path / "big.png", params=p)
     assert img.shape == (3, 70_000_000)
     assert Image.MAX_IMAGE_PIXELS == before  # the global limit is restored
+
+
+def test_foreign_tiff_description_does_not_hide_the_sidecar(tmp_path):
+    import tifffile
+
+    img = _image(16, 1)
+    tifffile.imwrite(tmp_path / "e.tif", img.pixels)  # tifffile writes its own description
+    assert specimg.read_metadata(tmp_path / "e.tif") is None
+    assert specimg.load(tmp_path / "e.tif", params=img.params).params == img.params
+    sidecar_path(tmp_path / "e.tif").write_text(img.params.to_json())
+    assert specimg.load(tmp_path / "e.tif").params == img.params
+
+
+def test_tiff_needs_one_page_per_channel(tmp_path):
+    import tifffile
+
+    img = _image(16, 2)
+    tifffile.imwrite(tmp_path / "one.tif", img.pixels, description=img.params.to_json(), metadata=None)
+    with pytest.raises(FormatError, match="1 page but n_channels=2"):
+        specimg.load(tmp_path / "one.tif")

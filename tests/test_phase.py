@@ -68,13 +68,25 @@ def test_gla_from_pghi_beats_random_start():
     assert sc(ours) < sc(rand) - 5.0
 
 
-def test_pghi_keeps_known_phases(rng):
-    S = np.abs(librosa.stft(rng.standard_normal(8000), n_fft=512, hop_length=128))
+def test_pghi_keeps_known_phases_and_integrates_on_from_them():
+    """Seeding the first frames with the true phase must keep them and make PGHI follow the
+    true phase into the next frames (compare phase differences to the seed frame)."""
+    sr = 22050
+    t = np.arange(sr) / sr
+    y = np.sin(2 * np.pi * (300 * t + 400 * t**2))  # a chirp
+    X = librosa.stft(y, n_fft=1024, hop_length=256, pad_mode="constant")
+    S, true = np.abs(X), np.angle(X)
     known = np.full(S.shape, np.nan)
-    known[:, :5] = rng.uniform(-np.pi, np.pi, size=(S.shape[0], 5))
-    phase = pghi(S, hop_length=128, known=known, rng=0)
-    np.testing.assert_allclose(phase[:, :5], known[:, :5], atol=1e-9)
-    assert not np.allclose(phase[:, 5:], pghi(S, hop_length=128, rng=0)[:, 5:])
+    known[:, :10] = true[:, :10]
+    seeded = pghi(S, hop_length=256, known=known, rng=0)
+    np.testing.assert_allclose(seeded[:, :10], true[:, :10], atol=1e-9)
+    loud = S[:, 10:14] > 0.1 * S.max()
+
+    def error(phase):  # wrapped difference to the true phase, in the 4 frames after the seeds
+        return np.abs(np.angle(np.exp(1j * (phase[:, 10:14] - true[:, 10:14]))))[loud].mean()
+
+    assert error(seeded) < 0.3
+    assert error(pghi(S, hop_length=256, rng=0)) > 1.0  # unseeded: an arbitrary global phase
 
 
 def _long_music():
@@ -141,3 +153,32 @@ def test_refine_changes_the_target():
     plain = griffin_lim(S, n_iter=8, hop_length=128, rng=0)
     ratio = np.sqrt(np.mean(quieter**2) / np.mean(plain**2))
     assert 0.45 < ratio < 0.55
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(win_length=4096), "win_length=4096"),
+        (dict(window="nope"), "window='nope'"),
+        (dict(n_iter=1.5), "n_iter=1.5"),
+        (dict(momentum=float("nan")), "momentum=nan"),
+        (dict(length=-5), "length=-5"),
+        (dict(rng="abc"), "rng='abc'"),
+        (dict(n_fft=1024), "1025 bins"),
+        (dict(init="nope"), "init='nope'"),
+    ],
+)
+def test_bad_reconstruction_arguments(kwargs, match):
+    from specimg import ParameterError
+
+    with pytest.raises(ParameterError, match=match):
+        griffin_lim(np.ones((1025, 10)), **kwargs)
+
+
+def test_bad_magnitudes():
+    from specimg import ParameterError
+
+    for S, match in [(np.ones((1025, 0)), "n_frames >= 1"), (-np.ones((1025, 3)), "non-negative"),
+                     (np.ones((1025, 3), complex), "real"), (np.ones(5), "n_bins")]:
+        with pytest.raises(ParameterError, match=match):
+            pghi(S)

@@ -354,6 +354,8 @@ def decode(
     ParameterError
         If a reconstruction parameter is invalid.
     """
+    if img is None or isinstance(img, (bytes, int, float)):
+        raise ParameterError(f"img={img!r} must be a SpectrogramImage or the path of an image file")
     if isinstance(img, np.ndarray):
         raise ParameterError(
             "decode() takes a SpectrogramImage or a file path; wrap pixels as "

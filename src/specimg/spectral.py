@@ -17,6 +17,7 @@ from .errors import ParameterError
 from .params import SpectrogramParams
 
 __all__ = [
+    "analysis_window",
     "get_window",
     "calibration",
     "stft_magnitude",
@@ -32,10 +33,53 @@ __all__ = [
 AMIN = 1e-30
 
 
+def analysis_window(window: str | tuple | np.ndarray, win_length: int, n_fft: int) -> np.ndarray:
+    """A periodic window of ``win_length`` samples, zero-padded and centred to ``n_fft``.
+
+    Parameters
+    ----------
+    window : str, tuple or np.ndarray
+        Anything :func:`scipy.signal.get_window` accepts (``"hann"``, ``("kaiser", 8.0)``),
+        or the window samples themselves [shape=(win_length,) or (n_fft,)].
+    win_length : int, 0 < win_length <= n_fft
+    n_fft : int > 0
+
+    Returns
+    -------
+    np.ndarray [shape=(n_fft,)], float64 (as :func:`librosa.filters.get_window` followed
+    by :func:`librosa.util.pad_center`)
+
+    Raises
+    ------
+    ParameterError
+        If the window is unknown or the lengths do not fit.
+    """
+    if isinstance(window, np.ndarray):
+        w = np.asarray(window, dtype=np.float64)
+        if w.ndim != 1 or len(w) not in (win_length, n_fft):
+            raise ParameterError(f"window array of shape {w.shape} must have win_length={win_length} or n_fft={n_fft} samples")
+        if len(w) == n_fft:
+            return w
+        return _pad(w, n_fft)
+    if not 0 < win_length <= n_fft:
+        raise ParameterError(f"win_length={win_length} must be in (0, n_fft={n_fft}]")
+    return _cached_window(window, win_length, n_fft)
+
+
 @functools.lru_cache(maxsize=32)
-def _window(window: str | tuple, win_length: int, n_fft: int) -> np.ndarray:
-    w = scipy.signal.get_window(window, win_length, fftbins=True).astype(np.float64)
-    return librosa.util.pad_center(w, size=n_fft)
+def _cached_window(window: str | tuple, win_length: int, n_fft: int) -> np.ndarray:
+    try:
+        w = scipy.signal.get_window(window, win_length, fftbins=True).astype(np.float64)
+    except (ValueError, TypeError) as exc:
+        raise ParameterError(f"window={window!r} is not a window scipy.signal.get_window knows: {exc}") from None
+    out = _pad(w, n_fft)
+    out.setflags(write=False)  # shared by the cache
+    return out
+
+
+def _pad(w: np.ndarray, n_fft: int) -> np.ndarray:
+    lpad = (n_fft - len(w)) // 2
+    return np.pad(w, (lpad, n_fft - len(w) - lpad))
 
 
 def get_window(params: SpectrogramParams) -> np.ndarray:
@@ -43,9 +87,9 @@ def get_window(params: SpectrogramParams) -> np.ndarray:
 
     Returns
     -------
-    np.ndarray [shape=(n_fft,)], float64
+    np.ndarray [shape=(n_fft,)], float64, read-only
     """
-    return _window(params.window, params.win_length, params.n_fft)
+    return analysis_window(params.window, params.win_length, params.n_fft)  # type: ignore[arg-type]
 
 
 def calibration(params: SpectrogramParams) -> float:
@@ -120,6 +164,9 @@ def magnitude(y: np.ndarray, params: SpectrogramParams, *, dtype: type = np.floa
 
 def to_db(S: np.ndarray, ref: float = 1.0) -> np.ndarray:
     """Amplitude to decibels: ``20 * log10(max(S, AMIN) / ref)``.
+
+    As :func:`librosa.amplitude_to_db` with ``amin=1e-30`` and no ``top_db``: the image's
+    ``db_min`` does the clipping.
 
     Parameters
     ----------
@@ -294,7 +341,7 @@ def match_mel(S: np.ndarray, M: np.ndarray, params: SpectrogramParams) -> np.nda
     np.ndarray [shape=S.shape], float64, non-negative calibrated magnitude. Frames where ``S``
     is 0 under every filter get the :func:`mel_to_linear` solution instead.
     """
-    op = _banded(params.sr, params.n_fft, params.n_mels, params.fmin, params.fmax, params.htk, params.norm)  # type: ignore[arg-type]
+    op = _banded_for(params)
     n_freqs, n_mels = params.n_fft // 2 + 1, params.n_mels
     S = np.asarray(S, dtype=np.float64)
     M = np.asarray(M, dtype=np.float64)
@@ -317,6 +364,10 @@ def match_mel(S: np.ndarray, M: np.ndarray, params: SpectrogramParams) -> np.nda
             x[:, empty] = _nnls_min_norm(op, np.ascontiguousarray(p[:, empty]))
         out[c, :, t] = (x ** (1.0 / params.power)).T
     return out.reshape(S.shape)
+
+
+def _banded_for(params: SpectrogramParams) -> _Banded:
+    return _banded(params.sr, params.n_fft, params.n_mels, params.fmin, params.fmax, params.htk, params.norm)  # type: ignore[arg-type]
 
 
 def mel_to_linear(M: np.ndarray, params: SpectrogramParams) -> np.ndarray:
@@ -346,6 +397,10 @@ def mel_to_linear(M: np.ndarray, params: SpectrogramParams) -> np.ndarray:
         Calibrated linear magnitude ``X`` (same units as :func:`stft_magnitude`). FFT bins
         that no mel filter covers (below ``fmin``, above ``fmax``) are exactly 0, and so
         is every bin of a frame whose mel amplitude is all 0.
+
+    See Also
+    --------
+    librosa.feature.inverse.mel_to_stft : the same problem, solved by L-BFGS-B (Notes).
 
     Raises
     ------
@@ -407,6 +462,8 @@ def mel_to_linear(M: np.ndarray, params: SpectrogramParams) -> np.ndarray:
     >>> bool(err < 1e-5)
     True
     """
+    if not isinstance(params, SpectrogramParams):
+        raise ParameterError(f"params={params!r} must be a SpectrogramParams")
     M = np.asarray(M)
     if M.ndim < 2 or M.shape[-2] != params.n_mels:
         raise ParameterError(f"M has shape {M.shape}; expected (..., n_mels={params.n_mels}, n_frames)")
@@ -415,7 +472,7 @@ def mel_to_linear(M: np.ndarray, params: SpectrogramParams) -> np.ndarray:
     n_mels, n_frames = M.shape[-2:]
     n_freqs = params.n_fft // 2 + 1
     lead = M.shape[:-2]
-    op = _banded(params.sr, params.n_fft, params.n_mels, params.fmin, params.fmax, params.htk, params.norm)  # type: ignore[arg-type]
+    op = _banded_for(params)
     Mf = M.reshape(int(np.prod(lead)), n_mels, n_frames)
     out = np.zeros((Mf.shape[0], n_freqs, n_frames))
     if op.mu == 0.0:  # every filter is empty: nothing is covered
