@@ -398,14 +398,14 @@ def mel_to_linear(M: np.ndarray, params: SpectrogramParams) -> np.ndarray:
         that no mel filter covers (below ``fmin``, above ``fmax``) are exactly 0, and so
         is every bin of a frame whose mel amplitude is all 0.
 
-    See Also
-    --------
-    librosa.feature.inverse.mel_to_stft : the same problem, solved by L-BFGS-B (Notes).
-
     Raises
     ------
     ParameterError
         If ``M`` is not finite or its second-to-last axis is not ``params.n_mels`` long.
+
+    See Also
+    --------
+    librosa.feature.inverse.mel_to_stft : the same problem, solved by L-BFGS-B (Notes).
 
     Notes
     -----
