@@ -17,7 +17,7 @@ from .formats import atomic_path, image_format, load, save
 from .image import SpectrogramImage, pixel_max
 from .params import SpectrogramParams, Window
 from .phase import Init, Quality, Refine, reconstruct
-from .spectral import calibration, magnitude, match_mel, mel_to_linear, to_db
+from .spectral import calibration, magnitude, match_mel, mel_basis, mel_to_linear, to_db
 
 __all__ = ["encode", "encode_file", "decode", "decode_file", "read_audio", "write_audio"]
 
@@ -315,6 +315,8 @@ def decode(
     init: Init = "pghi",
     rng: np.random.Generator | int | None = 0,
     params: SpectrogramParams | None = None,
+    like: SpectrogramImage | SpectrogramParams | PathLike | None = None,
+    phase_from: np.ndarray | PathLike | None = None,
     progress: bool = False,
 ) -> tuple[np.ndarray, int]:
     """Decode a spectrogram image back to audio.
@@ -339,6 +341,15 @@ def decode(
         Seed for the random parts (default 0: decoding is deterministic).
     params : SpectrogramParams, optional
         Parameters for an image file that carries none (see :func:`load`).
+    like : SpectrogramImage, SpectrogramParams or path, optional
+        The original of an image edited in an external editor (see :func:`load`).
+    phase_from : np.ndarray [shape=(n_samples,) or (n_channels, n_samples)] or path, optional
+        The audio the image was made from, before it was edited. Wherever a pixel is
+        unchanged (within one quantisation step) the original STFT coefficient, magnitude
+        and phase, is kept as it is; only the edited region is reconstructed, starting
+        from the original phase. Unedited parts then come back nearly bit-exact. For a
+        mel image, a linear bin is kept when every mel band over it is unchanged. An array
+        is taken at ``params.sr``; a file is resampled to it.
     progress : bool
         Show a progress bar on long reconstructions.
 
@@ -362,8 +373,9 @@ def decode(
             "SpectrogramImage(pixels, params) first"
         )
     if not isinstance(img, SpectrogramImage):
-        img = load(img, params=params)
+        img = load(img, params=params, like=like)
     p = img.params
+    original = None if phase_from is None else _phase_source(phase_from, img)
     length = p.n_samples if p.n_samples is not None else p.length_for(img.n_frames)
     if isinstance(init, np.ndarray) and init.shape[-2:] != (p.n_fft // 2 + 1, img.n_frames):
         raise ParameterError(f"init phase of shape {init.shape} does not match the image's STFT")
@@ -382,6 +394,12 @@ def decode(
             # under the constraint that its mel bands stay the stored ones (match_mel).
             refine = _mel_refiner(M, p, cal)
         S *= np.float32(1.0 / cal)
+        init_c: Init = init if not isinstance(init, np.ndarray) or init.ndim == 2 else init[c]
+        hold = None
+        if original is not None:
+            X0, unchanged = _unchanged(original[c], img, c)
+            S = np.where(unchanged, np.abs(X0), S).astype(np.float32)
+            init_c, hold = np.angle(X0), (unchanged, X0)
         y[c] = reconstruct(
             S,
             quality=quality,
@@ -393,13 +411,52 @@ def decode(
             center=p.center,
             length=length,
             momentum=momentum,
-            init=init if not isinstance(init, np.ndarray) or init.ndim == 2 else init[c],
+            init=init_c,
             rng=gen,
             refine=refine,
+            hold=hold,
             progress=progress,
         )
         del S
     return (y[0] if p.n_channels == 1 else y), p.sr
+
+
+def _phase_source(phase_from: np.ndarray | PathLike, img: SpectrogramImage) -> np.ndarray:
+    """The original audio as (n_channels, n_samples) float64, checked against the image."""
+    p = img.params
+    if isinstance(phase_from, (str, os.PathLike)):
+        y, _ = read_audio(phase_from, sr=p.sr)
+    else:
+        y = _check_audio(phase_from, p.n_fft)
+    y = y.reshape(-1, y.shape[-1])
+    if y.shape[0] != p.n_channels:
+        raise ParameterError(f"phase_from audio has {y.shape[0]} channel(s) but the image has {p.n_channels}")
+    if p.frames_for(y.shape[-1]) != img.n_frames:
+        raise ParameterError(
+            f"phase_from audio has {y.shape[-1]} samples, which make {p.frames_for(y.shape[-1])} frames, but the "
+            f"image has {img.n_frames}; pass the audio the image was encoded from"
+        )
+    return y
+
+
+def _unchanged(y: np.ndarray, img: SpectrogramImage, channel: int) -> tuple[np.ndarray, np.ndarray]:
+    """STFT of original audio ``y`` (librosa units, complex64) and the mask of linear bins
+    whose pixels ``img`` left unchanged (within one quantisation step)."""
+    p = img.params
+    X0 = librosa.stft(
+        y.astype(np.float32), n_fft=p.n_fft, hop_length=p.hop_length, win_length=p.win_length,
+        window=p.window, center=p.center, pad_mode="constant",
+    )  # fmt: skip
+    one = p.replace(n_channels=1, edits=())
+    before = SpectrogramImage.from_magnitude(magnitude(y, one, dtype=np.float32), one).channel_pixels[0]
+    after = img.channel_pixels[channel]
+    step = 1.0 if p.bit_depth != 32 else 1e-4
+    if p.bit_depth == 16 and not np.any(after % 257):
+        step = 257.0  # an 8-bit export rescaled by load(like=): one 8-bit step (rounded or truncated)
+    changed = np.abs(before.astype(np.float64) - after.astype(np.float64)) > step
+    if p.scale == "mel":  # a linear bin changed if any mel band over it changed
+        changed = ((mel_basis(p) > 0).T.astype(np.float32) @ changed.astype(np.float32)) > 0
+    return X0, ~changed
 
 
 def _mel_refiner(M: np.ndarray, params: SpectrogramParams, cal: float) -> Refine:

@@ -25,7 +25,7 @@ import tifffile
 from PIL import Image, PngImagePlugin
 
 from .errors import FormatError, MissingFileError, ParameterError
-from .image import SpectrogramImage, pixel_dtype
+from .image import SpectrogramImage, pixel_dtype, pixel_max
 from .params import FORMAT_NAME, SpectrogramParams
 
 __all__ = ["save", "load", "read_metadata", "metadata_source", "atomic_path", "sidecar_path", "image_format", "PNG_KEYWORD"]
@@ -179,11 +179,15 @@ def _ours(text: object) -> str | None:
     return text if isinstance(data, dict) and data.get("format") == FORMAT_NAME else None
 
 
-def _read_image(path: Path, *, pixels: bool) -> tuple[np.ndarray | None, str | None, int | None]:
+def _read_image(
+    path: Path, *, pixels: bool, any_mode: bool = False
+) -> tuple[np.ndarray | None, str | None, int | None]:
     """Pixels (if asked), embedded metadata text, and TIFF page count of an image file.
 
     Without ``pixels`` only the headers are read: PNG text chunks come before the image
     data and Pillow reads them on open; tifffile reads descriptions without the pages.
+    With ``any_mode``, colour and palette images are returned as (H, W, 3) RGB instead of
+    being refused (for :func:`load` with ``like=``).
     """
     kind = _kind(path)
     if kind == "tiff":
@@ -196,6 +200,8 @@ def _read_image(path: Path, *, pixels: bool) -> tuple[np.ndarray | None, str | N
                 pages = [page.asarray() for page in tif.pages]  # type: ignore[union-attr]
         except Exception as exc:  # tifffile raises many kinds on corrupt input
             raise FormatError(f"{str(path)!r} is not a readable TIFF (truncated or corrupt?): {exc}") from None
+        if any_mode and len(pages) == 1 and pages[0].ndim == 3 and pages[0].shape[-1] in (3, 4):
+            return pages[0][..., :3], text, 1
         if any(p.ndim != 2 for p in pages):
             raise FormatError(
                 f"{str(path)!r} holds pages of shape {[p.shape for p in pages]}; specimg TIFFs hold one 2-D "
@@ -211,10 +217,14 @@ def _read_image(path: Path, *, pixels: bool) -> tuple[np.ndarray | None, str | N
             text = chunk if isinstance(chunk, str) else None
             if not pixels:
                 return None, text, None
+            if any_mode and im.mode not in _GRAY_MODES:
+                im.load()
+                converted = im.convert("L") if im.mode in ("1", "LA", "La") else im.convert("RGB")
+                return np.array(converted), text, None
             if im.mode not in _GRAY_MODES:
                 raise FormatError(
-                    f"{str(path)!r} is a {im.mode} image; specimg images are grayscale "
-                    "(convert it to grayscale, or pass params= for a grayscale copy)"
+                    f"{str(path)!r} is a {im.mode} image; specimg images are grayscale: for a copy edited "
+                    "in an image editor pass like=<original image> (CLI: --like ORIGINAL.png)"
                 )
             im.load()
             data = np.array(im)
@@ -262,19 +272,31 @@ def metadata_source(path: str | os.PathLike) -> Literal["embedded", "sidecar"] |
     return _params_from(path, _read_image(path, pixels=False)[1])[1]
 
 
-def load(path: str | os.PathLike, *, params: SpectrogramParams | None = None) -> SpectrogramImage:
+def load(
+    path: str | os.PathLike,
+    *,
+    params: SpectrogramParams | None = None,
+    like: SpectrogramImage | SpectrogramParams | str | os.PathLike | None = None,
+) -> SpectrogramImage:
     """Read a spectrogram image and its parameters.
 
     The parameters come from, in order: the metadata embedded in the file, the sidecar
-    ``<path>.json``, the ``params`` argument.
+    ``<path>.json``, the ``params`` argument, the image given as ``like``.
 
     Parameters
     ----------
     path : str or path-like
         PNG or TIFF written by :func:`save`, or any grayscale image Pillow reads when
-        ``params`` is given.
+        ``params`` or ``like`` is given.
     params : SpectrogramParams, optional
         Parameters to use for a file that carries none.
+    like : SpectrogramImage, SpectrogramParams or path, optional
+        The original of an image edited in an external editor (GIMP, Photoshop, Paint),
+        which usually drops our metadata and may save 8-bit or RGB. Its parameters are
+        borrowed, RGB(A) is converted to gray (ITU-R BT.601 luma, as Pillow's
+        ``convert("L")``), and the pixel range of the file (0..255, 0..65535, or 0..1 for
+        floats) is rescaled to the original's bit depth. An entry
+        ``{"op": "external", "file": <name>}`` is appended to ``params.edits``.
 
     Returns
     -------
@@ -283,27 +305,34 @@ def load(path: str | os.PathLike, *, params: SpectrogramParams | None = None) ->
     Raises
     ------
     MissingFileError
-        If ``path`` does not exist.
+        If ``path`` (or ``like`` given as a path) does not exist.
     FormatError
-        If the file is not a readable grayscale image, its metadata is invalid, its size
-        contradicts its metadata, or it has no metadata and ``params`` is None.
+        If the file is not a readable image, its metadata is invalid, its size
+        contradicts its metadata (or the size of ``like``: editors may add borders or
+        resample), or it has no metadata and neither ``params`` nor ``like`` is given.
     """
     path = Path(path)
-    pixels, text, n_pages = _read_image(path, pixels=True)
+    pixels, text, n_pages = _read_image(path, pixels=True, any_mode=like is not None)
     assert pixels is not None
     found, _ = _params_from(path, text)
+    if like is not None:
+        template = found or params or _params_of(like)
+        edits = template.edits + ({"op": "external", "file": path.name},)
+        coerced = _coerce_pixels(pixels, template, path)
+        return SpectrogramImage(coerced, template.replace(edits=edits))
     if found is None:
         if params is None:
             raise FormatError(
                 f"{str(path)!r} carries no specimg metadata and has no sidecar "
-                f"{sidecar_path(path).name!r}; pass params=SpectrogramParams(...) (CLI: --params FILE.json)"
+                f"{sidecar_path(path).name!r}; pass params=SpectrogramParams(...) or like=<original image> "
+                "(CLI: --params FILE.json or --like ORIGINAL.png)"
             )
         found = params
         expected = pixel_dtype(found.bit_depth)
         if pixels.dtype != expected:
             raise FormatError(
                 f"{str(path)!r} has {pixels.dtype} pixels but params.bit_depth={found.bit_depth}; "
-                f"pass params with bit_depth matching the file"
+                f"pass params with bit_depth matching the file, or like=<original image> to convert"
             )
     if n_pages is not None and n_pages > 1 and n_pages != found.n_channels:
         raise FormatError(
@@ -316,3 +345,55 @@ def load(path: str | os.PathLike, *, params: SpectrogramParams | None = None) ->
             "channel (FORMAT.md §3)"
         )
     return SpectrogramImage(pixels, found)
+
+
+def _params_of(like: SpectrogramImage | SpectrogramParams | str | os.PathLike) -> SpectrogramParams:
+    if isinstance(like, SpectrogramImage):
+        return like.params
+    if isinstance(like, SpectrogramParams):
+        return like
+    if not isinstance(like, (str, os.PathLike)):
+        raise ParameterError(f"like={like!r} must be a SpectrogramImage, SpectrogramParams or an image path")
+    found = read_metadata(like)
+    if found is None:
+        raise FormatError(f"like={str(like)!r} carries no specimg metadata either; pass the original specimg image")
+    return found
+
+
+def _coerce_pixels(pixels: np.ndarray, params: SpectrogramParams, path: Path) -> np.ndarray:
+    """An edited image as pixels of ``params``' bit depth and layout (see :func:`load`)."""
+    if pixels.ndim == 3 and pixels.shape[-1] in (3, 4):
+        rgb = pixels[..., :3].astype(np.float64)
+        gray = rgb @ np.array([0.299, 0.587, 0.114])
+        if np.all(rgb[..., 0] == rgb[..., 1]) and np.all(rgb[..., 1] == rgb[..., 2]):
+            gray = rgb[..., 0]  # gray saved as RGB: exact
+        source_max = _range_of(pixels.dtype)
+    elif pixels.ndim == 2:
+        gray = pixels.astype(np.float64)
+        source_max = _range_of(pixels.dtype)
+    else:
+        raise FormatError(f"{str(path)!r} holds pixels of shape {pixels.shape}; expected a 2-D or RGB image")
+    expected = (params.n_channels * params.n_bins, params.n_frames)
+    if params.n_frames is None:
+        expected = (params.n_channels * params.n_bins, gray.shape[1])
+    if gray.shape != expected:
+        raise FormatError(
+            f"{str(path)!r} is {gray.shape[1]}×{gray.shape[0]} pixels but the original is "
+            f"{expected[1]}×{expected[0]} (width×height); crop or resize it back (editors may add borders or "
+            "scale on export)"
+        )
+    x = np.clip(gray / source_max, 0.0, 1.0)
+    target = pixel_max(params.bit_depth)
+    if params.bit_depth == 32:
+        return x.astype(np.float32)
+    return np.rint(x * target).astype(pixel_dtype(params.bit_depth))
+
+
+def _range_of(dtype: np.dtype) -> float:
+    if dtype == np.uint8:
+        return 255.0
+    if dtype in (np.uint16, np.int32):  # Pillow gives 16-bit PNGs as uint16 or int32 ("I")
+        return 65535.0
+    if np.issubdtype(dtype, np.floating):
+        return 1.0
+    raise FormatError(f"pixels of dtype {dtype} are not an image format specimg knows")

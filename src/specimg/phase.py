@@ -442,6 +442,7 @@ def griffin_lim(
     block_frames: int = 2048,
     refine: Refine | None = None,
     refine_every: int = 2,
+    hold: tuple[np.ndarray, np.ndarray] | None = None,
     progress: bool = False,
 ) -> np.ndarray:
     """Fast Griffin-Lim phase retrieval with momentum, from a chosen initial phase.
@@ -483,6 +484,12 @@ def griffin_lim(
         stored mel bands while keeping the fine structure the iterations find.
     refine_every : int > 0
         Iterations between calls of ``refine``.
+    hold : (mask, values) or None
+        Coefficients known exactly: ``mask`` [bool, shape=magnitude.shape] marks them and
+        ``values`` [complex, same shape, units of :func:`librosa.stft`] gives them. They
+        are set at the start and after every step, so only the other coefficients are
+        reconstructed (``specimg.decode(..., phase_from=...)`` holds the unedited part of
+        an image at the original audio's STFT).
     progress : bool
         Show a progress bar (after one second) over the iterations.
 
@@ -507,6 +514,9 @@ def griffin_lim(
     if isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.number)) or not momentum >= 0:
         raise ParameterError(f"momentum={momentum!r} must be a number >= 0")  # also rejects NaN
     n_fft, hop_length, win_length, w = _geometry(S.shape[-2], n_fft, hop_length, win_length, window)
+    if hold is not None:
+        if len(hold) != 2 or np.shape(hold[0]) != S.shape or np.shape(hold[1]) != S.shape:
+            raise ParameterError(f"hold must be (mask, values), both of the magnitude's shape {S.shape}")
     if refine_every < 1:
         raise ParameterError(f"refine_every={refine_every} must be >= 1")
     if block_frames < 4 * _BLOCK_OVERLAP:
@@ -543,12 +553,14 @@ def griffin_lim(
             if bar is not None:
                 bar.update()
             refine_i = _for_frames(refine, slice(0, n_frames), refine_every)
-            X = _fgla(S[idx], phase0, pair, n_iter, alpha, dtype, bar, refine=refine_i)
+            hold_i = None if hold is None else (hold[0][idx], hold[1][idx])
+            X = _fgla(S[idx], phase0, pair, n_iter, alpha, dtype, bar, refine=refine_i, hold=hold_i)
             out[idx] = pair.inverse(X)
         else:
             out[idx] = _fgla_blocks(
                 S[idx], init_i, geometry, w, center, length, n_iter, alpha, dtype, workers, gen, bar,
                 block_frames=block_frames, overlap=_BLOCK_OVERLAP, refine=refine, refine_every=refine_every,
+                hold=None if hold is None else (hold[0][idx], hold[1][idx]),
             )  # fmt: skip
     if bar is not None:
         bar.close()
@@ -622,11 +634,13 @@ def _fgla(
     bar: object,
     fixed: np.ndarray | None = None,
     refine: Callable[[int, np.ndarray], np.ndarray | None] | None = None,
+    hold: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Fast Griffin-Lim on one (n_bins, n_frames) magnitude; returns the final STFT (n_frames, n_bins).
 
     ``fixed`` (n_fixed, n_bins), if given, holds the first frames constant throughout;
-    ``refine`` (see :func:`_for_frames`) may replace the target magnitude between steps.
+    ``refine`` (see :func:`_for_frames`) may replace the target magnitude between steps;
+    ``hold`` (mask, values) in (n_bins, n_frames) holds single coefficients.
     """
     mag: np.ndarray = np.ascontiguousarray(S.T, dtype=dtype)
     cdtype = np.result_type(dtype, np.complex64)
@@ -635,6 +649,11 @@ def _fgla(
     n_fixed = 0 if fixed is None else len(fixed)
     if n_fixed:
         X[:n_fixed] = fixed
+    hold_mask = hold_values = None
+    if hold is not None and np.any(hold[0]):
+        hold_mask = np.ascontiguousarray(hold[0].T)
+        hold_values = np.ascontiguousarray(hold[1].T).astype(cdtype, copy=False)
+        np.copyto(X, hold_values, where=hold_mask)
     prev = np.zeros_like(X)
     for k in range(n_iter):
         rebuilt = pair.forward(pair.inverse(X)).astype(cdtype, copy=False)
@@ -644,6 +663,8 @@ def _fgla(
             if new_mag is not None:
                 mag = np.ascontiguousarray(new_mag.T, dtype=dtype)
         _project_magnitude(X, mag)
+        if hold_mask is not None:
+            np.copyto(X, hold_values, where=hold_mask)  # type: ignore[arg-type]
         if n_fixed:
             X[:n_fixed] = fixed
         if bar is not None:
@@ -669,6 +690,7 @@ def _fgla_blocks(
     overlap: int,
     refine: Refine | None,
     refine_every: int,
+    hold: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Reconstruct a long signal block by block in bounded memory.
 
@@ -703,7 +725,8 @@ def _fgla_blocks(
         init_b = init[:, start:stop] if isinstance(init, np.ndarray) else init
         phase0 = _initial_phase(Sb, init_b, known, geometry, gen)
         refine_b = _for_frames(refine, slice(start, stop), refine_every)
-        X = _fgla(Sb, phase0, pair, n_iter, alpha, dtype, None, fixed, refine_b)
+        hold_b = None if hold is None else (hold[0][:, start:stop], hold[1][:, start:stop])
+        X = _fgla(Sb, phase0, pair, n_iter, alpha, dtype, None, fixed, refine_b, hold_b)
         y = pair.inverse(X)
         g0 = start * hop
         g1 = min(g0 + local_len, length)
