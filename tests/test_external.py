@@ -40,7 +40,7 @@ def test_rgb_export_without_metadata_decodes_with_like(speech, tmp_path, to_8bit
     specimg.save(img, tmp_path / "original.png")
     for like in (img, img.params, tmp_path / "original.png"):
         back = specimg.load(tmp_path / "edited.png", like=like)
-        assert back.params == img.params.replace(edits=({"op": "external", "file": "edited.png"},))
+        assert back.params == img.params.replace(edits=({"op": "external", "file": "edited.png", "bit_depth": 8},))
         assert back.pixels.dtype == np.uint16
         assert np.max(np.abs(back.db - img.db)) <= 126 / 255  # within one 8-bit step
     y_hat, sr_hat = specimg.decode(tmp_path / "edited.png", like=img)
@@ -101,3 +101,21 @@ def test_phase_from_must_match(speech):
         specimg.decode(img, phase_from=y[: len(y) // 2])
     with pytest.raises(ParameterError, match="2 channel"):
         specimg.decode(img, phase_from=np.stack([y, y]))
+
+
+def test_phase_from_after_an_8bit_export_and_a_further_edit(speech, tmp_path):
+    """An 8-bit export loaded with like=, then edited again (re-quantised): the untouched
+    part must still be held at the original (the export's coarseness is recorded)."""
+    y, _, img = speech
+    gray = np.rint(img.pixels / 257).astype(np.uint8)
+    Image.fromarray(np.stack([gray] * 3, axis=-1)).save(tmp_path / "export.png")
+    loaded = specimg.load(tmp_path / "export.png", like=img)
+    assert loaded.params.edits[-1] == {"op": "external", "file": "export.png", "bit_depth": 8}
+    n = img.n_frames
+    start, stop = int(0.45 * n), int(0.55 * n)
+    edited = _gain_block(loaded, start, stop, -12.0)
+    edited = SpectrogramImage(edited.pixels, loaded.params.replace(edits=loaded.params.edits + ({"op": "gain"},)))
+    y_hat, _ = specimg.decode(edited, phase_from=y)
+    keep = np.ones(n, bool)
+    keep[start - 4 : stop + 4] = False
+    assert magnitude_convergence(_stft(y_hat)[:, keep], _stft(y)[:, keep]) < -50.0

@@ -10,7 +10,7 @@ from typing import Literal, Union
 import librosa
 import numpy as np
 import soundfile as sf
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .errors import AudioError, ClippingWarning, LossyWarning, MissingFileError, ParameterError
 from .formats import atomic_path, image_format, load, save
@@ -439,6 +439,10 @@ def _phase_source(phase_from: np.ndarray | PathLike, img: SpectrogramImage) -> n
     return y
 
 
+# One quantisation step as a fraction of the pixel range, per bit depth (float: ~1e-6).
+_STEP_FRACTION = {8: 1 / 255, 16: 1 / 65535, 32: 1e-6}
+
+
 def _unchanged(y: np.ndarray, img: SpectrogramImage, channel: int) -> tuple[np.ndarray, np.ndarray]:
     """STFT of original audio ``y`` (librosa units, complex64) and the mask of linear bins
     whose pixels ``img`` left unchanged (within one quantisation step)."""
@@ -450,9 +454,11 @@ def _unchanged(y: np.ndarray, img: SpectrogramImage, channel: int) -> tuple[np.n
     one = p.replace(n_channels=1, edits=())
     before = SpectrogramImage.from_magnitude(magnitude(y, one, dtype=np.float32), one).channel_pixels[0]
     after = img.channel_pixels[channel]
-    step = 1.0 if p.bit_depth != 32 else 1e-4
-    if p.bit_depth == 16 and not np.any(after % 257):
-        step = 257.0  # an 8-bit export rescaled by load(like=): one 8-bit step (rounded or truncated)
+    # one step of the coarsest depth the pixels went through: an 8-bit export loaded with
+    # load(like=) is rounded or truncated to 8 bits everywhere, edited or not
+    depths = [p.bit_depth] + [e.get("bit_depth") for e in p.edits if e.get("op") == "external"]
+    fraction = max(_STEP_FRACTION.get(d, 0.0) for d in depths)  # of the full pixel range
+    step = fraction * pixel_max(p.bit_depth)
     changed = np.abs(before.astype(np.float64) - after.astype(np.float64)) > step
     if p.scale == "mel":  # a linear bin changed if any mel band over it changed
         changed = ((mel_basis(p) > 0).T.astype(np.float32) @ changed.astype(np.float32)) > 0

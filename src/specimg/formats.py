@@ -296,7 +296,8 @@ def load(
         borrowed, RGB(A) is converted to gray (ITU-R BT.601 luma, as Pillow's
         ``convert("L")``), and the pixel range of the file (0..255, 0..65535, or 0..1 for
         floats) is rescaled to the original's bit depth. An entry
-        ``{"op": "external", "file": <name>}`` is appended to ``params.edits``.
+        ``{"op": "external", "file": <name>, "bit_depth": <8, 16 or 32>}`` is appended to
+        ``params.edits``.
 
     Returns
     -------
@@ -317,7 +318,9 @@ def load(
     found, _ = _params_from(path, text)
     if like is not None:
         template = found or params or _params_of(like)
-        edits = template.edits + ({"op": "external", "file": path.name},)
+        # the source depth tells decode(phase_from=) how coarse "unchanged" pixels may be
+        source_bits = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16, np.dtype(np.int32): 16}.get(pixels.dtype, 32)
+        edits = template.edits + ({"op": "external", "file": path.name, "bit_depth": source_bits},)
         coerced = _coerce_pixels(pixels, template, path)
         return SpectrogramImage(coerced, template.replace(edits=edits))
     if found is None:

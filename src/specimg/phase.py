@@ -534,7 +534,7 @@ def griffin_lim(
         raise ParameterError(f"init phase of shape {init.shape} must match magnitude {S.shape}")
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         n_signals = int(np.prod(S.shape[:-2], dtype=int))
         bar = tqdm(total=(n_iter + 1) * n_signals, desc="phase", unit="it", delay=1.0, leave=False,
