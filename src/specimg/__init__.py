@@ -12,6 +12,7 @@ a picture, and decode it back to audio of the right length and loudness.
 True
 """
 
+from . import ops
 from .codec import decode, decode_file, encode, encode_file, read_audio, write_audio
 from .errors import (
     AudioError,
@@ -50,4 +51,5 @@ __all__ = [
     "SpecimgWarning",
     "LossyWarning",
     "ClippingWarning",
+    "ops",
 ]

@@ -10,17 +10,18 @@ import json
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 import numpy as np
 
-from . import __version__, codec
+from . import __version__, codec, ops
 from .codec import decode_file, encode_file, read_audio
-from .errors import MissingFileError, SpecimgError
-from .formats import load, metadata_source, sidecar_path
+from .errors import MissingFileError, ParameterError, SpecimgError
+from .formats import image_format, load, metadata_source, save, sidecar_path
+from .image import SpectrogramImage
 from .metrics import level_difference_db, spectral_convergence
 from .params import SpectrogramParams
 from .phase import QUALITY_PRESETS
@@ -118,13 +119,19 @@ def encode(in_path: str, out_path: str, sidecar: bool, sr: int | None, norm: str
 @click.option("--momentum", type=click.FloatRange(min=0), default=0.99, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--subtype", default=None, help="soundfile subtype, e.g. PCM_24 or FLOAT. [default: format's]")
+@click.option("--like", "like", type=click.Path(dir_okay=False), default=None,
+              help="The original specimg image of IN, for a copy edited in an image editor (no metadata, "
+                   "8-bit or RGB): its parameters are borrowed.")
+@click.option("--phase-from", "phase_from", type=click.Path(dir_okay=False), default=None,
+              help="The audio IN was encoded from: unedited parts keep its phase and come back as they were.")
 @_params_option
 def decode(in_path: str, out_path: str, quality: str, n_iter: int | None, momentum: float, seed: int,
-           subtype: str | None, params_path: str | None) -> None:
+           subtype: str | None, like: str | None, phase_from: str | None, params_path: str | None) -> None:
     """Decode spectrogram image IN to audio file OUT (.wav, .flac, ...)."""
     y, sr = decode_file(
         in_path, out_path, params=_read_params(params_path), subtype=subtype, quality=quality,
-        n_iter=n_iter, momentum=momentum, rng=seed, progress=sys.stderr.isatty(),
+        n_iter=n_iter, momentum=momentum, rng=seed, like=like, phase_from=phase_from,
+        progress=sys.stderr.isatty(),
     )  # fmt: skip
     click.echo(f"{out_path}: {y.shape[-1] / sr:.2f} s at {sr} Hz, {1 if y.ndim == 1 else y.shape[0]} channel(s)")
 
@@ -161,7 +168,7 @@ def info(path: str, params_path: str | None) -> None:
 @click.option("--quality", type=click.Choice(list(QUALITY_PRESETS)), default="balanced", show_default=True)
 def demo(out_dir: str, quality: str) -> None:
     """Encode and decode the bundled sample audio and print the round-trip figures."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     data = sample_data_dir()
     files = sorted(data.glob("*.wav"))
@@ -195,6 +202,263 @@ def demo(out_dir: str, quality: str) -> None:
         click.echo(line)
     click.echo("SC: linear spectral convergence of the decoded audio (lower is better); ΔRMS: level change; "
                "length: same samples and channels as the original.")
+
+
+# ---------------------------------------------------------------------------- edit
+_EDIT_OPS = ("--denoise", "--erase", "--gain", "--inpaint", "--mask")
+
+
+class _OrderedCommand(click.Command):
+    """A command that remembers the order in which the operation options were given.
+
+    click groups the values of each ``multiple=True`` option; the edit operations must run
+    in the user's order across options, so the raw arguments are scanned for it here.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        order: list[str] = []
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            if arg == "--":
+                break
+            name = arg.split("=", 1)[0]
+            if name in _EDIT_OPS:
+                order.append(name)
+                if "=" not in arg:
+                    i += 1  # the value, which may itself start with "-" (a negative gain)
+            i += 1
+        ctx.meta["specimg.edit_order"] = order
+        return super().parse_args(ctx, args)
+
+
+def _number(text: str, what: str, option: str, spec: str, syntax: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ParameterError(f"{option} {spec!r}: {what} {text!r} is not a number; syntax: {option} {syntax}") from None
+    if not np.isfinite(value):
+        raise ParameterError(f"{option} {spec!r}: {what} {text!r} must be finite; syntax: {option} {syntax}")
+    return value
+
+
+def _pair_of(parts: Sequence[str], names: tuple[str, str], option: str, spec: str, syntax: str) -> tuple[float | None, float | None] | None:
+    """Two fields of a spec; empty fields are the axis ends, two empty fields the whole axis."""
+    if not parts[0].strip() and not parts[1].strip():
+        return None
+    a, b = (None if not p.strip() else _number(p, n, option, spec, syntax) for p, n in zip(parts, names))
+    return a, b
+
+
+def _parse_region(parts: Sequence[str], option: str, spec: str, syntax: str) -> dict[str, Any]:
+    if len(parts) not in (2, 4):
+        raise ParameterError(f"{option} {spec!r} has {len(parts)} field(s) where T0:T1 or T0:T1:F0:F1 go; syntax: {option} {syntax}")
+    region: dict[str, Any] = {"time": _pair_of(parts[:2], ("T0", "T1"), option, spec, syntax), "freq": None}
+    if len(parts) == 4:
+        region["freq"] = _pair_of(parts[2:], ("F0", "F1"), option, spec, syntax)
+    return region
+
+
+def _parse_edit(option: str, spec: str, fade: float, fade_hz: float | None, invert_mask: bool) -> Callable[[SpectrogramImage], SpectrogramImage]:
+    """One operation of ``specimg edit`` as a function of the image (syntax checked now)."""
+    if option == "--denoise":
+        syntax = "METHOD[:STRENGTH_DB]"
+        method, _, rest = spec.partition(":")
+        if method not in ops.DENOISE_OPTIONS:
+            raise ParameterError(
+                f"--denoise {spec!r}: unknown method {method!r}; use one of {', '.join(ops.DENOISE_OPTIONS)}"
+            )
+        strength = None if not rest.strip() else _number(rest, "STRENGTH_DB", option, spec, syntax)
+        return lambda img: ops.denoise(img, method, strength=strength)  # type: ignore[arg-type]
+    if option == "--erase":
+        region = _parse_region(spec.split(":"), option, spec, "T0:T1[:F0:F1]")
+        return lambda img: ops.erase(img, fade=fade, fade_hz=fade_hz, **region)
+    if option == "--gain":
+        syntax = "DB[:T0:T1[:F0:F1]]"
+        parts = spec.split(":")
+        if len(parts) not in (1, 3, 5):
+            raise ParameterError(f"--gain {spec!r} has {len(parts)} field(s); syntax: --gain {syntax}")
+        db = _number(parts[0], "DB", option, spec, syntax)
+        region = _parse_region(parts[1:], option, spec, syntax) if len(parts) > 1 else {}
+        return lambda img: ops.gain(img, db, fade=fade, fade_hz=fade_hz, **region)
+    path, sep, tail = spec.rpartition(":")
+    if option == "--inpaint":
+        if sep and tail in ("telea", "ns", "biharmonic"):
+            mask, method = path, tail
+        else:
+            mask, method = spec, "telea"
+        if not Path(mask).is_file():
+            raise MissingFileError(f"no such mask file: {mask!r} (given as --inpaint {spec})")
+        return lambda img: ops.inpaint(img, mask, method=method)  # type: ignore[arg-type]
+    # --mask
+    mask, db = spec, -60.0
+    if sep:
+        try:
+            db = float(tail)
+            mask = path
+        except ValueError:
+            pass
+    if not Path(mask).is_file():
+        raise MissingFileError(f"no such mask file: {mask!r} (given as --mask {spec})")
+    return lambda img: ops.apply_mask(img, mask, db=db, invert=invert_mask)
+
+
+_EDIT_HELP = """Edit spectrogram image IN and write OUT (.png, .tif), keeping its metadata.
+
+\b
+Operations run in the order given, each as often as wanted:
+  --denoise METHOD[:STRENGTH_DB]  nlmeans, tv, wavelet, bilateral, median or gate
+  --erase T0:T1[:F0:F1]           silence seconds T0..T1 (and Hz F0..F1)
+  --gain DB[:T0:T1[:F0:F1]]       add DB dB (negative: quieter) in the region
+  --inpaint MASK[:METHOD]         fill the white pixels of image MASK (telea, ns,
+                                  biharmonic) from their surroundings
+  --mask MASK[:DB]                lower the white pixels of image MASK by DB dB
+                                  (default -60; --invert-mask: the black ones)
+An empty field is the end of its axis: '--erase 1.2:1.5' is 1.2-1.5 s over all
+frequencies, '--erase 1.2:' from 1.2 s to the end, '--gain -6:::0:300' -6 dB below
+300 Hz over the whole file, '--gain 3' +3 dB everywhere. Masks are painted on a copy
+of IN (same size; white = selected). Example:
+
+\b
+  specimg edit in.png out.png --denoise nlmeans --erase 1.2:1.5:0:8000 --gain -6:0:2:0:300
+"""
+
+
+@cli.command(cls=_OrderedCommand, help=_EDIT_HELP)
+@click.argument("in_path", metavar="IN", type=click.Path(dir_okay=False))
+@click.argument("out_path", metavar="OUT", type=click.Path(dir_okay=False))
+@click.option("--denoise", "denoise_", multiple=True, metavar="METHOD[:STRENGTH_DB]", help="Remove noise.")
+@click.option("--erase", "erase_", multiple=True, metavar="T0:T1[:F0:F1]", help="Silence a region.")
+@click.option("--gain", "gain_", multiple=True, metavar="DB[:T0:T1[:F0:F1]]", help="Change the level of a region.")
+@click.option("--inpaint", "inpaint_", multiple=True, metavar="MASK[:METHOD]", help="Fill a painted hole.")
+@click.option("--mask", "mask_", multiple=True, metavar="MASK[:DB]", help="Attenuate painted pixels.")
+@click.option("--fade", type=click.FloatRange(min=0), default=0.02, show_default=True,
+              help="Soft time edge of --erase and --gain, in seconds.")
+@click.option("--fade-hz", type=click.FloatRange(min=0), default=None,
+              help="Soft frequency edge of --erase and --gain, in Hz. [default: 4 STFT bins]")
+@click.option("--invert-mask", is_flag=True, help="--mask: black pixels are the painted ones.")
+@_params_option
+def edit(in_path: str, out_path: str, denoise_: tuple[str, ...], erase_: tuple[str, ...], gain_: tuple[str, ...],
+         inpaint_: tuple[str, ...], mask_: tuple[str, ...], fade: float, fade_hz: float | None, invert_mask: bool,
+         params_path: str | None) -> None:  # fmt: skip
+    image_format(Path(out_path))  # an unknown extension fails before any work
+    given = {"--denoise": list(denoise_), "--erase": list(erase_), "--gain": list(gain_),
+             "--inpaint": list(inpaint_), "--mask": list(mask_)}  # fmt: skip
+    order = click.get_current_context().meta.get("specimg.edit_order", [])
+    if sorted(order) != sorted(name for name, specs in given.items() for _ in specs):
+        raise ParameterError("could not tell the order of the operations; write each as --OPTION VALUE")
+    steps = [(name, given[name].pop(0)) for name in order]
+    if not steps:
+        raise ParameterError("no operation given; add --denoise, --erase, --gain, --inpaint or --mask (see --help)")
+    funcs = [_parse_edit(name, spec, fade, fade_hz, invert_mask) for name, spec in steps]
+    original = load(in_path, params=_read_params(params_path))
+    img = original
+    for func in funcs:
+        img = func(img)
+    save(img, out_path)
+    changed = 100.0 * np.count_nonzero(img.pixels != original.pixels) / img.pixels.size
+    done = " → ".join(f"{name[2:]} {spec}" for name, spec in steps)
+    click.echo(f"{out_path}: {done}; {changed:.1f} % of pixels changed")
+
+
+# ---------------------------------------------------------------------------- diff
+def _grid(text: str) -> tuple[int, int]:
+    parts = text.lower().replace("×", "x").split("x")
+    if len(parts) == 2 and all(p.strip().isdigit() and int(p) >= 1 for p in parts):
+        return int(parts[0]), int(parts[1])
+    raise ParameterError(f"--grid {text!r} must be TIMExFREQ with positive integers, e.g. 4x4")
+
+
+_MAX_COLUMNS = 64
+
+
+def _diff_edges(img: SpectrogramImage, grid: str, time_step: float | None, freq_bands: str | None) -> tuple[np.ndarray, np.ndarray]:
+    p = img.params
+    n_t, n_f = _grid(grid)
+    duration = (p.n_samples if p.n_samples is not None else p.length_for(img.n_frames)) / p.sr
+    if time_step is not None:
+        if not time_step > 0:
+            raise ParameterError(f"--time-step {time_step!r} must be > 0 seconds")
+        n_t = int(np.ceil(duration / time_step - 1e-9))
+        if n_t > _MAX_COLUMNS:
+            raise ParameterError(f"--time-step {time_step:g} makes {n_t} columns for {duration:.2f} s; use at most {_MAX_COLUMNS}")
+        t_edges = np.minimum(np.arange(n_t + 1) * time_step, duration)
+    else:
+        t_edges = np.linspace(0.0, duration, n_t + 1)
+    top = float(p.fmax) if p.scale == "mel" else p.sr / 2  # type: ignore[arg-type]
+    if freq_bands is not None:
+        try:
+            points = sorted({float(x) for x in freq_bands.split(",") if x.strip()})
+        except ValueError:
+            raise ParameterError(f"--freq-bands {freq_bands!r} must be comma-separated frequencies in Hz, e.g. 300,1000,4000") from None
+        bad = [x for x in points if not 0 <= x <= top]
+        if bad:
+            raise ParameterError(f"--freq-bands {freq_bands!r}: {bad[0]:g} Hz is outside 0..{top:g} Hz")
+        f_edges = np.array(sorted({0.0, *points, top}))
+    elif p.scale == "mel":
+        import librosa
+
+        f_edges = librosa.mel_frequencies(n_mels=n_f + 1, fmin=p.fmin, fmax=top, htk=p.htk)
+        f_edges[0], f_edges[-1] = 0.0, top
+    else:
+        f_edges = np.linspace(0.0, top, n_f + 1)
+    return t_edges, f_edges
+
+
+def _bins_in(x: np.ndarray, edges: np.ndarray, k: int) -> np.ndarray:
+    last = k == len(edges) - 2
+    return (x >= edges[k]) & ((x <= edges[k + 1]) if last else (x < edges[k + 1]))
+
+
+@cli.command()
+@click.argument("a_path", metavar="A", type=click.Path(dir_okay=False))
+@click.argument("b_path", metavar="B", type=click.Path(dir_okay=False))
+@click.option("--grid", default="4x4", show_default=True, help="TIMExFREQ: time segments × frequency bands.")
+@click.option("--time-step", type=float, default=None, help="Seconds per time segment (replaces the grid's count).")
+@click.option("--freq-bands", default=None, metavar="HZ,HZ,...",
+              help="Frequencies that split the bands, e.g. 300,1000,4000 (replaces the grid's bands).")
+def diff(a_path: str, b_path: str, grid: str, time_step: float | None, freq_bands: str | None) -> None:
+    """Print the level change from image A to image B (two versions of one spectrogram).
+
+    Each cell is the mean of B − A in dB over the bins of that time segment and frequency
+    band that are above the floor (db_min) in A or in B, all channels together; rows run
+    from high to low frequency, as in the picture. '·' marks a cell with no such bins.
+    """
+    a, b = load(a_path), load(b_path)
+    pa, pb = a.params.replace(edits=()), b.params.replace(edits=())
+    if pa != pb:
+        da_, db_ = pa.to_dict(), pb.to_dict()
+        what = ", ".join(f"{k} ({da_[k]!r} vs {db_[k]!r})" for k in da_ if da_[k] != db_[k])
+        raise ParameterError(f"A and B differ in {what}; diff compares two versions of one spectrogram")
+    if a.shape != b.shape:
+        raise ParameterError(f"A is {a.shape[1]}×{a.shape[0]} pixels but B is {b.shape[1]}×{b.shape[0]}")
+    p = a.params
+    t_edges, f_edges = _diff_edges(a, grid, time_step, freq_bands)
+    da, db = a.db, b.db
+    if da.ndim == 2:
+        da, db = da[np.newaxis], db[np.newaxis]
+    delta = db - da
+    above = (da > p.db_min) | (db > p.db_min)
+    times, freqs = a.times, a.frequencies
+    cols = [f"{t_edges[k]:.2f}–{t_edges[k + 1]:.2f} s" for k in range(len(t_edges) - 1)]
+    rows = []
+    for j in reversed(range(len(f_edges) - 1)):
+        in_band = _bins_in(freqs, f_edges, j)
+        cells = []
+        for k in range(len(t_edges) - 1):
+            sel = above & in_band[:, None] & _bins_in(times, t_edges, k)[None, :]
+            mean = float(delta[sel].mean()) if sel.any() else None
+            cells.append("·" if mean is None else f"{0.0 if abs(mean) < 0.005 else mean:+.2f}")
+        rows.append((f"{f_edges[j]:.0f}–{f_edges[j + 1]:.0f} Hz", cells))
+    w0 = max(len(r[0]) for r in rows)
+    w = max([len(c) for c in cols] + [7])
+    click.echo(f"B − A in dB: mean over the bins above the floor ({p.db_min:g} dB) in A or B"
+               + (", all channels" if p.n_channels > 1 else ""))  # fmt: skip
+    click.echo(" " * w0 + "".join(f"  {c:>{w}}" for c in cols))
+    for label, cells in rows:
+        click.echo(f"{label:>{w0}}" + "".join(f"  {c:>{w}}" for c in cells))
+    changed = 100.0 * np.count_nonzero(a.pixels != b.pixels) / a.pixels.size
+    click.echo(f"max |Δ| = {float(np.abs(delta).max()):.2f} dB; {changed:.2f} % of pixels changed")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
