@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import platform
@@ -64,6 +65,12 @@ def jsonable(obj: Any) -> Any:
     if isinstance(obj, np.bool_):
         return bool(obj)
     return obj
+
+
+def write_json(path: Path, report: dict[str, Any]) -> None:
+    """Write a benchmark's figures as JSON (see :func:`jsonable`) and say where."""
+    path.write_text(json.dumps(jsonable(report), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {path}")
 
 
 def print_summary(results: list[tuple[str, bool, str]]) -> bool:

@@ -32,7 +32,6 @@ every target passes, 1 otherwise.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import statistics
 import sys
@@ -46,7 +45,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import AUDIO_EXTS, DEFAULT_CORPUS, REPO, environment, fmt, jsonable, print_summary
+from _common import AUDIO_EXTS, DEFAULT_CORPUS, REPO, environment, fmt, print_summary, write_json
 
 # librosa pipeline geometry (the "the way people do it"); specimg's defaults match it
 # (n_fft=2048, hop_length = win_length // 4 = 512, Hann, centred, zero padding).
@@ -359,8 +358,7 @@ def main(argv: list[str] | None = None) -> int:
             "warm_up_s": t_warm,
             "total_s": t_total,
         }
-        args.json.write_text(json.dumps(jsonable(report), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(f"wrote {args.json}")
+        write_json(args.json, report)
     return 0 if all_ok else 1
 
 

@@ -59,7 +59,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DEFAULT_CORPUS, environment, fmt, jsonable, print_summary
+from _common import DEFAULT_CORPUS, environment, fmt, print_summary, write_json
 
 SPEECH = "speech_human.wav"
 SEED = 20240404
@@ -637,8 +637,7 @@ def main(argv: list[str] | None = None) -> int:
             "pass": all_ok,
             "total_s": t_total,
         }
-        args.json.write_text(json.dumps(jsonable(report), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(f"wrote {args.json}")
+        write_json(args.json, report)
     return 0 if all_ok else 1
 
 

@@ -76,7 +76,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import AUDIO_EXTS, DEFAULT_CORPUS, environment, fmt, jsonable, print_summary
+from _common import AUDIO_EXTS, DEFAULT_CORPUS, environment, fmt, print_summary, write_json
 
 N_FFT = 2048
 HOP = 512
@@ -946,8 +946,7 @@ def main(argv: list[str] | None = None) -> int:
             "warm_up_s": t_warm,
             "total_s": t_total,
         }
-        args.json.write_text(json.dumps(jsonable(report), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(f"wrote {args.json}")
+        write_json(args.json, report)
     return 0 if all_ok else 1
 
 
