@@ -478,7 +478,8 @@ def griffin_lim(
     refine : callable or None
         For a target magnitude that is itself only an estimate (a mel image): every
         ``refine_every`` iterations, ``refine(A, frames)`` receives the magnitude ``A``
-        [shape=(n_bins, n_block_frames)] of the current estimate for the frames
+        [shape=(n_bins, n_block_frames)] of the current estimate (after the momentum
+        step, before the magnitude projection) for the frames
         ``frames`` (a slice of the whole signal) and returns the magnitude to project on
         from then on, same shape and units. ``specimg.decode`` uses it to impose the
         stored mel bands while keeping the fine structure the iterations find.
