@@ -87,7 +87,9 @@ def image_format(path: Path) -> ImageFormat:
     raise ParameterError(f"cannot write {str(path)!r}: use a .png, .tif or .tiff file name")
 
 
-def save(img: SpectrogramImage, path: str | os.PathLike, *, sidecar: bool = False) -> Path:
+def save(
+    img: SpectrogramImage, path: str | os.PathLike, *, sidecar: bool = False, compress_level: int | None = None
+) -> Path:
     """Write ``img`` with its metadata embedded, atomically.
 
     Parameters
@@ -97,6 +99,12 @@ def save(img: SpectrogramImage, path: str | os.PathLike, *, sidecar: bool = Fals
         Destination; ``.png`` (8/16-bit) or ``.tif``/``.tiff`` (8/16-bit, float32).
     sidecar : bool
         Also write the metadata to ``<path>.json``.
+    compress_level : int in [0, 9] or None
+        zlib level of a PNG (0 = none, 1 = fastest, 9 = smallest); ``None`` keeps
+        Pillow's default (6). The pixels are the same at every level. For 8-bit images
+        level 1 writes about 1.8× faster than 6 for files ~13 % larger; 16-bit spectrograms
+        barely compress (their low bits are noise), so only 0 is much faster. Not used for
+        TIFF.
 
     Returns
     -------
@@ -106,12 +114,17 @@ def save(img: SpectrogramImage, path: str | os.PathLike, *, sidecar: bool = Fals
     Raises
     ------
     ParameterError
-        If the extension is unknown, or float32 pixels are to be written as PNG.
+        If the extension is unknown, float32 pixels are to be written as PNG, or
+        ``compress_level`` is not an integer from 0 to 9.
     MissingFileError
         If the destination folder does not exist.
     """
     path = Path(path)
     fmt = image_format(path)
+    if compress_level is not None and (
+        isinstance(compress_level, bool) or not isinstance(compress_level, int) or not 0 <= compress_level <= 9
+    ):
+        raise ParameterError(f"compress_level={compress_level!r} must be an integer from 0 to 9 (or None)")
     text = img.params.to_json()
     if fmt == "png":
         if img.params.bit_depth == 32:
@@ -121,7 +134,8 @@ def save(img: SpectrogramImage, path: str | os.PathLike, *, sidecar: bool = Fals
         info = PngImagePlugin.PngInfo()
         info.add_itxt(PNG_KEYWORD, text)
         with atomic_path(path) as tmp:
-            Image.fromarray(img.pixels).save(tmp, format="PNG", pnginfo=info, optimize=False)
+            options = {} if compress_level is None else {"compress_level": compress_level}
+            Image.fromarray(img.pixels).save(tmp, format="PNG", pnginfo=info, optimize=False, **options)
     else:
         rows = img.params.n_bins
         with atomic_path(path) as tmp, tifffile.TiffWriter(tmp) as tif:

@@ -1,0 +1,429 @@
+"""specimg.dataset.build and ``specimg dataset build``: the on-disk contract (dataset layout
+version 1), resuming after kill -9, and identical output from a Dask cluster.
+
+The audio trees are made here with soundfile: tones, noise, silence, a short, a stereo
+44.1 kHz (resampled) and a broken file. Tiles are small (64 × 32) to keep the tests fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import specimg
+from specimg.dataset import build, dataset_params, default_n_fft, tile_name
+from specimg.dataset.build import _split_of
+from specimg.errors import LossyWarning, MissingFileError, ParameterError, SpecimgError
+from specimg.image import pixels_to_db
+from specimg.spectral import mel_basis
+
+SR = 22050
+SIZE = (64, 32)  # n_fft 1024, hop 256: a tile is 32 frames, 0.37 s
+ENCODE_KEYS = ("n_fft", "hop_length", "win_length", "window", "center", "scale", "n_mels", "fmin", "fmax", "htk",
+               "norm", "power", "db_min", "db_max", "ref", "flip", "invert", "bit_depth")  # fmt: skip
+
+
+def _tone(freq: float, seconds: float, amp: float, sr: int = SR) -> np.ndarray:
+    return amp * np.sin(2 * np.pi * freq * np.arange(int(seconds * sr)) / sr)
+
+
+def make_tree(root: Path) -> Path:
+    """Two class folders: tone-then-silence, noise (FLAC), stereo 44.1 kHz (upper-case
+    extension), digital silence, a file shorter than one tile, an empty one, a broken file;
+    plus files the build must ignore."""
+    rng = np.random.default_rng(0)
+    audio = root / "audio"
+    (audio / "dog").mkdir(parents=True)
+    (audio / "rain").mkdir()
+    # 1.5 s of tone, then 1.5 s of digital silence: the tiles well inside the silence are skipped
+    sf.write(audio / "dog" / "tone.wav", np.concatenate([_tone(440, 1.5, 0.5), np.zeros(int(1.5 * SR))]), SR)
+    sf.write(audio / "dog" / "noise.flac", 0.05 * rng.standard_normal(2 * SR), SR, subtype="PCM_24")
+    stereo = np.stack([_tone(300, 2.0, 0.3, 44100), 0.02 * rng.standard_normal(2 * 44100)], axis=1)
+    sf.write(audio / "rain" / "stereo.WAV", stereo, 44100, subtype="FLOAT")
+    sf.write(audio / "rain" / "silent.wav", np.zeros(2 * SR), SR)
+    sf.write(audio / "rain" / "short.wav", _tone(1000, 0.1, 0.3), SR)  # 9 frames < one tile of 32
+    sf.write(audio / "rain" / "empty.wav", np.zeros(0), SR)  # no samples at all: too short as well
+    (audio / "dog" / "broken.wav").write_text("this is not audio\n")
+    (audio / "dog" / "notes.txt").write_text("not audio, ignored\n")
+    sf.write(audio / "dog" / ".hidden.wav", _tone(440, 1.0, 0.5), SR)  # hidden: ignored
+    return audio
+
+
+def tiles_on_disk(out: Path) -> set[str]:
+    return {p.relative_to(out).as_posix() for split in ("train", "validation") for p in (out / split).rglob("*.png")}
+
+
+def manifest(out: Path, split: str) -> list[dict[str, Any]]:
+    text = (out / split / "metadata.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def listed(out: Path) -> set[str]:
+    return {f"{split}/{row['file_name']}" for split in ("train", "validation") for row in manifest(out, split)}
+
+
+def snapshot(out: Path) -> dict[str, bytes]:
+    """Every tile and manifest, by path: what must be identical between two builds."""
+    files = {p: (out / p).read_bytes() for p in tiles_on_disk(out)}
+    for name in ("train/metadata.jsonl", "validation/metadata.jsonl", "errors.jsonl", "specimg.json"):
+        files[name] = (out / name).read_bytes()
+    return files
+
+
+def encode_kwargs(out: Path) -> dict[str, Any]:
+    params = specimg.SpectrogramParams.from_dict(json.loads((out / "specimg.json").read_text())["params"])
+    return {key: getattr(params, key) for key in ENCODE_KEYS}
+
+
+def single_threaded() -> Any:
+    """The build runs BLAS on one thread; compare against encode() computed the same way
+    (a multi-threaded mel projection may round a rare bin one pixel step differently)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    return threadpoolctl.threadpool_limits(limits=1)
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tree(tmp_path_factory.mktemp("tree"))
+
+
+@pytest.fixture(scope="module")
+def built(tree: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    out = tmp_path_factory.mktemp("built") / "data"
+    report = build(tree, out, size=SIZE, workers=2, validation=0.5, seed=1)
+    return out, report
+
+
+# ---------------------------------------------------------------------------- the contract
+def test_specimg_json(built: tuple[Path, Any], tree: Path) -> None:
+    out, _ = built
+    desc = json.loads((out / "specimg.json").read_text())
+    assert desc["format"] == "specimg-dataset" and desc["version"] == 1
+    params = specimg.SpectrogramParams.from_dict(desc["params"])
+    assert params == dataset_params(size=SIZE, sr=SR)
+    assert (params.scale, params.n_mels, params.n_fft, params.hop_length) == ("mel", 64, 1024, 256)
+    assert (params.ref, params.db_min, params.db_max, params.bit_depth) == (1.0, -120.0, 6.0, 16)
+    assert desc["params"]["n_samples"] is None and desc["params"]["n_channels"] == 1 and desc["params"]["edits"] == []
+    assert desc["tile"] == {"n_bins": 64, "n_frames": 32, "step_frames": 32}
+    assert desc["min_level_db"] == -80.0 and desc["validation_fraction"] == 0.5 and desc["seed"] == 1
+    assert desc["classes"] == ["dog", "rain"]
+    assert desc["audio_dir"] == str(tree)
+
+
+def test_report_counts(built: tuple[Path, Any]) -> None:
+    out, report = built
+    assert report.files == 7  # .hidden.wav and notes.txt are not audio files of the tree
+    assert report.files_failed == 1 and report.files_too_short == 2 and report.files_resumed == 0
+    assert report.tiles == len(tiles_on_disk(out)) > 0
+    silent_file_tiles = 1 + (SR * 2 // 256 + 1 - 32) // 32  # rain/silent.wav: every tile skipped
+    assert report.tiles_silent > silent_file_tiles  # ... and the silent half of dog/tone.wav
+    assert report.seconds == pytest.approx(3.0 + 2.0 + 2.0 + 2.0 + 0.1, abs=1e-3)
+    assert "tiles from 7 files" in str(report)
+
+
+def test_manifest_matches_files_and_split_by_source(built: tuple[Path, Any]) -> None:
+    out, _ = built
+    assert listed(out) == tiles_on_disk(out)
+    split_of: dict[str, set[str]] = {}
+    for split in ("train", "validation"):
+        rows = manifest(out, split)
+        assert rows, f"the test tree should fill both splits ({split} is empty)"
+        for row in rows:
+            label = row["source"].split("/")[0]
+            assert list(row) == ["file_name", "source", "channel", "offset", "frame", "label", "peak_db", "rms_db"]
+            assert row["label"] == label and row["file_name"].startswith(f"{label}/")
+            assert row["file_name"] == f"{label}/{tile_name(row['source'], row['channel'], row['frame'])}"
+            assert row["offset"] == row["frame"] * 256 and row["frame"] % 32 == 0
+            assert _split_of(row["source"], 1, 0.5) == split
+            split_of.setdefault(row["source"], set()).add(split)
+    assert all(len(s) == 1 for s in split_of.values())  # no file leaks across the split
+    assert set(split_of) == {"dog/tone.wav", "dog/noise.flac", "rain/stereo.WAV"}
+    for split in ("train", "validation"):  # one row per tile, in (source, channel, frame) order
+        keys = [(r["source"], r["channel"], r["frame"]) for r in manifest(out, split)]
+        assert keys == sorted(set(keys))
+
+
+def test_tiles_are_the_columns_of_encode(built: tuple[Path, Any], tree: Path) -> None:
+    out, _ = built
+    kwargs = encode_kwargs(out)
+    rows = {(r["source"], r["channel"], r["frame"]): (s, r) for s in ("train", "validation") for r in manifest(out, s)}
+    checked = skipped = 0
+    with single_threaded():
+        for source in ("dog/tone.wav", "dog/noise.flac", "rain/stereo.WAV", "rain/silent.wav"):
+            y, sr = specimg.read_audio(tree / source, sr=SR)
+            for c, channel in enumerate(y.reshape(-1, y.shape[-1])):
+                ref = specimg.encode(channel, sr, **kwargs)
+                n_tiles = 1 + (ref.n_frames - 32) // 32
+                for k in range(n_tiles):
+                    expected = ref.pixels[:, 32 * k : 32 * k + 32]
+                    peak = float(pixels_to_db(expected, ref.params).max())
+                    key = (source, c, 32 * k)
+                    if peak < -80.0:  # the stated rule: loudest bin below min_level_db
+                        assert key not in rows
+                        skipped += 1
+                        continue
+                    split, row = rows[key]
+                    img = specimg.load(out / split / row["file_name"])
+                    assert img.shape == SIZE and img.pixels.dtype == np.uint16
+                    np.testing.assert_array_equal(img.pixels, expected)
+                    assert img.params.edits == ({"op": "tile", "source": source, "channel": c,
+                                                 "offset": 32 * k * 256, "frame": 32 * k},)  # fmt: skip
+                    assert img.params.replace(edits=()) == dataset_params(size=SIZE, sr=SR)
+                    db = img.db
+                    assert row["peak_db"] == pytest.approx(float(db.max()), abs=1e-3)
+                    assert row["rms_db"] == pytest.approx(10 * np.log10(np.mean(10 ** (db / 10))), abs=1e-3)
+                    checked += 1
+    assert checked == len(rows)
+    assert skipped == built[1].tiles_silent
+
+
+def test_errors_jsonl(built: tuple[Path, Any]) -> None:
+    out, _ = built
+    lines = (out / "errors.jsonl").read_text().splitlines()
+    assert len(lines) == 1
+    entry = json.loads(lines[0])
+    assert entry["source"] == "dog/broken.wav" and "\n" not in entry["error"] and "not an audio file" in entry["error"]
+
+
+def test_overlap_and_8_bit(tmp_path: Path) -> None:
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    y = _tone(440, 1.0, 0.5) + 0.01 * np.random.default_rng(1).standard_normal(SR)
+    sf.write(audio / "a.wav", y, SR, subtype="FLOAT")
+    with pytest.warns(LossyWarning, match="bit_depth=8"):
+        report = build(audio, tmp_path / "out", size=SIZE, overlap=0.5, bit_depth=8, workers=1, validation=0.0)
+    rows = manifest(tmp_path / "out", "train")
+    assert [r["frame"] for r in rows] == list(range(0, SR // 256 + 1 - 32 + 1, 16))  # step 16, no class folder
+    assert report.tiles == len(rows) and manifest(tmp_path / "out", "validation") == []
+    with pytest.warns(LossyWarning), single_threaded():
+        ref = specimg.encode(specimg.read_audio(audio / "a.wav")[0], SR, **encode_kwargs(tmp_path / "out"))
+    for r in rows:
+        assert r["file_name"] == tile_name("a.wav", 0, r["frame"])
+        img = specimg.load(tmp_path / "out" / "train" / r["file_name"])
+        assert img.pixels.dtype == np.uint8
+        np.testing.assert_array_equal(img.pixels, ref.pixels[:, r["frame"] : r["frame"] + 32])
+
+
+def test_long_files_are_analysed_in_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past _BLOCK_FRAMES frames a file is analysed in blocks of whole tiles (bounded memory):
+    same tiles, and the same pixels as encode() up to a rare rounding step of the float32 STFT."""
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    y = _tone(660, 3.0, 0.3) + 0.02 * np.random.default_rng(3).standard_normal(3 * SR)
+    sf.write(audio / "long.wav", y, SR, subtype="FLOAT")
+    whole = build(audio, tmp_path / "whole", size=SIZE, overlap=0.5, workers=1)
+    monkeypatch.setattr(sys.modules["specimg.dataset.build"], "_BLOCK_FRAMES", 100)  # 259 frames: 3 blocks
+    blocks = build(audio, tmp_path / "blocks", size=SIZE, overlap=0.5, workers=1)
+    assert blocks.tiles == whole.tiles == 1 + (3 * SR // 256 + 1 - 32) // 16
+    assert manifest(tmp_path / "blocks", "train") == manifest(tmp_path / "whole", "train")
+    with single_threaded():
+        ref = specimg.encode(specimg.read_audio(audio / "long.wav")[0], SR, **encode_kwargs(tmp_path / "whole"))
+    for row in manifest(tmp_path / "blocks", "train"):
+        tile = specimg.load(tmp_path / "blocks" / "train" / row["file_name"]).pixels.astype(np.int64)
+        expected = ref.pixels[:, row["frame"] : row["frame"] + 32].astype(np.int64)
+        assert np.abs(tile - expected).max() <= 1 and np.mean(tile == expected) > 0.999
+
+
+def test_default_n_fft_leaves_no_mel_band_empty() -> None:
+    assert default_n_fft(22050, 256) == 2048 and default_n_fft(22050, 64) == 1024
+    assert default_n_fft(22050, 128) == 1024 and default_n_fft(16000, 256) == 2048
+    for n_mels in (32, 80, 128, 160, 256, 320):
+        p = dataset_params(size=(n_mels, 16), sr=22050)
+        assert p.n_fft == default_n_fft(22050, n_mels) and p.hop_length == p.n_fft // 4
+        assert np.all(mel_basis(p).max(axis=1) > 0), n_mels
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"size": (64, 0)}, "size="),
+        ({"n_mels": 32}, "n_mels=32 contradicts"),
+        ({"overlap": 1.0}, "overlap="),
+        ({"ref": "max"}, "one absolute scale"),
+        ({"scale": "linear"}, "mel spectrograms"),
+        ({"bit_depth": 32}, "bit_depth="),
+        ({"validation": 1.5}, "validation="),
+        ({"quality": "high"}, "unknown parameter"),
+        ({"workers": 0}, "workers="),
+    ],
+)
+def test_bad_parameters(tmp_path: Path, kwargs: dict[str, Any], match: str) -> None:
+    (tmp_path / "audio").mkdir()
+    sf.write(tmp_path / "audio" / "a.wav", _tone(440, 0.5, 0.5), SR)
+    with pytest.raises(ParameterError, match=match):
+        build(tmp_path / "audio", tmp_path / "out", **{"size": SIZE, **kwargs})
+    assert not (tmp_path / "out").exists()
+
+
+def test_refusals(tmp_path: Path, tree: Path) -> None:
+    with pytest.raises(MissingFileError, match="no such folder"):
+        build(tmp_path / "missing", tmp_path / "out", size=SIZE)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ParameterError, match="no audio files"):
+        build(tmp_path / "empty", tmp_path / "out", size=SIZE)
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "thesis.txt").write_text("mine")
+    with pytest.raises(ParameterError, match="not empty and holds no specimg dataset"):
+        build(tree, tmp_path / "busy", size=SIZE)
+    assert sorted(os.listdir(tmp_path / "busy")) == ["thesis.txt"]
+
+
+def test_scheduler_without_dask_installed(tmp_path: Path, tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed → ImportError
+    with pytest.raises(SpecimgError, match=r"pip install 'specimg\[dask\]'"):
+        build(tree, tmp_path / "out", size=SIZE, scheduler="tcp://127.0.0.1:8786")
+    assert not (tmp_path / "out").exists()
+
+
+def test_rebuild_with_other_settings_is_refused(built: tuple[Path, Any], tree: Path) -> None:
+    out, _ = built
+    before = snapshot(out)
+    with pytest.raises(ParameterError, match=r"other settings: .*min_level_db \(-80.0 → -60.0\)"):
+        build(tree, out, size=SIZE, validation=0.5, seed=1, min_level_db=-60.0)
+    assert snapshot(out) == before
+
+
+def test_rerun_skips_done_files_redoes_changed_and_prunes_removed(tmp_path: Path) -> None:
+    audio = make_tree(tmp_path)
+    out = tmp_path / "out"
+    build(audio, out, size=SIZE, workers=1)
+    stray = out / "train" / "dog" / tile_name("dog/gone.wav", 0, 0)
+    stray.write_bytes(b"left by some earlier run")
+    (out / "train" / "dog" / ".dog__x.png.abc.part").write_bytes(b"half a tile")
+    again = build(audio, out, size=SIZE, workers=1)
+    assert again.files_resumed == 6 and again.files_failed == 1  # the broken file is tried again
+    assert not stray.exists() and listed(out) == tiles_on_disk(out)
+    assert not list(out.rglob("*.part"))
+    # a changed file is redone, a removed one leaves the dataset
+    sf.write(audio / "dog" / "noise.flac", _tone(2000, 0.5, 0.5), SR)
+    (audio / "rain" / "stereo.WAV").unlink()
+    third = build(audio, out, size=SIZE, workers=1)
+    assert third.files == 6 and third.files_resumed == 4
+    sources = {r["source"] for s in ("train", "validation") for r in manifest(out, s)}
+    assert "rain/stereo.WAV" not in sources and listed(out) == tiles_on_disk(out)
+    assert len([r for s in ("train", "validation") for r in manifest(out, s) if r["source"] == "dog/noise.flac"]) == 1
+
+
+# ---------------------------------------------------------------------------- resume after kill -9
+def _children(pid: int) -> list[Any]:
+    try:
+        import psutil
+    except ImportError:
+        return []
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+@pytest.mark.parametrize("victims", ["build", "process group"])
+def test_resume_after_sigkill_equals_an_uninterrupted_build(tmp_path: Path, victims: str) -> None:
+    """kill -9 the build (its pool workers then finish their file and exit) or its whole
+    process group (workers die mid-file, leaving stray tiles), then run it again."""
+    rng = np.random.default_rng(2)
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    n_files = 40
+    for i in range(n_files):
+        y = 0.1 * rng.standard_normal(4 * SR) + _tone(200 + 40 * i, 4.0, 0.2)
+        sf.write(audio / f"clip{i:02d}.wav", y, SR, subtype="PCM_16")
+    out = tmp_path / "killed"
+    code = f"import specimg.dataset as d; d.build({str(audio)!r}, {str(out)!r}, size={SIZE!r}, workers=2)"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
+            if (out / "train").is_dir() and any((out / "train").glob("*.png")):
+                break
+            time.sleep(0.005)
+        workers = _children(proc.pid)
+        if victims == "build":
+            os.kill(proc.pid, signal.SIGKILL)
+        else:
+            os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, "the build finished before it could be killed; make the tree larger"
+    for worker in workers:  # orphaned pool workers finish their file and exit on their own
+        worker.wait(timeout=30)
+    records = [p for p in (out / ".build").glob("*.json") if p.name != "summary.json"]
+    assert len(records) < n_files
+
+    report = build(audio, out, size=SIZE, workers=2)
+    assert report.files == n_files and report.files_resumed == len(records)
+    assert listed(out) == tiles_on_disk(out)  # no missing, no extra tile
+    assert not list(out.rglob("*.part"))
+    for path in tiles_on_disk(out):
+        assert specimg.load(out / path).shape == SIZE  # every tile decodable
+
+    reference = tmp_path / "reference"
+    build(audio, reference, size=SIZE, workers=1)
+    assert snapshot(out) == snapshot(reference)  # byte-identical tiles, manifests and specimg.json
+
+
+# ---------------------------------------------------------------------------- Dask
+def test_dask_local_cluster_gives_byte_identical_tiles(built: tuple[Path, Any], tree: Path, tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    out = tmp_path / "dask"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        report = build(tree, out, size=SIZE, validation=0.5, seed=1, scheduler=cluster.scheduler_address)
+    local, local_report = built
+    assert report == dataclasses.replace(local_report, out_dir=out)
+    assert snapshot(out) == snapshot(local)
+
+
+# ---------------------------------------------------------------------------- CLI
+def run_cli(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "specimg.cli", *map(str, args)],
+        cwd=cwd, capture_output=True, text=True, encoding="utf-8", timeout=300, check=False,
+    )  # fmt: skip
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode == 1, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("specimg: error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_cli_build(tree: Path, built: tuple[Path, Any], tmp_path: Path) -> None:
+    result = run_cli("dataset", "build", tree, "cli-out", "--size", "64x32", "--validation", "0.5", "--seed", "1",
+                     "--workers", "2", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "tiles from 7 files" in result.stdout and "1 failed" in result.stdout
+    a, b = snapshot(tmp_path / "cli-out"), snapshot(built[0])
+    a.pop("specimg.json"), b.pop("specimg.json")
+    assert a == b
+
+    assert_one_line_error(run_cli("dataset", "build", "missing-dir", "out2", cwd=tmp_path), "no such folder", "missing-dir")
+    assert not (tmp_path / "out2").exists()
+    assert_one_line_error(run_cli("dataset", "build", tree, "out3", "--size", "64by32", cwd=tmp_path), "--size")
+    assert_one_line_error(
+        run_cli("dataset", "build", tree, "cli-out", "--size", "64x16", cwd=tmp_path), "other settings", "n_frames"
+    )
+
+
+def test_save_compress_level(tmp_path: Path) -> None:
+    img = specimg.encode(_tone(440, 0.5, 0.5), SR, n_fft=512)
+    small = specimg.save(img, tmp_path / "a.png", compress_level=9)
+    fast = specimg.save(img, tmp_path / "b.png", compress_level=1)
+    np.testing.assert_array_equal(specimg.load(small).pixels, specimg.load(fast).pixels)
+    assert specimg.load(fast).params == img.params
+    with pytest.raises(ParameterError, match="compress_level"):
+        specimg.save(img, tmp_path / "c.png", compress_level=10)
+    assert not (tmp_path / "c.png").exists()
