@@ -1,0 +1,478 @@
+"""specimg.dataset.decode and .stats: generated tiles back to audio, and dataset figures.
+
+The datasets here are made by hand following the dataset layout (version 1), exactly as a
+build would: encode each file with the dataset's parameters and cut the image into tiles,
+so these tests do not depend on the build.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from PIL import Image
+
+import specimg
+from specimg import FormatError, MissingFileError, ParameterError, SpectrogramImage, SpectrogramParams
+from specimg.dataset.decode import decode_batch, decode_dir, params_of
+from specimg.dataset.stats import format_stats, stats
+from specimg.metrics import level_difference_db, rms_db
+
+SR = 22050
+N_BINS, N_FRAMES = 64, 64
+HOP = 128
+
+
+def dataset_params(bit_depth: int = 16) -> SpectrogramParams:
+    return SpectrogramParams(sr=SR, n_fft=512, hop_length=HOP, scale="mel", n_mels=N_BINS, bit_depth=bit_depth)
+
+
+def audio_files(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Synthetic sources: steady tones, a quiet file that ends in silence, stereo noise, a short one."""
+    t = np.arange(int(3.0 * SR)) / SR
+    tones = sum(np.sin(2 * np.pi * f * t + k) for k, f in enumerate((220.0, 660.0, 1500.0))) / 3 * 10 ** (-12 / 20)
+    quiet = 10 ** (-40 / 20) * np.sin(2 * np.pi * 440.0 * t)
+    quiet[len(t) // 2 :] = 0.0  # the second half gives silent tiles, skipped
+    noise = np.convolve(rng.standard_normal(2 * 2 * SR), np.ones(4) / 4, mode="same").reshape(2, -1) * 10 ** (-20 / 20)
+    return {"tones/a.wav": tones, "tones/b.wav": quiet, "noise/c.wav": noise, "noise/short.wav": tones[:2000]}
+
+
+def make_dataset(
+    out: Path,
+    sources: dict[str, np.ndarray],
+    *,
+    step: int = N_FRAMES,
+    bit_depth: int = 16,
+    min_level_db: float = -80.0,
+    validation: tuple[str, ...] = ("tones/b.wav",),
+    errors: tuple[str, ...] = ("noise/broken.wav",),
+) -> SpectrogramParams:
+    """A dataset as specimg.dataset.build writes it (layout version 1), from arrays at SR."""
+    params = dataset_params(bit_depth)
+    classes = sorted({rel.split("/")[0] for rel in sources})
+    out.mkdir(parents=True, exist_ok=True)
+    desc = {
+        "format": "specimg-dataset", "version": 1,
+        "params": params.replace(n_samples=None, n_channels=1, edits=()).to_dict(),
+        "tile": {"n_bins": N_BINS, "n_frames": N_FRAMES, "step_frames": step},
+        "min_level_db": min_level_db, "validation_fraction": 0.25, "seed": 0, "classes": classes,
+        "audio_dir": "audio",
+    }  # fmt: skip
+    (out / "specimg.json").write_text(json.dumps(desc))
+    manifests: dict[str, list[dict]] = {"train": [], "validation": []}
+    skipped = too_short = 0
+    for rel, y in sources.items():
+        split = "validation" if rel in validation else "train"
+        label = rel.split("/")[0]
+        for c, channel in enumerate(np.atleast_2d(y)):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", specimg.LossyWarning)  # 8-bit datasets
+                pixels = specimg.encode(channel, SR, **_encode_kwargs(params)).pixels
+            if pixels.shape[1] < N_FRAMES:
+                too_short += 1
+            for f in range(0, pixels.shape[1] - N_FRAMES + 1, step):
+                tile_params = params.replace(
+                    edits=({"op": "tile", "source": rel, "channel": c, "offset": f * HOP, "frame": f},)
+                )
+                tile = SpectrogramImage(np.ascontiguousarray(pixels[:, f : f + N_FRAMES]), tile_params)
+                db = tile.db
+                if db.max() < min_level_db:
+                    skipped += 1
+                    continue
+                name = f"{rel[: -len('.wav')].replace('/', '__')}__c{c}__f{f:07d}.png"
+                (out / split / label).mkdir(parents=True, exist_ok=True)
+                specimg.save(tile, out / split / label / name)
+                manifests[split].append({
+                    "file_name": f"{label}/{name}", "source": rel, "channel": c, "offset": f * HOP, "frame": f,
+                    "label": label, "peak_db": float(db.max()), "rms_db": float(10 * np.log10(np.mean(10 ** (db / 10)))),
+                })  # fmt: skip
+    for split, rows in manifests.items():
+        (out / split).mkdir(exist_ok=True)
+        (out / split / "metadata.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (out / "errors.jsonl").write_text("".join(json.dumps({"source": s, "error": "not audio"}) + "\n" for s in errors))
+    (out / ".build").mkdir(exist_ok=True)
+    seconds = sum(np.atleast_2d(y).shape[-1] / SR for y in sources.values())
+    counts = {"silent_tiles": skipped, "too_short_files": too_short, "files_failed": len(errors), "seconds": seconds}
+    (out / ".build" / "summary.json").write_text(json.dumps({"counts": counts}))  # as build records them
+    return params
+
+
+def _encode_kwargs(p: SpectrogramParams) -> dict:
+    return {"n_fft": p.n_fft, "hop_length": p.hop_length, "scale": p.scale, "n_mels": p.n_mels, "bit_depth": p.bit_depth}
+
+
+def manifest(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def tiles_of(out: Path, source: str, channel: int = 0) -> tuple[list[Path], list[int]]:
+    rows = [r for split in ("train", "validation") for r in manifest(out / split / "metadata.jsonl")
+            if r["source"] == source and r["channel"] == channel]  # fmt: skip
+    rows.sort(key=lambda r: r["frame"])
+    split = "validation" if any((out / "validation" / r["file_name"]).is_file() for r in rows) else "train"
+    return [out / split / r["file_name"] for r in rows], [r["frame"] for r in rows]
+
+
+@pytest.fixture(scope="module")
+def sources() -> dict[str, np.ndarray]:
+    return audio_files(np.random.default_rng(7))
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory, sources) -> Path:
+    out = tmp_path_factory.mktemp("ds") / "out"
+    make_dataset(out, sources)
+    return out
+
+
+@pytest.fixture(scope="module")
+def tile(dataset) -> np.ndarray:
+    """One uint16 tile of the dataset, as stored."""
+    paths, _ = tiles_of(dataset, "tones/a.wav")
+    return specimg.load(paths[1]).pixels
+
+
+@pytest.fixture(scope="module")
+def reference(tile, dataset) -> np.ndarray:
+    """The audio of decoding the uint16 tile with the dataset's parameters (specimg.decode)."""
+    return specimg.decode(SpectrogramImage(tile, params_of(dataset)))[0]
+
+
+def seam_excess_db(y: np.ndarray, seams: list[int], frame: int) -> float:
+    """How far a click at a seam stands out: the largest level, over the frames within 2
+    frames of a seam, above the mean power of the frames 4 to 12 frames away on both sides
+    (dB). Measured on the first difference of ``y``, which lifts the broadband energy of a
+    click above tonal and low-frequency content."""
+    d = np.diff(np.asarray(y, dtype=np.float64))
+    n = len(d) // frame
+    level = np.mean(d[: n * frame].reshape(n, frame) ** 2, axis=1) + 1e-20
+    worst = -np.inf
+    for s in seams:
+        k = s // frame
+        near = [j for j in range(k - 2, k + 3) if 0 <= j < n]
+        far = [j for j in list(range(k - 12, k - 3)) + list(range(k + 4, k + 13)) if 0 <= j < n]
+        worst = max(worst, 10 * np.log10(level[near].max() / level[far].mean()))
+    return float(worst)
+
+
+# ---------------------------------------------------------------------------- decode_batch
+LAYOUTS = {
+    "HW": lambda a: a,
+    "NHW": lambda a: a[np.newaxis],
+    "N1HW": lambda a: a[np.newaxis, np.newaxis],
+    "NHW1": lambda a: a[np.newaxis, :, :, np.newaxis],
+    "list": lambda a: [a],
+    "list-1HW": lambda a: [a[np.newaxis]],
+}
+RANGES = {
+    "uint16": lambda p: p,
+    "float32-0-1": lambda p: (p / 65535.0).astype(np.float32),
+    "float64-0-1": lambda p: p / 65535.0,
+    "float32-tanh": lambda p: (p / 65535.0 * 2 - 1).astype(np.float32),
+    "float16-tanh": lambda p: (p / 65535.0 * 2 - 1).astype(np.float16),
+}
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("kind", list(RANGES))
+def test_every_dtype_range_and_shape_decodes_like_the_uint16_tile(layout, kind, tile, reference, dataset):
+    arrays = LAYOUTS[layout](RANGES[kind](tile))
+    out = decode_batch(arrays, dataset)  # the OUT_DIR, as --like
+    assert isinstance(out, list) and len(out) == 1
+    if kind == "float16-tanh":  # 11-bit mantissa: not the same pixels, nearly the same audio
+        assert abs(level_difference_db(out[0], reference)) < 0.05
+    else:
+        np.testing.assert_array_equal(out[0], reference)
+    assert out[0].dtype == np.float32 and out[0].shape == ((N_FRAMES - 1) * HOP,)
+
+
+def test_params_and_explicit_value_range_give_the_same_audio(tile, reference, dataset):
+    params = params_of(dataset)
+    np.testing.assert_array_equal(decode_batch(tile, params)[0], reference)
+    unscaled = tile.astype(np.float32) / 257.0  # floats in [0, 255]: needs value_range
+    with pytest.raises(ParameterError, match="value_range"):
+        decode_batch(unscaled, params)
+    y = decode_batch(unscaled, params, value_range=(0, 255))[0]
+    np.testing.assert_array_equal(y, reference)
+    y = decode_batch(tile.astype(np.int32), params, value_range=(0, 65535))[0]
+    np.testing.assert_array_equal(y, reference)
+
+
+def test_uint8_tiles_of_an_8_bit_dataset(tmp_path, sources):
+    out = tmp_path / "ds8"
+    params = make_dataset(out, {"tones/a.wav": sources["tones/a.wav"]}, bit_depth=8, validation=(), errors=())
+    paths, _ = tiles_of(out, "tones/a.wav")
+    t8 = specimg.load(paths[0]).pixels
+    assert t8.dtype == np.uint8
+    y8 = decode_batch(t8, out)[0]
+    np.testing.assert_array_equal(decode_batch(t8.astype(np.uint16) * 257, out)[0], y8)
+    np.testing.assert_array_equal(decode_batch(t8 / 255.0, out)[0], y8)
+    # the image as specimg.decode reads it (8-bit pixel steps, same dB): the same audio
+    direct = specimg.decode(SpectrogramImage(t8, params))[0]
+    assert abs(level_difference_db(y8, direct)) < 1e-3
+
+
+def test_batch_is_tile_by_tile_and_seeded_per_tile(dataset):
+    paths, _ = tiles_of(dataset, "tones/a.wav")
+    batch = np.stack([specimg.load(p).pixels for p in paths[:3]])
+    together = decode_batch(batch, dataset)
+    alone = [decode_batch(b, dataset)[0] for b in batch]
+    assert len(together) == 3
+    for a, b in zip(together, alone):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "arrays, match",
+    [
+        (np.zeros((2, N_BINS + 1, N_FRAMES), np.uint16), "65 rows"),
+        (np.zeros((N_FRAMES + 8, N_BINS), np.uint16), "n_bins=64"),
+        (np.zeros((N_FRAMES, N_BINS), np.uint16)[np.newaxis, 3:], "n_bins=64"),
+        (np.zeros((2, 3, N_BINS, N_FRAMES), np.uint8), "single-channel"),
+        (np.zeros((1, 1, 1, N_BINS, N_FRAMES), np.uint8), "must be"),
+        (np.zeros((N_BINS, N_FRAMES), np.int32), "value_range"),
+        (np.zeros((N_BINS, N_FRAMES), bool), "dtype bool"),
+        (np.full((N_BINS, N_FRAMES), np.nan, np.float32), "NaN"),
+        (np.full((N_BINS, N_FRAMES), 2.0, np.float32), "value_range"),
+        ([], "empty"),
+    ],
+)
+def test_bad_input_raises_parameter_error(arrays, match, dataset):
+    with pytest.raises(ParameterError, match=match):
+        decode_batch(arrays, dataset)
+
+
+def test_wrong_height_names_the_fix(dataset):
+    with pytest.raises(ParameterError, match="transposed"):
+        decode_batch(np.zeros((128, N_BINS), np.uint16), dataset)
+    with pytest.raises(ValueError):  # ParameterError is a ValueError
+        decode_batch(np.zeros((N_BINS // 2, N_FRAMES), np.uint16), dataset)
+
+
+def test_params_of(dataset, tmp_path):
+    p = params_of(dataset)
+    assert p == params_of(dataset / "specimg.json")
+    assert (p.n_bins, p.sr, p.hop_length, p.n_samples) == (N_BINS, SR, HOP, None)
+    with pytest.raises(MissingFileError):
+        params_of(tmp_path)
+    (tmp_path / "specimg.json").write_text(json.dumps({"format": "something-else", "version": 1}))
+    with pytest.raises(FormatError, match="not a specimg dataset"):
+        params_of(tmp_path)
+    (tmp_path / "specimg.json").write_text(json.dumps({"format": "specimg-dataset", "version": 2, "params": {}}))
+    with pytest.raises(FormatError, match="version 2"):
+        params_of(tmp_path)
+
+
+# ---------------------------------------------------------------------------- calibration and seams
+def test_tiles_decode_to_the_source_level(dataset, sources, tmp_path):
+    """Issue 5 acceptance: tiles decoded with --like keep the absolute level, RMS within 0.5 dB."""
+    written = decode_dir(dataset / "train", tmp_path / "wav", like=dataset, subtype="FLOAT")
+    rows = manifest(dataset / "train" / "metadata.jsonl")
+    assert len(written) == len(rows) > 10
+    for row in rows:
+        wav = tmp_path / "wav" / Path(row["file_name"]).with_suffix(".wav")
+        y_hat, sr = sf.read(wav, dtype="float64")
+        assert sr == SR and len(y_hat) == (N_FRAMES - 1) * HOP
+        src = np.atleast_2d(sources[row["source"]])[row["channel"]]
+        segment = src[row["offset"] : row["offset"] + len(y_hat)]
+        assert abs(level_difference_db(y_hat, segment)) <= 0.5, (row["file_name"], rms_db(y_hat), rms_db(segment))
+
+
+@pytest.mark.parametrize("step", [N_FRAMES, 48])
+def test_stitched_file_has_no_seam(tmp_path, sources, step):
+    """Issue 5 acceptance: the tiles of a whole file decoded as one image: no frame around a
+    seam more than 3 dB above its neighbours' level, and the file's level kept."""
+    out = tmp_path / "ds"
+    make_dataset(out, {"noise/c.wav": sources["noise/c.wav"], "tones/a.wav": sources["tones/a.wav"]}, step=step,
+                 validation=(), errors=())  # fmt: skip
+    for source in ("noise/c.wav", "tones/a.wav"):
+        paths, frames = tiles_of(out, source)
+        assert frames == list(range(0, step * len(frames), step)) and len(frames) >= 3
+        y = decode_batch(np.stack([specimg.load(p).pixels for p in paths]), out, stitch=True)
+        assert y.shape == (((len(paths) - 1) * step + N_FRAMES - 1) * HOP,)
+        src = np.atleast_2d(sources[source])[0][: len(y)]
+        assert abs(level_difference_db(y, src)) <= 0.5
+        seams = [k * step * HOP for k in range(1, len(paths))]
+        assert seam_excess_db(y, seams, HOP // 2) <= 3.0
+
+
+def test_stitch_crossfades_generated_overlaps(dataset):
+    """Two different tiles with overlap: the overlap is a raised-cosine blend in dB."""
+    a = np.full((N_BINS, N_FRAMES), 0.6, np.float32)
+    b = np.full((N_BINS, N_FRAMES), 0.4, np.float32)
+    from specimg.dataset.decode import _stitch
+
+    p = params_of(dataset).replace(bit_depth=16)
+    img = _stitch([np.rint(a * 65535).astype(np.uint16), np.rint(b * 65535).astype(np.uint16)], 48, p)
+    assert img.shape == (N_BINS, 48 + N_FRAMES)
+    row = img[0] / 65535.0
+    assert np.allclose(row[:48], 0.6, atol=1e-4) and np.allclose(row[N_FRAMES:], 0.4, atol=1e-4)
+    assert np.all(np.diff(row[48:N_FRAMES]) < 0)  # monotonic from a to b
+    with pytest.raises(ParameterError, match="step_frames"):
+        decode_batch([a, b], dataset, stitch=True, step_frames=N_FRAMES + 1)
+    with pytest.raises(ParameterError, match="one width"):
+        decode_batch([a, b[:, :-1]], dataset, stitch=True)
+
+
+# ---------------------------------------------------------------------------- decode_dir
+def test_decode_dir_one_wav_per_image_and_stitched(dataset, tmp_path):
+    paths, _ = tiles_of(dataset, "tones/a.wav")
+    gan = tmp_path / "gan"
+    gan.mkdir()
+    pixels = [specimg.load(p).pixels for p in paths[:4]]
+    for i, px in enumerate(pixels[:3]):  # bare images, no metadata; numbered without zero padding
+        Image.fromarray(px).save(gan / f"img_{[2, 10, 1][i]}.png")
+    Image.fromarray(np.rint(pixels[0] / 257).astype(np.uint8)).convert("RGB").save(gan / "rgb.png")
+    np.save(gan / "batch.npy", (np.stack(pixels[:2])[:, np.newaxis] / 65535.0 * 2 - 1).astype(np.float32))
+    (gan / ".hidden.png").write_bytes(b"not an image")
+    (gan / "notes.txt").write_text("ignored")
+
+    written = decode_dir(gan, tmp_path / "audio", like=dataset / "specimg.json", subtype="FLOAT")
+    names = [p.relative_to(tmp_path / "audio").as_posix() for p in written]
+    assert names == ["batch_0.wav", "batch_1.wav", "img_1.wav", "img_2.wav", "img_10.wav", "rgb.wav"]
+    assert sorted(p.name for p in (tmp_path / "audio").iterdir()) == sorted(names)  # no staging left
+    y_img2, sr = sf.read(tmp_path / "audio" / "img_2.wav", dtype="float32")
+    assert sr == SR
+    np.testing.assert_array_equal(y_img2, decode_batch(pixels[0], dataset)[0])
+    np.testing.assert_array_equal(sf.read(tmp_path / "audio" / "batch_0.wav", dtype="float32")[0], y_img2)
+
+    stitched_dir = tmp_path / "gan_seq"
+    stitched_dir.mkdir()
+    for k, px in enumerate(pixels):
+        Image.fromarray(px).save(stitched_dir / f"{k}.png")
+    (one,) = decode_dir(stitched_dir, tmp_path / "audio", like=dataset, stitch=True, subtype="FLOAT")
+    assert one == tmp_path / "audio" / "gan_seq.wav"
+    np.testing.assert_array_equal(sf.read(one, dtype="float32")[0], decode_batch(np.stack(pixels), dataset, stitch=True))
+
+
+def test_decode_dir_leaves_nothing_on_error(dataset, tmp_path, monkeypatch):
+    paths, _ = tiles_of(dataset, "tones/a.wav")
+    gan = tmp_path / "gan"
+    gan.mkdir()
+    for k, p in enumerate(paths[:3]):
+        Image.fromarray(specimg.load(p).pixels).save(gan / f"{k}.png")
+    Image.fromarray(np.zeros((N_BINS + 1, N_FRAMES), np.uint8)).save(gan / "9_wrong.png")
+    with pytest.raises(ParameterError, match="9_wrong.png"):
+        decode_dir(gan, tmp_path / "new", like=dataset)
+    assert not (tmp_path / "new").exists()  # checked before any decoding
+
+    (gan / "9_wrong.png").unlink()
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    (existing / "keep.txt").write_text("mine")
+    import specimg.dataset.decode as mod
+
+    calls = []
+
+    def failing(path, y, sr, **kwargs):
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return specimg.write_audio(path, y, sr, **kwargs)
+
+    monkeypatch.setattr(mod, "write_audio", failing)
+    with pytest.raises(OSError, match="disk full"):
+        decode_dir(gan, existing, like=dataset)
+    assert [p.name for p in existing.iterdir()] == ["keep.txt"]  # the first WAV was staged, then removed
+    calls.clear()
+    with pytest.raises(OSError, match="disk full"):
+        decode_dir(gan, tmp_path / "fresh", like=dataset)
+    assert not (tmp_path / "fresh").exists()
+
+
+def test_decode_dir_bad_arguments(dataset, tmp_path):
+    with pytest.raises(MissingFileError):
+        decode_dir(tmp_path / "nope", tmp_path / "a", like=dataset)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(MissingFileError, match="no .png"):
+        decode_dir(tmp_path / "empty", tmp_path / "a", like=dataset)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ParameterError, match="is a file"):
+        decode_dir(tmp_path / "empty", tmp_path / "file", like=dataset)
+    with pytest.raises(MissingFileError):
+        decode_dir(tmp_path / "empty", tmp_path / "a", like=tmp_path / "no_dataset")
+
+
+# ---------------------------------------------------------------------------- stats
+def test_stats_on_a_fixture_dataset(dataset, sources, tmp_path):
+    sheet = tmp_path / "sheet.png"
+    s = stats(dataset, contact_sheet=sheet, n=5, seed=1)
+    train = manifest(dataset / "train" / "metadata.jsonl")
+    val = manifest(dataset / "validation" / "metadata.jsonl")
+    assert s["tiles"] == {"train": len(train), "validation": len(val), "total": len(train) + len(val)}
+    assert len(val) > 0 and s["sources"] == {"train": 2, "validation": 1, "total": 3}
+    n_tones_train = sum(r["label"] == "tones" for r in train)
+    assert s["classes"]["tones"] == {"train": n_tones_train, "validation": len(val), "total": n_tones_train + len(val)}
+    assert s["classes"]["noise"]["validation"] == 0
+    tile_s = N_FRAMES * HOP / SR
+    assert s["seconds_of_audio"] == pytest.approx(s["tiles"]["total"] * tile_s)  # no overlap
+    assert s["hours_of_audio"] == pytest.approx(s["seconds_of_audio"] / 3600)
+    assert sum(s["peak_db"]["counts"]) == s["tiles"]["total"]
+    assert s["peak_db"]["max"] == pytest.approx(max(r["peak_db"] for r in train + val))
+    assert s["skipped"]["silent_tiles"] > 0 and s["skipped"]["too_short_files"] == 1
+    assert s["failed"] == {"files": 1, "sources": ["noise/broken.wav"]}
+    assert s["consistency"] == {"missing_files": 0, "unlisted_files": 0, "bad_manifest_lines": 0}
+    with Image.open(sheet) as im:
+        assert im.mode == "L" and im.size == (3 * N_FRAMES + 4, 2 * N_BINS + 2)  # 5 tiles: 3 × 2 grid, 2-px gaps
+    assert len(s["contact_sheet_tiles"]) == 5
+    text = format_stats(s)
+    assert "tiles per split: train" in text and "failed files: 1" in text and "█" in text
+    json.dumps(s)  # plain JSON
+
+
+def test_stats_reports_inconsistency_and_overlap(tmp_path, sources):
+    out = tmp_path / "ds"
+    make_dataset(out, {"tones/a.wav": sources["tones/a.wav"]}, step=32, validation=(), errors=())
+    s = stats(out)
+    n = s["tiles"]["total"]
+    assert s["seconds_of_audio"] == pytest.approx(((n - 1) * 32 + N_FRAMES) * HOP / SR)
+    assert s["seconds_in_tiles"] > s["seconds_of_audio"]
+    next((out / "train").rglob("*.png")).unlink()
+    with (out / "train" / "metadata.jsonl").open("a") as fh:
+        fh.write('{"file_name": "tones/trunc')  # a build writing its last line
+    Image.fromarray(np.zeros((N_BINS, N_FRAMES), np.uint16)).save(out / "train" / "tones" / "stray.png")
+    s = stats(out)
+    assert s["consistency"] == {"missing_files": 1, "unlisted_files": 1, "bad_manifest_lines": 1}
+    assert "inconsistent" in format_stats(s)
+    with pytest.raises(ParameterError):
+        stats(out, n=0)
+    with pytest.raises(MissingFileError):
+        stats(tmp_path / "nothing")
+
+
+# ---------------------------------------------------------------------------- with the real build
+def test_decode_and_stats_of_a_built_dataset(tmp_path, sources):
+    """End to end through specimg.dataset.build: tiles decoded with --like keep the source
+    level, and stats agree with the build's report."""
+    build = pytest.importorskip("specimg.dataset.build").build
+    audio = tmp_path / "audio"
+    for rel in ("tones/a.wav", "noise/c.wav"):
+        (audio / rel).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(audio / rel, np.atleast_2d(sources[rel]).T, SR, subtype="FLOAT")
+    out = tmp_path / "out"
+    report = build(audio, out, size=(N_BINS, N_FRAMES), workers=1, validation=0.0)
+    params = params_of(out)
+    assert (params.n_bins, params.scale, params.sr) == (N_BINS, "mel", SR)
+    s = stats(out)
+    assert s["tiles"]["total"] == report.tiles > 0
+    assert s["skipped"]["silent_tiles"] == report.tiles_silent
+    assert s["source_seconds"] == pytest.approx(report.seconds)
+    assert set(s["classes"]) == {"tones", "noise"}
+    rows = manifest(out / "train" / "metadata.jsonl")
+    picked = rows[:: max(1, len(rows) // 6)]
+    gan = tmp_path / "gan"
+    gan.mkdir()
+    for k, row in enumerate(picked):  # strip the metadata, as a GAN's output has none
+        Image.fromarray(specimg.load(out / "train" / row["file_name"]).pixels).save(gan / f"{k:03d}.png")
+    written = decode_dir(gan, tmp_path / "wav", like=out, subtype="FLOAT")
+    hop = int(params.hop_length)
+    for row, wav in zip(picked, written):
+        y_hat, sr = sf.read(wav, dtype="float64")
+        src = np.atleast_2d(sources[row["source"]])[row["channel"]]
+        segment = src[row["offset"] : row["offset"] + len(y_hat)]
+        assert sr == SR and len(y_hat) == (N_FRAMES - 1) * hop
+        assert abs(level_difference_db(y_hat, segment)) <= 0.5, row
