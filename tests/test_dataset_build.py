@@ -427,3 +427,28 @@ def test_save_compress_level(tmp_path: Path) -> None:
     with pytest.raises(ParameterError, match="compress_level"):
         specimg.save(img, tmp_path / "c.png", compress_level=10)
     assert not (tmp_path / "c.png").exists()
+
+
+def test_deep_folders_and_empty_files_do_not_stop_the_build(tmp_path: Path) -> None:
+    """A tile name past the file system's 255 bytes aborted every run; an empty file was
+    'failed' or 'too short' depending on --sr."""
+    deep = tmp_path / "audio" / ("a" * 120) / ("b" * 120)
+    deep.mkdir(parents=True)
+    y = np.random.default_rng(0).standard_normal(22050 * 4) * 0.05
+    sf.write(deep / "x.wav", y, 22050)
+    sf.write(tmp_path / "audio" / ("a" * 120) / "ok.wav", y, 22050)
+    sf.write(tmp_path / "audio" / ("a" * 120) / "empty.wav", np.zeros(0), 22050)
+    report = build(tmp_path / "audio", tmp_path / "out", size=(32, 32), sr=16000, workers=1)
+    assert (report.files_failed, report.files_too_short) == (0, 1)
+    names = [p.name for p in (tmp_path / "out").rglob("*.png")]
+    assert names and max(len(n.encode()) for n in names) <= 255
+    long_name = tile_name(f"{'a' * 120}/{'b' * 120}/x.wav", 0, 0)
+    assert long_name in names and len(long_name.encode()) <= 255
+
+
+def test_bad_scheduler_address_fails_fast(tmp_path: Path, tree: Path) -> None:
+    pytest.importorskip("distributed")
+    start = time.monotonic()
+    with pytest.raises(SpecimgError, match="tcp://host:8786"):
+        build(tree, tmp_path / "out", size=(32, 32), scheduler="garbage")
+    assert time.monotonic() - start < 20

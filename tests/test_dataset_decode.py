@@ -476,3 +476,14 @@ def test_decode_and_stats_of_a_built_dataset(tmp_path, sources):
         segment = src[row["offset"] : row["offset"] + len(y_hat)]
         assert sr == SR and len(y_hat) == (N_FRAMES - 1) * hop
         assert abs(level_difference_db(y_hat, segment)) <= 0.5, row
+
+
+def test_a_stray_negative_value_does_not_rescale_a_0_1_batch(tile, dataset, reference):
+    """A sigmoid output with one value of -1e-4 is still read as [0, 1] (it was read as
+    [-1, 1], 14 dB too loud), and a single (H, W, 1) image is one image, not H."""
+    x = tile.astype(np.float64) / 65535.0
+    x[0, 0] = -1e-4
+    y = decode_batch(x[None], dataset)[0]
+    assert abs(level_difference_db(y, reference)) < 0.1
+    one = decode_batch(tile[..., None], dataset)
+    assert len(one) == 1 and np.allclose(one[0], reference, atol=1e-6)

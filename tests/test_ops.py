@@ -489,3 +489,12 @@ def test_bad_regions_raise_parameter_error(speech: SpectrogramImage, op: str, re
     call = {"erase": ops.erase, "gain": functools.partial(ops.gain, db=-6.0), "region_mask": ops.region_mask}[op]
     with pytest.raises(ParameterError, match=message):
         call(speech, **region)
+
+
+@pytest.mark.parametrize("method", ["tv", "wavelet", "bilateral"])
+def test_zero_strength_is_refused_where_the_library_misreads_it(method):
+    from specimg import ParameterError, ops
+
+    img = specimg.encode(np.random.default_rng(0).standard_normal(8192) * 0.1, 8000, n_fft=256)
+    with pytest.raises(ParameterError, match="strength=0"):
+        ops.denoise(img, method, strength=0)

@@ -687,6 +687,11 @@ def denoise(
             f"strength={strength!r}: method='median' has no strength; set its window with size=(bins, frames)"
         )
     strength = DENOISE_STRENGTH[method] if strength is None else _nonneg("strength", strength, "dB")
+    if strength == 0 and method in ("tv", "wavelet", "bilateral"):
+        # scikit-image reads 0 as "divide by it" (tv), "estimate it" (bilateral) or NaN (wavelet)
+        raise ParameterError(
+            f"strength=0 for method={method!r}: use a positive strength in dB, or subtract=False and no filter"
+        )
     opts = _check_denoise_options(method, options)
     if method == "wavelet":
         try:

@@ -239,8 +239,15 @@ def _check_size(size: Any) -> tuple[int, int]:
     return int(size[0]), int(size[1])
 
 
+_MAX_STEM_BYTES = 200
+
+
 def tile_name(source: str, channel: int, frame: int) -> str:
     """File name of a tile: ``<source without extension, '/' → '__'>__c<channel>__f<frame, 7 digits>.png``.
+
+    A stem longer than 200 bytes (deeply nested folders) becomes ``<10 hex digits of the
+    SHA-1 of source>--<its last 188 bytes>``, so names stay unique and within the 255-byte
+    limit of file systems.
 
     Parameters
     ----------
@@ -249,6 +256,11 @@ def tile_name(source: str, channel: int, frame: int) -> str:
     frame : int >= 0, the tile's first STFT frame
     """
     stem = str(PurePosixPath(source).with_suffix("")).replace("/", "__")
+    if len(stem.encode("utf-8", "surrogateescape")) > _MAX_STEM_BYTES:
+        # file systems allow 255 bytes per name: keep the end of the path and make it unique
+        digest = hashlib.sha1(source.encode("utf-8", "surrogateescape")).hexdigest()[:10]
+        tail = stem.encode("utf-8", "surrogateescape")[-(_MAX_STEM_BYTES - 12) :].decode("utf-8", "ignore")
+        stem = f"{digest}--{tail}"
     return f"{stem}__c{channel}__f{frame:07d}.png"
 
 
@@ -376,7 +388,6 @@ def _build_file(job: _Job) -> dict[str, Any]:
         _write_json(record_path, record)
         return record
     p, n_frames, step = job.params, job.n_frames, job.step
-    hop = int(p.hop_length)  # type: ignore[arg-type]
     n_samples = int(y.shape[-1])
     n_total = p.frames_for(n_samples)
     n_tiles = 0 if n_samples < p.n_fft or n_total < n_frames else 1 + (n_total - n_frames) // step
@@ -384,6 +395,28 @@ def _build_file(job: _Job) -> dict[str, Any]:
     if n_tiles:
         folder.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
+    silent = 0
+    try:
+        silent = _write_tiles(job, y, folder, n_tiles, rows)
+    except Exception as exc:  # e.g. a full disk or a name the file system refuses: report, go on
+        for row in rows:
+            (out / job.split / row["file_name"]).unlink(missing_ok=True)
+        record = {**base, "status": "failed", "error": _one_line(exc)}
+        _write_json(record_path, record)
+        return record
+    record = {
+        **base, "status": "done", "split": job.split, "label": job.label, "sr": sr, "n_samples": n_samples,
+        "n_channels": int(y.shape[0]), "seconds": n_samples / sr, "too_short": n_tiles == 0, "silent": silent,
+        "rows": rows,
+    }  # fmt: skip
+    _write_json(record_path, record)
+    return record
+
+
+def _write_tiles(job: _Job, y: np.ndarray, folder: Path, n_tiles: int, rows: list[dict[str, Any]]) -> int:
+    """Write the tiles of every channel of ``y``, appending manifest rows; return the silent count."""
+    p, n_frames, step = job.params, job.n_frames, job.step
+    hop = int(p.hop_length)  # type: ignore[arg-type]
     silent = 0
     for c in range(y.shape[0] if n_tiles else 0):
         for k0, k1, pixels in _tile_blocks(y[c], p, n_frames, step, n_tiles):
@@ -407,13 +440,7 @@ def _build_file(job: _Job) -> dict[str, Any]:
                 row["peak_db"] = round(peak_db, 3)
                 row["rms_db"] = round(rms_db, 3)
                 rows.append(row)
-    record = {
-        **base, "status": "done", "split": job.split, "label": job.label, "sr": sr, "n_samples": n_samples,
-        "n_channels": int(y.shape[0]), "seconds": n_samples / sr, "too_short": n_tiles == 0, "silent": silent,
-        "rows": rows,
-    }  # fmt: skip
-    _write_json(record_path, record)
-    return record
+    return silent
 
 
 def _run_on_dask_worker(job: _Job) -> dict[str, Any]:
@@ -623,7 +650,16 @@ def _dask_executor(scheduler: Any, stack: contextlib.ExitStack) -> tuple[Any, in
     else:
         address = scheduler if isinstance(scheduler, str) else getattr(scheduler, "scheduler_address", scheduler)
         try:
-            client = distributed.Client(address, set_as_default=False)
+            if isinstance(address, str):  # a malformed address makes Client hang for a minute
+                from distributed.comm import get_address_host
+
+                try:
+                    get_address_host(address)
+                except (ValueError, TypeError) as exc:
+                    raise ParameterError(
+                        f"scheduler={address!r} is not a scheduler address like tcp://host:8786 ({_one_line(exc)})"
+                    ) from None
+            client = distributed.Client(address, set_as_default=False, timeout="10s")
         except (OSError, TimeoutError, ValueError, TypeError) as exc:
             raise SpecimgError(f"cannot connect to the Dask scheduler {address!r}: {_one_line(exc)}") from None
         stack.callback(client.close)

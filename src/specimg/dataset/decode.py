@@ -21,7 +21,7 @@ is ``db_min + x * (db_max - db_min)`` (``1 - x`` when ``params.invert``). ``(lo,
 ``value_range`` when given, else follows from the dtype:
 
 * ``uint8`` → (0, 255); ``uint16`` → (0, 65535), whatever the dataset's bit depth;
-* floats → (-1, 1) if any value of the batch is below 0 (a ``tanh`` output), else (0, 1)
+* floats → (-1, 1) if some value of the batch is below -0.05 (a ``tanh`` output), else (0, 1)
   (a ``sigmoid`` output, or tiles divided by their maximum). Values up to 5 % of the range
   outside it are clipped; further out is an error that asks for ``value_range``;
 * other integer dtypes → an error that asks for ``value_range`` or a cast.
@@ -195,6 +195,8 @@ def _split(arrays: Any) -> list[np.ndarray]:
     if a.ndim == 3:
         if a.shape[0] == 0:
             raise ParameterError(f"arrays of shape {a.shape} hold no image")
+        if a.shape[-1] == 1 and a.shape[0] > 1:  # one (H, W, 1) image, not H images one column wide
+            return [a[..., 0]]
         return list(a)
     if a.ndim == 4:
         if a.shape[1] == 1:
@@ -234,7 +236,9 @@ def _value_range(tiles: Sequence[np.ndarray], value_range: tuple[float, float] |
         hi_seen = max(float(np.max(t)) for t in tiles)
         if not (np.isfinite(lo_seen) and np.isfinite(hi_seen)):
             raise ParameterError("images hold NaN or infinite values; clean them first (e.g. np.nan_to_num)")
-        lo, hi = (-1.0, 1.0) if lo_seen < 0 else (0.0, 1.0)
+        # [-1, 1] (tanh) only when values are clearly negative: a [0, 1] (sigmoid) batch with
+        # a stray -1e-4 must not be read as [-1, 1], which would lift it by ~14 dB
+        lo, hi = (-1.0, 1.0) if lo_seen < -_RANGE_SLACK else (0.0, 1.0)
         slack = _RANGE_SLACK * (hi - lo)
         if lo_seen < lo - slack or hi_seen > hi + slack:
             raise ParameterError(
@@ -394,7 +398,7 @@ def decode_batch(
         (which also give the tile step for ``stitch``), or any specimg image of it.
     value_range : (float, float) or None
         The values that mean the darkest and the brightest pixel. None → from the dtype,
-        and for floats (-1, 1) if any value of the batch is negative, else (0, 1); see the
+        and for floats (-1, 1) if some value of the batch is below -0.05, else (0, 1); see the
         module notes.
     quality : {"fast", "balanced", "high"}
         Phase reconstruction preset (:func:`specimg.phase.reconstruct`).
@@ -637,12 +641,12 @@ def decode_dir(
     try:
         staged: list[Path] = []
         if stitch:
-            tiles: list[np.ndarray] = []
-            for rel, _ in plan:
-                raw = _read(folder / rel)
+            raws = [_read(folder / rel) for rel, _ in plan]
+            for raw in raws:
                 _check_height(raw, work)
-                lo, hi = _value_range(raw, value_range)
-                tiles += [_pixels(t, lo, hi, work) for t in raw]
+            # one range for the whole stitched file, not one per input file
+            lo, hi = _value_range([t for raw in raws for t in raw], value_range)
+            tiles = [_pixels(t, lo, hi, work) for raw in raws for t in raw]
             step = _step(step_frames, dataset_step, tile_frames, tiles[0].shape[1])
             y = _decode_tiles(tiles, work, stitch=True, step=step, quality=quality, n_iter=n_iter, rng=rng,
                               progress=progress)  # fmt: skip

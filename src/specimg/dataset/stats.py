@@ -197,8 +197,9 @@ def stats(out_dir: PathLike, *, contact_sheet: PathLike | None = None, n: int = 
             if "label" in row:
                 classes[str(row["label"])][split] += 1
             frame = row.get("frame")
+            channel = row.get("channel")
             if isinstance(frame, int):
-                spans[(source, int(row.get("channel", 0)))].append((frame, frame + tile_frames))
+                spans[(source, channel if isinstance(channel, int) else 0)].append((frame, frame + tile_frames))
             peaks.append(row.get("peak_db"))  # type: ignore[arg-type]
             rms.append(row.get("rms_db"))  # type: ignore[arg-type]
             if isinstance(row.get("file_name"), str):
