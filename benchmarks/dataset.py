@@ -61,6 +61,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +154,21 @@ def _warm_audio(tmp: Path) -> Path:
     return folder
 
 
+def _measured(fn: Callable[[], Any]) -> tuple[Any, dict[str, Any], dict[str, float]]:
+    """Run ``fn``; return its result, the usage after it, and wall/CPU figures of the run.
+
+    CPU counts this process and its (finished) children; ``other_cpu_s`` is what other
+    processes of the machine used meanwhile, which takes CPUs away from the run.
+    """
+    u0, m0, t0 = _usage(), _machine_busy_s(), time.perf_counter()
+    result = fn()
+    wall = time.perf_counter() - t0
+    u1, m1 = _usage(), _machine_busy_s()
+    workers = u1["cpu_children"] - u0["cpu_children"]
+    cpu = (u1["cpu_self"] - u0["cpu_self"]) + workers
+    return result, u1, {"wall_s": wall, "cpu_s": cpu, "other_cpu_s": max(0.0, (m1 - m0) - cpu), "cpu_workers_s": workers}
+
+
 def child_build(spec: dict[str, Any]) -> dict[str, Any]:
     from specimg.dataset import build
 
@@ -163,16 +179,11 @@ def child_build(spec: dict[str, Any]) -> dict[str, Any]:
     startup = _usage()
     startup_wall = time.perf_counter() - t0
     rss0 = _rss_mb()
-    u0, m0, t1 = _usage(), _machine_busy_s(), time.perf_counter()
-    report = build(spec["audio"], spec["out"], size=tuple(spec["size"]), workers=spec["workers"])
-    wall = time.perf_counter() - t1
-    u1, m1 = _usage(), _machine_busy_s()
-    cpu = (u1["cpu_self"] - u0["cpu_self"]) + (u1["cpu_children"] - u0["cpu_children"])
+    report, u1, measured = _measured(
+        lambda: build(spec["audio"], spec["out"], size=tuple(spec["size"]), workers=spec["workers"])
+    )
     return {
-        "wall_s": wall,
-        "cpu_s": cpu,
-        "other_cpu_s": max(0.0, (m1 - m0) - cpu),  # used meanwhile by other processes of the machine
-        "cpu_workers_s": u1["cpu_children"] - u0["cpu_children"],
+        **measured,
         "startup_cpu_s": startup["cpu_self"],
         "startup_wall_s": startup_wall,
         "rss_before_mb": rss0,
@@ -218,15 +229,9 @@ def child_baseline(spec: dict[str, Any]) -> dict[str, Any]:
         run(_warm_audio(Path(d)), Path(d) / "out")
     startup = _usage()
     startup_wall = time.perf_counter() - t0
-    u0, m0, t1 = _usage(), _machine_busy_s(), time.perf_counter()
-    tiles = run(Path(spec["audio"]), Path(spec["out"]))
-    wall = time.perf_counter() - t1
-    u1, m1 = _usage(), _machine_busy_s()
-    cpu = (u1["cpu_self"] - u0["cpu_self"]) + (u1["cpu_children"] - u0["cpu_children"])
+    tiles, u1, measured = _measured(lambda: run(Path(spec["audio"]), Path(spec["out"])))
     return {
-        "wall_s": wall,
-        "cpu_s": cpu,
-        "other_cpu_s": max(0.0, (m1 - m0) - cpu),
+        **measured,
         "startup_cpu_s": startup["cpu_self"],
         "startup_wall_s": startup_wall,
         "peak_mb": u1["maxrss_self_mb"],
