@@ -16,7 +16,7 @@ from .errors import AudioError, ClippingWarning, LossyWarning, MissingFileError,
 from .formats import atomic_path, image_format, load, save
 from .image import SpectrogramImage, pixel_max
 from .params import SpectrogramParams, Window
-from .phase import Init, Quality, Refine, reconstruct
+from .phase import QUALITY_PRESETS, Init, Quality, Refine, reconstruct
 from .spectral import calibration, magnitude, match_mel, mel_basis, mel_to_linear, to_db
 
 __all__ = ["encode", "encode_file", "decode", "decode_file", "read_audio", "write_audio"]
@@ -391,7 +391,8 @@ def decode(
             S = mel_to_linear(M, p).astype(np.float32, copy=False)
             # The linear magnitude is only an estimate: let the phase iterations refine it
             # under the constraint that its mel bands stay the stored ones (match_mel).
-            refine = _mel_refiner(M, p, cal)
+            iters = QUALITY_PRESETS.get(quality, 0) if n_iter is None else n_iter
+            refine = _mel_refiner(M, p, cal, n_calls=iters // 2)
         S *= np.float32(1.0 / cal)
         init_c: Init = init if not isinstance(init, np.ndarray) or init.ndim == 2 else init[c]
         hold = None
@@ -464,10 +465,35 @@ def _unchanged(y: np.ndarray, img: SpectrogramImage, channel: int) -> tuple[np.n
     return X0, ~changed
 
 
-def _mel_refiner(M: np.ndarray, params: SpectrogramParams, cal: float) -> Refine:
-    """``refine`` hook for :func:`griffin_lim` that imposes the stored mel amplitude ``M``."""
+# Share of the mel refinements that first smooth the current estimate across frequency,
+# and by how much (Gaussian σ in FFT bins, on log magnitude). Imposing the stored mel
+# bands exactly from the first iteration lets the phase iterations settle on a fine
+# structure under each band that has deep valleys in arbitrary places; smoothing early
+# lets them settle on a smoother one, and the last refinements impose the bands exactly.
+# On the corpus (librosa melspectrogram, 128 and 256 bands, balanced): the dB-spectrogram
+# correlation with the original rises 0.78 → 0.83 and 0.87 → 0.90 for music, while the
+# mel-domain SC moves from -37.8 to -32.3 dB and -36.1 to -34.9 dB (librosa's
+# mel_to_audio: -17.6 dB). Measured with benchmarks/legacy.py (issue 6).
+_MEL_SMOOTH_SHARE = 0.7
+_MEL_SMOOTH_SIGMA = 1.5
+
+
+def _mel_refiner(M: np.ndarray, params: SpectrogramParams, cal: float, *, n_calls: int = 0) -> Refine:
+    """``refine`` hook for :func:`griffin_lim` that imposes the stored mel amplitude ``M``.
+
+    The first ``_MEL_SMOOTH_SHARE`` of the ``n_calls`` calls (counted per block of
+    frames) smooth the estimate's log magnitude across frequency before imposing ``M``.
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    calls: dict[int | None, int] = {}
 
     def refine(A: np.ndarray, frames: slice) -> np.ndarray:
+        k = calls.get(frames.start, 0)
+        calls[frames.start] = k + 1
+        if k < _MEL_SMOOTH_SHARE * n_calls:
+            floor = 1e-12 * float(A.max()) + 1e-30
+            A = np.exp(gaussian_filter1d(np.log(np.maximum(A, floor)), _MEL_SMOOTH_SIGMA, axis=0))
         return match_mel(A * cal, M[:, frames], params) / cal
 
     return refine
