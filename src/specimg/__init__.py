@@ -12,9 +12,10 @@ a picture, and decode it back to audio of the right length and loudness.
 True
 """
 
-from . import ops
+from . import legacy, ops
 from .codec import decode, decode_file, encode, encode_file, read_audio, write_audio
 from .errors import (
+    AssumptionWarning,
     AudioError,
     ClippingWarning,
     FormatError,
@@ -51,5 +52,7 @@ __all__ = [
     "SpecimgWarning",
     "LossyWarning",
     "ClippingWarning",
+    "AssumptionWarning",
     "ops",
+    "legacy",
 ]

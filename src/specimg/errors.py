@@ -15,6 +15,7 @@ __all__ = [
     "SpecimgWarning",
     "LossyWarning",
     "ClippingWarning",
+    "AssumptionWarning",
 ]
 
 
@@ -48,3 +49,11 @@ class LossyWarning(SpecimgWarning):
 
 class ClippingWarning(SpecimgWarning):
     """More than 0.1 % of the time-frequency bins were clipped at ``db_max``."""
+
+
+class AssumptionWarning(SpecimgWarning):
+    """An input lacks a parameter (or looks odd) and a documented default was assumed.
+
+    Raised by :mod:`specimg.legacy` when, for instance, ``ref=np.max`` has discarded the
+    absolute level of a spectrogram; the message names the value used and how to set it.
+    """
