@@ -157,3 +157,14 @@ def test_default_length_when_n_samples_is_unknown():
     p = specimg.SpectrogramParams(sr=8000, n_fft=512, hop_length=128)
     assert p.length_for(10) == 9 * 128
     assert p.replace(center=False).length_for(10) == 9 * 128 + 512
+
+
+def test_mel_decode_with_subnormal_magnitudes_gives_no_nan() -> None:
+    """Riffusion-like geometry leaves float32 magnitudes near 1e-42 in silent frames; the
+    fastmath magnitude projection once turned them into NaN audio."""
+    y, sr = specimg.read_audio(SAMPLE_DATA / "speech.wav")
+    img = specimg.encode(
+        y, sr, scale="mel", n_fft=8820, hop_length=220, win_length=2205, htk=True, norm=None, power=1
+    )
+    y_hat, _ = specimg.decode(img, quality="fast")
+    assert np.all(np.isfinite(y_hat)) and len(y_hat) == len(y)

@@ -593,13 +593,15 @@ def _momentum_step(rebuilt: np.ndarray, prev: np.ndarray, alpha: float, out: np.
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
 def _project_magnitude(X: np.ndarray, mag: np.ndarray) -> None:  # pragma: no cover
-    """X *= mag / |X| in place: keep the phase, impose the magnitude (|X| = 0 → phase 0)."""
+    """X *= mag / |X| in place: keep the phase, impose the magnitude (|X| < 1e-15 → phase 0)."""
     for i in range(X.shape[0]):
         for j in range(X.shape[1]):
             re = X[i, j].real
             im = X[i, j].imag
             a2 = re * re + im * im
-            if a2 > 0:
+            # Not `a2 > 0`: under fastmath subnormals flush to zero, so a subnormal |X|
+            # (mel_to_linear can leave float32 magnitudes near 1e-42) gave 0 * inf = NaN.
+            if a2 > 1e-30:
                 g = mag[i, j] / np.sqrt(a2)
                 X[i, j] = complex(re * g, im * g)
             else:
