@@ -7,7 +7,9 @@ input (no traceback, no output file), and 2 on a usage error.
 from __future__ import annotations
 
 import json
+import re
 import sys
+import textwrap
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -16,10 +18,11 @@ from typing import Any, Literal
 
 import click
 import numpy as np
+from click.core import ParameterSource
 
 from . import __version__, codec, ops
 from .codec import decode_file, encode_file, read_audio
-from .errors import MissingFileError, ParameterError, SpecimgError
+from .errors import AssumptionWarning, FormatError, MissingFileError, ParameterError, SpecimgError, SpecimgWarning
 from .formats import image_format, load, metadata_source, save, sidecar_path
 from .image import SpectrogramImage
 from .metrics import level_difference_db, spectral_convergence
@@ -459,6 +462,325 @@ def diff(a_path: str, b_path: str, grid: str, time_step: float | None, freq_band
         click.echo(f"{label:>{w0}}" + "".join(f"  {c:>{w}}" for c in cells))
     changed = 100.0 * np.count_nonzero(a.pixels != b.pixels) / a.pixels.size
     click.echo(f"max |Δ| = {float(np.abs(delta).max()):.2f} dB; {changed:.2f} % of pixels changed")
+
+
+# ---------------------------------------------------------------------------- import
+#: What ``specimg import`` reads, and the files it takes from a folder IN.
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp")
+_IMPORT_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "array": (".npy", ".npz"),
+    "scipy": (".npz",),
+    "minmax": _IMAGE_SUFFIXES,
+    "figure": _IMAGE_SUFFIXES,
+    "audio-diffusion": _IMAGE_SUFFIXES,
+    "riffusion": _IMAGE_SUFFIXES,
+}
+
+#: For each KIND, the options it takes and the keyword of its specimg.legacy function they
+#: set (options that select the input or pick between keywords map to themselves).
+_IMPORT_KEYWORDS: dict[str, dict[str, str]] = {
+    "array": {
+        "key": "key", "kind": "kind", "ref_max": "ref", "sr": "sr", "n_fft": "n_fft", "hop_length": "hop_length",
+        "win_length": "win_length", "window": "window", "scale": "scale", "fmin": "fmin", "fmax": "fmax",
+        "htk": "htk", "peak_db": "peak_db", "n_samples": "n_samples", "convention": "convention",
+    },
+    "scipy": {
+        "sr": "fs", "window": "window", "nperseg": "nperseg", "noverlap": "noverlap", "n_fft": "nfft",
+        "scaling": "scaling", "mode": "mode", "n_samples": "n_samples",
+    },
+    "minmax": {
+        "sr": "sr", "n_fft": "n_fft", "hop_length": "hop_length", "win_length": "win_length", "window": "window",
+        "top_db": "top_db", "peak_db": "peak_db", "flip": "flip", "invert": "invert", "scale": "scale",
+        "fmin": "fmin", "fmax": "fmax", "htk": "htk", "n_samples": "n_samples",
+    },
+    "figure": {
+        "sr": "sr", "duration": "duration", "n_samples": "n_samples", "y_axis": "y_axis", "cmap": "cmap",
+        "top_db": "top_db", "peak_db": "peak_db", "n_fft": "n_fft", "hop_length": "hop_length",
+        "win_length": "win_length", "n_mels": "n_mels", "fmin": "fmin", "fmax": "fmax", "htk": "htk",
+    },
+    "audio-diffusion": {
+        "sr": "sr", "n_fft": "n_fft", "hop_length": "hop_length", "top_db": "top_db", "peak_db": "peak_db",
+        "n_samples": "n_samples",
+    },
+    # riffusion's own names; the EXIF tags of the image win over them
+    "riffusion": {
+        "sr": "sample_rate", "fmin": "min_frequency", "fmax": "max_frequency", "n_mels": "num_frequencies",
+        "peak_db": "peak_db", "n_samples": "n_samples",
+    },
+}  # fmt: skip
+
+_IMPORT_HELP = """Turn spectrogram IN, made by another tool, into a calibrated image OUT.
+
+\b
+KIND is what made IN:
+  array            a librosa/torchaudio array saved with np.save (.npy), or an
+                   .npz holding one array (else name it with --key)
+  scipy            np.savez(IN, f=f, t=t, Sxx=Sxx) of scipy.signal.spectrogram
+                   (pass the --window, --nperseg, --noverlap given to scipy)
+  minmax           an 8/16-bit gray picture of amplitude_to_db(..., ref=np.max)
+                   scaled min-max to 0..255, usually flipped (--no-flip if not)
+  figure           a librosa.display.specshow figure saved without axes
+  audio-diffusion  an image of diffusers' audio-diffusion Mel class
+  riffusion        a riffusion PNG (its EXIF tags are read)
+
+Options that are not given keep the defaults of the producing library; an option
+that KIND does not take is an error. OUT is a 16-bit .png or .tif with embedded
+metadata, ready for 'specimg decode'. If IN is a folder, every input file in it
+(sorted by name) becomes OUT/<stem>.png; a file that fails is reported and the
+others go on.
+
+\b
+Options each KIND takes:
+{options}
+
+\b
+Examples:
+  specimg import minmax old.png speech.png --sr 16000 --peak-db -20
+  specimg import figure figures/ rescued/ --y-axis log --sr 22050
+  specimg import scipy spec.npz spec.png --sr 44100 --window hann --nperseg 1024
+""".format(
+    options="\n".join(
+        textwrap.fill(" ".join(f"--{name.replace('_', '-')}" for name in names), width=80, break_on_hyphens=False,
+                      initial_indent=f"  {kind:<17}", subsequent_indent=" " * 19)
+        for kind, names in _IMPORT_KEYWORDS.items()
+    )
+)
+
+
+def _window_spec(text: str) -> str | tuple[Any, ...]:
+    """``hann`` → ``"hann"``; ``tukey,0.25`` → ``("tukey", 0.25)`` (scipy's window tuples)."""
+    name, *args = (part.strip() for part in text.split(","))
+    if not name or not args:
+        return name or text
+    values: list[Any] = [name]
+    for arg in args:
+        try:
+            values.append(float(arg))
+        except ValueError:
+            raise ParameterError(
+                f"--window {text!r}: {arg!r} is not a number; syntax: --window NAME[,PARAM...]"
+            ) from None
+    return tuple(values)
+
+
+def _read_array(path: Path, key: str | None, *, what: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The array of a .npy file, or the arrays of an .npz file (``{}`` for .npy)."""
+    try:
+        data = np.load(path, allow_pickle=False)
+        if isinstance(data, np.ndarray):
+            if key is not None:
+                raise ParameterError(f"--key {key!r} only applies to an .npz file, and {str(path)!r} is a .npy")
+            return data, {}
+        with data:
+            return np.empty(0), {name: data[name] for name in data.files}
+    except SpecimgError:
+        raise
+    except (OSError, ValueError, EOFError) as exc:
+        raise FormatError(f"{str(path)!r} is not a {what} numpy can read: {exc}") from None
+
+
+def _import_one(kind: str, path: Path, given: dict[str, Any]) -> SpectrogramImage:
+    """Read one input file with the specimg.legacy function of ``kind`` and the options given."""
+    from . import legacy
+
+    if not path.is_file():
+        raise MissingFileError(f"no such file: {str(path)!r}")
+    kw = {_IMPORT_KEYWORDS[kind][name]: value for name, value in given.items()}
+    if "window" in kw:
+        kw["window"] = _window_spec(kw["window"])
+    if kind == "array":
+        if path.suffix.lower() not in (".npy", ".npz"):
+            raise FormatError(f"{str(path)!r}: KIND array reads a .npy or .npz file")
+        key = kw.pop("key", None)
+        S, arrays = _read_array(path, key, what=".npy/.npz file")
+        if arrays:
+            if key is None and len(arrays) != 1:
+                hint = "; or is it scipy's output? Then use KIND scipy" if {"f", "t", "Sxx"} <= set(arrays) else ""
+                raise ParameterError(
+                    f"{str(path)!r} holds {len(arrays)} arrays ({', '.join(arrays)}); pick one with --key{hint}"
+                )
+            if key is not None and key not in arrays:
+                raise ParameterError(f"{str(path)!r} has no array {key!r}; it holds {', '.join(arrays) or 'none'}")
+            S = arrays[key if key is not None else next(iter(arrays))]
+        if kw.pop("ref", False):
+            if kw.get("kind") != "db":
+                raise ParameterError(
+                    "--ref-max only applies to --kind db (amplitude_to_db/power_to_db with ref=np.max)"
+                )
+            kw["ref"] = np.max
+        return legacy.from_array(S, kw.pop("kind", "magnitude"), **kw)
+    if kind == "scipy":
+        if path.suffix.lower() != ".npz":
+            raise FormatError(
+                f"{str(path)!r}: KIND scipy reads an .npz file saved as np.savez(path, f=f, t=t, Sxx=Sxx)"
+            )
+        _, arrays = _read_array(path, None, what=".npz file")
+        missing = [name for name in ("f", "t", "Sxx") if name not in arrays]
+        if missing:
+            raise FormatError(
+                f"{str(path)!r} lacks the array(s) {', '.join(missing)} (it holds {', '.join(arrays) or 'none'}); "
+                "save scipy's output as np.savez(path, f=f, t=t, Sxx=Sxx)"
+            )
+        if "fs" not in kw:
+            if "fs" in arrays and arrays["fs"].size == 1:
+                kw["fs"] = float(arrays["fs"].reshape(-1)[0])
+            else:
+                f = np.asarray(arrays["f"], dtype=np.float64).ravel()
+                kw["fs"] = float(round(2.0 * f[-1])) if f.size else 0.0
+                warnings.warn(
+                    f"the sample rate is not given; {kw['fs']:g} Hz is read from the highest frequency in f "
+                    "(right for an even nperseg). Pass --sr <the fs given to scipy> to set it",
+                    AssumptionWarning,
+                    stacklevel=2,
+                )
+        return legacy.from_scipy_spectrogram(arrays["f"], arrays["t"], arrays["Sxx"], **kw)
+    if kind == "minmax":
+        return legacy.from_minmax_image(path, **kw)
+    if kind == "figure":
+        return legacy.from_figure(path, **kw)
+    if kind == "audio-diffusion":
+        return legacy.from_audio_diffusion(path, **kw)
+    return legacy.from_riffusion(path, **kw)
+
+
+def _import_inputs(kind: str, folder: Path) -> list[Path]:
+    suffixes = _IMPORT_SUFFIXES[kind]
+    files = sorted(
+        (p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in suffixes),
+        key=lambda p: p.name,
+    )
+    if not files:
+        raise MissingFileError(f"no {'/'.join(suffixes)} files in folder {str(folder)!r} (KIND {kind})")
+    return files
+
+
+def _describe(img: SpectrogramImage) -> str:
+    p = img.params
+    n_samples = p.n_samples if p.n_samples is not None else p.length_for(img.n_frames)
+    axis = f"{p.n_mels} mel bands" if p.scale == "mel" else f"{p.n_bins} bins"
+    return (f"{img.shape[0]}×{img.shape[1]} {p.bit_depth}-bit, {axis} (n_fft={p.n_fft}, hop={p.hop_length}), "
+            f"{p.n_channels} channel(s), {n_samples / p.sr:.2f} s at {p.sr} Hz")  # fmt: skip
+
+
+def _warning_key(message: str) -> str:
+    """A warning's text with its numbers blanked: the same warning about another file."""
+    return re.sub(r"[-+]?\d[\d.]*", "#", message)
+
+
+@cli.command("import", help=_IMPORT_HELP, short_help="Calibrate a spectrogram made by another tool.")
+@click.argument("kind", metavar="KIND", type=click.Choice(list(_IMPORT_KEYWORDS)))
+@click.argument("in_path", metavar="IN", type=click.Path())
+@click.argument("out_path", metavar="OUT", type=click.Path())
+@click.option("--sr", type=int, default=None, help="Sample rate in Hz (scipy's fs, riffusion's sample_rate).")
+@click.option("--n-fft", type=int, default=None, help="FFT size (scipy's nfft).")
+@click.option("--hop-length", type=int, default=None)
+@click.option("--win-length", type=int, default=None)
+@click.option("--window", default=None, metavar="NAME[,PARAM]", help="scipy window, e.g. hann or tukey,0.25.")
+@click.option("--kind", "kind_", type=click.Choice(["magnitude", "power", "db", "psd"]), default=None,
+              help="array: what the array holds. [default: magnitude]")
+@click.option("--ref-max", is_flag=True, default=None, help="array --kind db: made with ref=np.max.")
+@click.option("--key", default=None, help="array: name of the array in an .npz file.")
+@click.option("--peak-db", type=float, default=None, help="Level in dBFS of the loudest bin, when IN lost it.")
+@click.option("--top-db", type=float, default=None, help="dB range between black and the loudest colour.")
+@click.option("--flip/--no-flip", default=None, help="minmax: low frequencies at the bottom. [default: flip]")
+@click.option("--invert", is_flag=True, default=None, help="minmax: black is loud.")
+@click.option("--scale", type=click.Choice(["linear", "mel"]), default=None)
+@click.option("--y-axis", type=click.Choice(["hz", "linear", "fft", "log", "mel"]), default=None,
+              help="figure: specshow's y_axis. [default: hz]")
+@click.option("--cmap", default=None, help="figure: the matplotlib colormap. [default: magma]")
+@click.option("--duration", type=float, default=None, help="figure: length of the audio in seconds.")
+@click.option("--n-samples", type=int, default=None, help="Length of the audio in samples.")
+@click.option("--n-mels", type=int, default=None)
+@click.option("--fmin", type=float, default=None)
+@click.option("--fmax", type=float, default=None)
+@click.option("--htk", is_flag=True, default=None, help="HTK mel formula.")
+@click.option("--nperseg", type=int, default=None, help="scipy: segment length.")
+@click.option("--noverlap", type=int, default=None, help="scipy: overlap between segments.")
+@click.option("--scaling", type=click.Choice(["density", "spectrum"]), default=None, help="scipy's scaling.")
+@click.option("--mode", type=click.Choice(["psd", "magnitude", "complex"]), default=None, help="scipy's mode.")
+@click.option("--convention", type=click.Choice(["librosa", "torchaudio"]), default=None,
+              help="array: whose defaults fill what is not given. [default: librosa]")
+def import_(kind: str, in_path: str, out_path: str, kind_: str | None, **options: Any) -> int:
+    ctx = click.get_current_context()
+    options["kind"] = kind_
+    by_user = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    given = {
+        name: value for name, value in options.items()
+        if ctx.get_parameter_source("kind_" if name == "kind" else name) in by_user
+    }  # fmt: skip
+    allowed = _IMPORT_KEYWORDS[kind]
+    wrong = [name for name in given if name not in allowed]
+    if wrong:
+        flags = ", ".join("--flip/--no-flip" if name == "flip" else f"--{name.replace('_', '-')}" for name in wrong)
+        takes = " ".join(f"--{name.replace('_', '-')}" for name in allowed)
+        raise click.UsageError(f"{flags} does not apply to KIND {kind} (it takes {takes})", ctx)
+    src, out = Path(in_path), Path(out_path)
+    if not src.is_dir():
+        if out.is_dir():
+            out = out / f"{src.stem}.png"
+        if out.resolve() == src.resolve():
+            raise ParameterError(f"OUT {str(out)!r} is IN itself; write the calibrated image to another file")
+        image_format(out)  # an unknown extension fails before any work
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SpecimgWarning)
+            img = _import_one(kind, src, given)
+            save(img, out)
+        for w in caught:
+            click.echo(f"specimg: warning: {w.message}", err=True)
+        click.echo(f"{out}: {_describe(img)}")
+        return 0
+    return _import_folder(kind, src, out, given)
+
+
+def _import_folder(kind: str, src: Path, out: Path, given: dict[str, Any]) -> int:
+    from tqdm import tqdm
+
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"IN {str(src)!r} is a folder, so OUT must be a folder; {str(out)!r} is a file")
+    if not out.exists() and out.suffix.lower() in (".png", ".tif", ".tiff"):
+        raise ParameterError(f"IN {str(src)!r} is a folder, so OUT must be a folder, not {str(out)!r}")
+    if out.resolve() == src.resolve():
+        raise ParameterError(f"OUT {str(out)!r} is the folder IN; write the calibrated images to another folder")
+    files = _import_inputs(kind, src)
+    out.mkdir(parents=True, exist_ok=True)
+    owner: dict[str, Path] = {}
+    shown: set[str] = set()
+    repeated = failed = 0
+    bar = tqdm(files, desc="import", unit="file", delay=1.0, disable=not sys.stderr.isatty())
+
+    def err(message: str) -> None:
+        if bar.disable:
+            click.echo(message, err=True)
+        else:
+            bar.write(message, file=sys.stderr)
+
+    for path in bar:
+        target = out / f"{path.stem}.png"
+        try:
+            if target.name in owner:
+                raise ParameterError(f"its output {target.name} is also that of {owner[target.name].name}; rename one")
+            owner[target.name] = path
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", SpecimgWarning)
+                save(_import_one(kind, path, given), target)
+        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the other 1299
+            failed += 1
+            text = str(exc) if isinstance(exc, (SpecimgError, OSError)) else f"{type(exc).__name__}: {exc}"
+            err(f"specimg: error: {path}: {text}")
+            continue
+        for w in caught:
+            key = _warning_key(str(w.message))
+            if key in shown:
+                repeated += 1
+            else:
+                shown.add(key)
+                err(f"specimg: warning: {path}: {w.message}")
+    done = len(files) - failed
+    summary = f"{out}: imported {done} of {len(files)} file(s)" + (f", {failed} failed" if failed else "")
+    if repeated:
+        summary += f" ({repeated} repeated warning(s) not shown again)"
+    click.echo(summary)
+    return 1 if failed else 0
 
 
 # ---------------------------------------------------------------------------- dataset
