@@ -10,7 +10,7 @@ gets :data:`DEFAULT_PEAK_DB` with an :class:`~specimg.AssumptionWarning`.
 """
 
 from ._arrays import from_array, from_minmax_image, from_scipy_spectrogram
-from ._common import DEFAULT_PEAK_DB
+from ._common import DEFAULT_PEAK_DB, default_peak_db
 from ._figure import from_figure
 from ._tools import RIFFUSION_EXIF_TAGS, from_audio_diffusion, from_riffusion
 
@@ -23,4 +23,5 @@ __all__ = [
     "RIFFUSION_EXIF_TAGS",
     "from_figure",
     "DEFAULT_PEAK_DB",
+    "default_peak_db",
 ]

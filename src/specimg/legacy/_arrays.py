@@ -183,7 +183,7 @@ def from_array(
     cal_db = 20.0 * np.log10(calibration(params))
     if kind == "db":
         if callable(ref):
-            peak = resolve_peak_db(peak_db, params.scale, source="ref=np.max", stacklevel=3)
+            peak = resolve_peak_db(peak_db, params.scale, source="ref=np.max", n_mels=params.n_mels, stacklevel=3)
             S_db = S - S.max() + peak
         else:
             ref = float(ref)
@@ -562,7 +562,7 @@ def from_minmax_image(
                 AssumptionWarning,
                 stacklevel=2,
             )
-    peak = resolve_peak_db(peak_db, scale, source="min-max scaling", stacklevel=3)
+    peak = resolve_peak_db(peak_db, scale, source="min-max scaling", n_mels=n_rows, stacklevel=3)
     S_db = peak - top_db + rows * top_db
     S_db = np.where(rows <= 0.0, -np.inf, S_db)
     return image_from_db(S_db, params)

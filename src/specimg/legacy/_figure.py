@@ -228,7 +228,7 @@ def from_figure(
                 f"makes {n_bins}; the figure implies n_fft ≈ {2 * (n_rows_seen - 1)}. Check n_fft and y_axis"
             )
 
-    peak = resolve_peak_db(peak_db, scale, source="a colour scale", stacklevel=3)
+    peak = resolve_peak_db(peak_db, scale, source="a colour scale", n_mels=n_mels, stacklevel=3)
     level = peak + ((index.astype(np.float64) + 0.5) / n_lut - 1.0) * float(top_db)
 
     lo, hi = _row_cells(y_axis, params)

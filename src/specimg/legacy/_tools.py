@@ -79,14 +79,16 @@ def from_audio_diffusion(
     if n_samples is None:
         n_samples = pixels.shape[1] * hop_length - 1
     return from_minmax_image(
-        pixels, sr=sr, n_fft=n_fft, hop_length=hop_length, top_db=top_db, peak_db=_peak(peak_db),
+        pixels, sr=sr, n_fft=n_fft, hop_length=hop_length, top_db=top_db, peak_db=_peak(peak_db, pixels.shape[0]),
         flip=False, invert=False, scale="mel", n_samples=n_samples,
     )
 
 
-def _peak(peak_db: float | None) -> float:
+def _peak(peak_db: float | None, n_mels: int) -> float:
     # Resolved here so the warning points at the caller of from_audio_diffusion.
-    return resolve_peak_db(peak_db, "mel", source="audio-diffusion's power_to_db(ref=np.max)", stacklevel=4)
+    return resolve_peak_db(
+        peak_db, "mel", source="audio-diffusion's power_to_db(ref=np.max)", n_mels=n_mels, stacklevel=4
+    )
 
 
 #: EXIF tags riffusion writes into its PNGs (``riffusion.spectrogram_params.SpectrogramParams.ExifTags``).
@@ -236,5 +238,7 @@ def from_riffusion(
             raise FormatError(f"the image's max_value tag {max_value!r} is not a positive amplitude")
         peak = 20.0 * np.log10(max_value * calibration(params))
     else:
-        peak = resolve_peak_db(peak_db, "mel", source="a riffusion image without its max_value EXIF tag", stacklevel=3)
+        peak = resolve_peak_db(
+            peak_db, "mel", source="a riffusion image without its max_value EXIF tag", n_mels=params.n_mels, stacklevel=3
+        )
     return image_from_db(rel_db + peak, params)
