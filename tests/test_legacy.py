@@ -135,9 +135,9 @@ def test_array_mel_decodes_better_than_librosa_mel_to_audio(speech: np.ndarray) 
 
 def test_array_ref_max_needs_a_level(speech: np.ndarray) -> None:
     Xdb = librosa.amplitude_to_db(np.abs(librosa.stft(speech)), ref=np.max)
-    with pytest.warns(AssumptionWarning, match=r"absolute level is unknown.*-12 dBFS.*peak_db"):
+    with pytest.warns(AssumptionWarning, match=r"absolute level is unknown.*-11.7 dBFS.*peak_db"):
         img = legacy.from_array(Xdb, "db", sr=SR, ref=np.max)
-    assert float(img.db.max()) == pytest.approx(-12.0, abs=0.01)
+    assert float(img.db.max()) == pytest.approx(-11.7, abs=0.06)
     img = legacy.from_array(Xdb, "db", sr=SR, ref=np.max, peak_db=-3.0)
     assert float(img.db.max()) == pytest.approx(-3.0, abs=0.01)
     with pytest.warns(AssumptionWarning, match="pass ref=np.max"):
@@ -146,7 +146,7 @@ def test_array_ref_max_needs_a_level(speech: np.ndarray) -> None:
 
 def test_array_torchaudio_convention_defaults() -> None:
     S = np.ones((80, 10))
-    img = legacy.from_array(S, "power", convention="torchaudio")
+    img = legacy.from_array(S, "power", convention="torchaudio", scale="mel")
     p = img.params
     assert (p.sr, p.n_fft, p.win_length, p.hop_length, p.scale, p.n_mels, p.htk, p.norm) == (
         16000, 400, 400, 200, "mel", 80, True, None
@@ -154,7 +154,11 @@ def test_array_torchaudio_convention_defaults() -> None:
 
 
 def test_array_infers_n_fft_from_rows_and_refuses_contradictions() -> None:
-    assert legacy.from_array(np.ones((513, 4)), sr=SR).params.n_fft == 1024
+    with pytest.warns(AssumptionWarning, match=r"513 rows, read as a linear STFT with n_fft=1024; pass scale="):
+        assert legacy.from_array(np.ones((513, 4)), sr=SR).params.n_fft == 1024
+    with pytest.warns(AssumptionWarning, match=r"501 rows, read as 501 mel bands of n_fft=2048"):
+        legacy.from_array(np.ones((501, 4)), sr=SR)  # a linear STFT with n_fft=1000 needs n_fft=
+    assert legacy.from_array(np.ones((501, 4)), sr=SR, n_fft=1000).params.scale == "linear"
     assert legacy.from_array(np.ones((513, 4)), sr=SR, scale="mel", n_fft=2048).params.n_mels == 513
     with pytest.raises(ParameterError, match=r"has 1025 rows, but this one has 513; pass n_fft=1024"):
         legacy.from_array(np.ones((513, 4)), sr=SR, n_fft=2048, scale="linear")
@@ -300,6 +304,14 @@ def test_riffusion_image_is_calibrated_from_its_exif() -> None:
         44100, 17640, 4410, 441, 512, 10000.0, True, None, 1.0
     )
     assert float(img.db.max()) == pytest.approx(20 * np.log10(M.max() * calibration(p)), abs=0.05)
+    # riffusion keeps u = 255 - uint8(255 - 255 v) = ceil(255 v), v = (x / max) ** 0.25: every
+    # band must lie within the half-step around the middle of (u - 1, u], 80·log10((u - ½)/(u - 1)) dB
+    true_db = 20 * np.log10(M[0] * calibration(p))
+    u = np.ceil(255 * (M[0] / M.max()) ** 0.25)
+    shown = (u >= 20) & (u < 255)
+    half_step = 80 * np.log10((u[shown] - 0.5) / (u[shown] - 1))
+    assert np.all(np.abs(img.db[shown] - true_db[shown]) <= half_step + 0.01)
+    assert abs(float(np.median(img.db[shown] - true_db[shown]))) < 0.05  # unbiased
     y_hat, _ = specimg.decode(img, quality="fast")
     assert abs(len(y_hat) - len(y)) <= 441
     n = min(len(y), len(y_hat))
@@ -312,13 +324,40 @@ def test_riffusion_stereo_and_missing_tags() -> None:
     M = np.stack([_riffusion_mel(c) for c in y])
     img = legacy.from_riffusion(_riffusion_png(M, _riffusion_tags(M, stereo=True)))
     assert img.params.n_channels == 2
+    db = img.db  # channel 0 from green, channel 1 from blue, each at its own level
+    for c in (0, 1):
+        true_db = 20 * np.log10(np.maximum(M[c], 1e-30) * calibration(img.params))
+        loud = true_db > true_db.max() - 30
+        assert np.median(np.abs(db[c][loud] - true_db[loud])) < 0.2
     bare = Image.open(_riffusion_png(M[:1], {}))
     with pytest.warns(AssumptionWarning) as record:
         img = legacy.from_riffusion(bare)
     messages = " ".join(str(w.message) for w in record)
     assert "no riffusion EXIF tag for sample_rate" in messages and "max_value" in messages
-    assert float(img.db.max()) == pytest.approx(legacy.default_peak_db("mel", 512), abs=0.06)
+    assert float(img.db.max()) == pytest.approx(legacy.default_peak_db(img.params), abs=0.06)
     with pytest.raises(FormatError, match="num_frequencies=256"):
         legacy.from_riffusion(Image.open(_riffusion_png(M[:1, :256], _riffusion_tags(M))))
     with pytest.raises(ParameterError, match="unknown riffusion parameter"):
         legacy.from_riffusion(bare, hop=3)
+
+
+@pytest.mark.parametrize(("tag", "value"), [("power_for_image", 0.0), ("power_for_image", -1.0), ("sample_rate", "abc")])
+def test_riffusion_bad_exif_values_name_the_tag(tag: str, value: object) -> None:
+    M = np.abs(np.random.default_rng(0).standard_normal((1, 512, 20))) + 0.1
+    tags = _riffusion_tags(M)
+    tags[legacy.RIFFUSION_EXIF_TAGS[tag]] = value
+    with pytest.raises(FormatError, match=rf"riffusion parameter {tag} \(EXIF tag \d+\) is"):
+        legacy.from_riffusion(_riffusion_png(M, tags))
+
+
+def test_read_pixels_composites_every_dtype_over_white() -> None:
+    from specimg.legacy._common import read_pixels
+
+    for dtype, full in [(np.uint8, 255), (np.uint16, 65535), (np.float32, 1.0)]:
+        rgba = np.zeros((2, 2, 4), dtype=dtype)
+        rgba[..., :3] = np.array(0.4 * full, dtype=dtype)
+        rgba[0, :, 3] = np.array(full, dtype=dtype)  # opaque row keeps its value, clear row is white
+        rgb, _ = read_pixels(rgba)
+        assert rgb.dtype == dtype
+        np.testing.assert_allclose(rgb[0].astype(float), float(np.array(0.4 * full, dtype=dtype)), rtol=1e-6)
+        np.testing.assert_allclose(rgb[1].astype(float), full, rtol=1e-6)

@@ -19,7 +19,7 @@ from PIL import Image
 
 import specimg
 from specimg.errors import AssumptionWarning, FormatError, ParameterError
-from specimg.legacy import DEFAULT_PEAK_DB, from_figure
+from specimg.legacy import default_peak_db, from_figure
 from specimg.legacy._figure import _row_cells
 
 from .conftest import SAMPLE_DATA
@@ -127,7 +127,7 @@ def test_params_and_decode(tmp_path):
     assert (p.scale, p.n_mels, p.fmin, p.fmax, p.htk, p.norm, p.power) == ("mel", 128, 0.0, SR / 2, False, "slaney", 2.0)
     assert (p.sr, p.n_fft, p.hop_length, p.win_length, p.window, p.center) == (SR, 2048, 512, 2048, "hann", True)
     assert p.n_samples == round(SECONDS * SR) and img.shape == (128, p.frames_for(p.n_samples))
-    assert img.db.max() == pytest.approx(DEFAULT_PEAK_DB["mel"], abs=0.5)
+    assert img.db.max() == pytest.approx(default_peak_db(img.params), abs=0.5)
     y, sr = specimg.decode(img)
     assert sr == SR and y.shape[-1] == p.n_samples
 
@@ -245,3 +245,19 @@ def test_duration_and_n_samples_must_agree():
     X = _xdb("speech", "hz")
     with pytest.raises(ParameterError, match="pass only one"):
         from_figure(_figure(X), duration=SECONDS, n_samples=1000, peak_db=0.0)
+
+
+def test_plt_imread_float_rgba_reads_like_the_file(tmp_path):
+    """plt.imread returns float32 RGBA in [0, 1]; it must read exactly as the PNG does."""
+    path = tmp_path / "fig.png"
+    _figure(_xdb("speech", "log"), y_axis="log").save(path)
+    from_file = from_figure(path, duration=SECONDS, y_axis="log", peak_db=-12.0)
+    from_array = from_figure(plt.imread(path), duration=SECONDS, y_axis="log", peak_db=-12.0)
+    assert from_array.pixels.dtype == from_file.pixels.dtype
+    assert np.max(np.abs(from_array.db - from_file.db)) < 1e-6
+
+
+def test_hop_length_defaults_to_librosa_win_length_over_4():
+    X = _xdb("speech", "hz", n_fft=1024, hop_length=256)
+    img = from_figure(_figure(X, hop_length=256), n_fft=1024, duration=SECONDS, peak_db=-12.0)
+    assert (img.params.hop_length, img.shape) == (256, (513, X.shape[1]))

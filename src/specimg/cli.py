@@ -693,7 +693,7 @@ def _warning_key(message: str) -> str:
 @click.option("--n-mels", type=int, default=None)
 @click.option("--fmin", type=float, default=None)
 @click.option("--fmax", type=float, default=None)
-@click.option("--htk", is_flag=True, default=None, help="HTK mel formula.")
+@click.option("--htk/--no-htk", default=None, help="HTK mel formula (torchaudio's and riffusion's) or Slaney's.")
 @click.option("--nperseg", type=int, default=None, help="scipy: segment length.")
 @click.option("--noverlap", type=int, default=None, help="scipy: overlap between segments.")
 @click.option("--scaling", type=click.Choice(["density", "spectrum"]), default=None, help="scipy's scaling.")
@@ -723,10 +723,12 @@ def import_(kind: str, in_path: str, out_path: str, kind_: str | None, **options
         image_format(out)  # an unknown extension fails before any work
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SpecimgWarning)
-            img = _import_one(kind, src, given)
-            save(img, out)
-        for w in caught:
-            click.echo(f"specimg: warning: {w.message}", err=True)
+            try:
+                img = _import_one(kind, src, given)
+                save(img, out)
+            finally:  # also when it fails: an assumption may explain the error
+                for w in caught:
+                    click.echo(f"specimg: warning: {w.message}", err=True)
         click.echo(f"{out}: {_describe(img)}")
         return 0
     return _import_folder(kind, src, out, given)
@@ -756,15 +758,18 @@ def _import_folder(kind: str, src: Path, out: Path, given: dict[str, Any]) -> in
 
     for path in bar:
         target = out / f"{path.stem}.png"
+        caught: list[warnings.WarningMessage] = []
         try:
             if target.name in owner:
                 raise ParameterError(f"its output {target.name} is also that of {owner[target.name].name}; rename one")
             owner[target.name] = path
-            with warnings.catch_warnings(record=True) as caught:
+            with warnings.catch_warnings(record=True) as caught:  # type: ignore[assignment]
                 warnings.simplefilter("always", SpecimgWarning)
                 save(_import_one(kind, path, given), target)
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the other 1299
             failed += 1
+            for w in caught:  # an assumption may explain the error
+                err(f"specimg: warning: {path}: {w.message}")
             text = str(exc) if isinstance(exc, (SpecimgError, OSError)) else f"{type(exc).__name__}: {exc}"
             err(f"specimg: error: {path}: {text}")
             continue

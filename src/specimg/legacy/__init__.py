@@ -6,7 +6,7 @@ what the user knows of it (sample rate, FFT size, hop, dB range, axis, colormap)
 returns a :class:`~specimg.SpectrogramImage` with honest parameters, which
 :func:`specimg.decode` turns back into audio. Parameters the input cannot carry default
 to the producing library's own defaults; a level that was thrown away (``ref=np.max``)
-gets :data:`DEFAULT_PEAK_DB` with an :class:`~specimg.AssumptionWarning`.
+gets :func:`default_peak_db` with an :class:`~specimg.AssumptionWarning`.
 """
 
 from ._arrays import from_array, from_minmax_image, from_scipy_spectrogram

@@ -89,7 +89,7 @@ def from_array(
         - ``"power"``: ``np.abs(librosa.stft(y)) ** 2``, ``librosa.feature.melspectrogram(y=y)``,
           ``torchaudio.transforms.MelSpectrogram()(y)``;
         - ``"db"``: ``librosa.amplitude_to_db(magnitude, ref=ref)`` or
-          ``librosa.power_to_db(power, ref=ref)`` (the same numbers);
+          ``librosa.power_to_db(power, ref=ref ** 2)`` (the same numbers);
         - ``"psd"``: a one-sided power spectral density,
           ``|X|² / (sr · Σw²)`` with every bin but DC and Nyquist doubled, as
           :func:`scipy.signal.spectrogram` returns with ``scaling="density"`` (see
@@ -123,12 +123,13 @@ def from_array(
         Exponent of the magnitude the mel filterbank summed. None → 1 for
         ``kind="magnitude"``, else 2 (``melspectrogram``'s default). Linear arrays ignore it.
     ref : float > 0 or callable
-        For ``kind="db"``: the ``ref`` given to ``amplitude_to_db`` / ``power_to_db`` (an
-        amplitude, as librosa's default 1.0). ``ref=np.max`` (any callable) means the
-        values are relative to the loudest bin, whose absolute level is then ``peak_db``.
+        For ``kind="db"``: the *amplitude* reference, the ``ref`` given to
+        ``amplitude_to_db`` (librosa's default 1.0). For ``power_to_db(S, ref=r)`` pass
+        ``ref=np.sqrt(r)``. ``ref=np.max`` (any callable) means the values are relative to
+        the loudest bin, whose absolute level is then ``peak_db``.
     peak_db : float or None
         Level in dBFS of the loudest bin, for ``ref=np.max``. None →
-        :data:`DEFAULT_PEAK_DB` with an :class:`~specimg.AssumptionWarning`.
+        :func:`default_peak_db` (the level specimg's sample audio reads) with an :class:`~specimg.AssumptionWarning`.
     n_samples : int >= 0 or None
         Length of the audio, if known; else the decoder returns ``(n_frames - 1) *
         hop_length`` samples (one hop of the true length at most, for ``center=True``).
@@ -183,7 +184,7 @@ def from_array(
     cal_db = 20.0 * np.log10(calibration(params))
     if kind == "db":
         if callable(ref):
-            peak = resolve_peak_db(peak_db, params.scale, source="ref=np.max", n_mels=params.n_mels, stacklevel=3)
+            peak = resolve_peak_db(peak_db, params, source="ref=np.max", stacklevel=3)
             S_db = S - S.max() + peak
         else:
             ref = float(ref)
@@ -236,12 +237,20 @@ def _geometry(
     convention: str,
 ) -> SpectrogramParams:
     """Parameters for an array of ``n_rows`` rows, filling what the user left out."""
+    guessed = scale is None and n_fft is None
     if n_fft is None:
         k = n_rows - 1
         linear_like = scale != "mel" and k >= 32 and (k & (k - 1)) == 0
         n_fft = 2 * k if linear_like else int(defaults["n_fft"])
     if scale is None:
         scale = "linear" if n_rows == n_fft // 2 + 1 else "mel"
+    if guessed and n_rows not in (int(defaults["n_fft"]) // 2 + 1, 128):
+        what = f"a linear STFT with n_fft={n_fft}" if scale == "linear" else f"{n_rows} mel bands of n_fft={n_fft}"
+        warnings.warn(
+            f"S has {n_rows} rows, read as {what}; pass scale= and n_fft= to say what it is",
+            AssumptionWarning,
+            stacklevel=4,
+        )
     if scale == "linear" and n_rows != n_fft // 2 + 1:
         raise ParameterError(
             f"a linear spectrogram with n_fft={n_fft} has {n_fft // 2 + 1} rows, but this one has {n_rows}; "
@@ -361,7 +370,9 @@ def from_scipy_spectrogram(
         raise ParameterError(
             f"Sxx of shape {Sxx.shape} does not match len(f)={len(f)} frequencies × len(t)={len(t)} segments"
         )
-    if not (np.isfinite(fs) and fs > 0 and float(fs) == int(fs)):
+    if isinstance(fs, bool) or not isinstance(fs, (int, float, np.integer, np.floating)) or not (
+        np.isfinite(fs) and fs > 0 and float(fs) == int(fs)
+    ):
         raise ParameterError(f"fs={fs!r} must be a positive whole sample rate in Hz")
     sr = int(fs)
     if len(f) < 2 or np.any(f < 0):
@@ -384,7 +395,7 @@ def from_scipy_spectrogram(
     if not np.allclose(f, np.arange(len(f)) * sr / nfft, rtol=1e-6, atol=1e-9 * sr):
         raise ParameterError(
             f"f steps by {df:.6g} Hz, which is fs={df * nfft:.6g} for nperseg={nfft}, not fs={sr}; "
-            "pass the fs given to scipy"
+            "pass the fs given to scipy, and nperseg if it was odd (an odd nperseg cannot be told from f)"
         )
     if noverlap is None:
         if len(t) > 1:
@@ -479,7 +490,7 @@ def from_minmax_image(
         the data's own range if it was smaller.
     peak_db : float or None
         Level in dBFS of the brightest pixel. The picture cannot carry it (``ref=np.max``);
-        None → :data:`DEFAULT_PEAK_DB` with an :class:`~specimg.AssumptionWarning`.
+        None → :func:`default_peak_db` (the level specimg's sample audio reads) with an :class:`~specimg.AssumptionWarning`.
     flip : bool
         Low frequencies at the bottom (True, as ``np.flipud`` before saving or ``origin
         ="lower"``). False: row 0 is the lowest frequency.
@@ -519,8 +530,10 @@ def from_minmax_image(
                 "with a colormap use specimg.legacy.from_figure"
             )
         pixels = pixels[..., 0]
-    if not (np.isfinite(top_db) and top_db > 0):
-        raise ParameterError(f"top_db={top_db!r} must be a positive dB range")
+    if isinstance(top_db, bool) or not isinstance(top_db, (int, float, np.integer, np.floating)) or not (
+        np.isfinite(top_db) and top_db > 0
+    ):
+        raise ParameterError(f"top_db={top_db!r} must be a positive dB range (amplitude_to_db's default is 80)")
     if pixels.dtype == np.uint8:
         v = pixels / 255.0
     elif pixels.dtype == np.uint16:
@@ -562,7 +575,7 @@ def from_minmax_image(
                 AssumptionWarning,
                 stacklevel=2,
             )
-    peak = resolve_peak_db(peak_db, scale, source="min-max scaling", n_mels=n_rows, stacklevel=3)
+    peak = resolve_peak_db(peak_db, params, source="min-max scaling", stacklevel=3)
     S_db = peak - top_db + rows * top_db
     S_db = np.where(rows <= 0.0, -np.inf, S_db)
     return image_from_db(S_db, params)

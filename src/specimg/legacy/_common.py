@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any, Union
 import numpy as np
 from PIL import Image
 
-from ..errors import AssumptionWarning, FormatError, MissingFileError, ParameterError
+from ..errors import AssumptionWarning, FormatError, MissingFileError, ParameterError, SpecimgError
 from ..formats import _pixel_limit
 from ..image import SpectrogramImage
 from ..params import SpectrogramParams
@@ -19,34 +20,70 @@ __all__ = ["DEFAULT_PEAK_DB", "default_peak_db", "ImageLike", "resolve_peak_db",
 
 ImageLike = Union[str, "os.PathLike[str]", np.ndarray, Image.Image]
 
-#: Level in dBFS given to the loudest bin when the input does not carry its absolute level
-#: (``ref=np.max``, min-max scaling, colour scales). Measured with specimg's calibration
-#: (a full-scale sine reads 0 dBFS) at n_fft=2048: the median loudest bin over the music,
-#: speech and effects recordings of our corpus is -12.3 dBFS for a linear spectrogram and
-#: -26.1 dB for a 128-band Slaney mel spectrogram. Narrower bands read higher (-28.2 dB
-#: for 64 bands, -23.8 dB for 256): the mel default rises by 2.2 dB per doubling of
-#: ``n_mels`` from the 128-band value (:func:`default_peak_db`).
+#: Fallback for :func:`default_peak_db` when the bundled samples cannot be read: the median
+#: loudest bin of our corpus recordings (music, speech, effects) at n_fft=2048, -12.3 dBFS
+#: for a linear spectrogram and -26.1 dB for a 128-band Slaney mel spectrogram.
 DEFAULT_PEAK_DB: dict[str, float] = {"linear": -12.0, "mel": -26.0}
 
 
-def default_peak_db(scale: str, n_mels: int = 128) -> float:
-    """The level assumed for the loudest bin when the input does not carry it, in dBFS."""
-    if scale == "mel":
-        return DEFAULT_PEAK_DB["mel"] + 2.2 * float(np.log2(max(n_mels, 1) / 128.0))
-    return DEFAULT_PEAK_DB["linear"]
+def default_peak_db(params: SpectrogramParams) -> float:
+    """The level assumed for the loudest bin when an input does not carry it, in dBFS.
+
+    The mean of the loudest bin of specimg's bundled sample music and speech
+    (``sample_data/``, mono, resampled to ``params.sr``) analysed with exactly these
+    parameters. The loudest bin's level depends on the filterbank (mel band widths,
+    ``norm``, ``power``) and on ``n_fft``; measuring it on real sound keeps decoded audio
+    at a plausible loudness for any of them: -11.7 dBFS for librosa's linear STFT,
+    -25.0 dB for its 128-band mel spectrogram, -10.5 dB for torchaudio's and -4.7 dB for
+    riffusion's.
+
+    Parameters
+    ----------
+    params : SpectrogramParams, the geometry and filterbank of the input
+
+    Returns
+    -------
+    float, dBFS (``to_db`` of the calibrated amplitude)
+    """
+    # the cache key: the geometry and filterbank only
+    geometry = params.replace(db_min=-120.0, db_max=6.0, bit_depth=16, n_samples=None, n_channels=1, edits=(),
+                              flip=True, invert=False)  # fmt: skip
+    return _sample_peak_db(geometry.to_json())
 
 
-def resolve_peak_db(
-    peak_db: float | None, scale: str, *, source: str, n_mels: int = 128, stacklevel: int = 3
-) -> float:
-    """``peak_db`` if given, else the documented default with an :class:`AssumptionWarning`.
+@functools.lru_cache(maxsize=32)
+def _sample_peak_db(geometry: str) -> float:
+    import librosa
+
+    from ..cli import sample_data_dir
+    from ..codec import read_audio
+    from ..spectral import magnitude, to_db
+
+    params = SpectrogramParams.from_json(geometry)
+    levels = []
+    for name in ("music.wav", "speech.wav"):
+        try:
+            y, sr = read_audio(sample_data_dir() / name)
+        except (OSError, SpecimgError):  # a broken install: fall back to the corpus figures
+            return DEFAULT_PEAK_DB[params.scale]
+        y = librosa.to_mono(np.asarray(y, dtype=np.float32))
+        if sr != params.sr:
+            y = librosa.resample(y, orig_sr=sr, target_sr=params.sr)
+        with warnings.catch_warnings():  # librosa's empty-filter warning is about the input, said elsewhere
+            warnings.simplefilter("ignore")
+            levels.append(float(to_db(magnitude(y, params)).max()))
+    return float(np.mean(levels))
+
+
+def resolve_peak_db(peak_db: float | None, params: SpectrogramParams, *, source: str, stacklevel: int = 3) -> float:
+    """``peak_db`` if given, else :func:`default_peak_db` with an :class:`AssumptionWarning`.
 
     Parameters
     ----------
     peak_db : float or None
         Level in dBFS of the loudest bin, as the user knows it.
-    scale : {"linear", "mel"}
-    n_mels : int, the number of mel bands (the mel default depends on it)
+    params : SpectrogramParams
+        The input's geometry and filterbank (the default depends on them).
     source : str
         What discarded the level, for the message (e.g. ``"ref=np.max"``).
     """
@@ -55,10 +92,11 @@ def resolve_peak_db(
         if not np.isfinite(value):
             raise ParameterError(f"peak_db={peak_db!r} must be a finite level in dBFS")
         return value
-    default = round(default_peak_db(scale, n_mels), 1)
+    default = round(default_peak_db(params), 1)
     warnings.warn(
         f"the absolute level is unknown ({source} keeps only levels relative to the loudest bin); "
-        f"the loudest bin is set to {default:g} dBFS, a typical level for music and speech. "
+        f"the loudest bin is set to {default:g} dBFS, what specimg's sample music and speech read with these "
+        "parameters. "
         "Pass peak_db=<level in dBFS> (CLI: --peak-db) to choose it.",
         AssumptionWarning,
         stacklevel=stacklevel,
@@ -134,8 +172,10 @@ def read_pixels(image: ImageLike, *, what: str = "image") -> tuple[np.ndarray, d
     else:
         raise ParameterError(f"{what}={image!r} must be a file path, a binary file, a PIL image or a numpy array")
     if data.ndim == 3 and data.shape[-1] == 4:
-        alpha = data[..., 3:].astype(np.float64) / (255.0 if data.dtype == np.uint8 else 1.0)
-        data = np.rint(data[..., :3] * alpha + (255.0 if data.dtype == np.uint8 else 1.0) * (1 - alpha)).astype(data.dtype)
+        full = float(np.iinfo(data.dtype).max) if data.dtype.kind in "ui" else 1.0  # plt.imread gives floats
+        alpha = data[..., 3:].astype(np.float64) / full
+        over_white = data[..., :3] * alpha + full * (1.0 - alpha)
+        data = np.rint(over_white).astype(data.dtype) if data.dtype.kind in "ui" else over_white.astype(data.dtype)
     if data.ndim == 3 and data.shape[-1] == 1:
         data = data[..., 0]
     if not (data.ndim == 2 or (data.ndim == 3 and data.shape[-1] == 3)) or min(data.shape[:2]) < 2:

@@ -52,6 +52,9 @@ _SIZE_TOLERANCE = 0.10
 #: Score (boundary change above the within-cell change, in units of its spread) from which
 #: a figure's columns (rows) are taken to show runs of equal cells.
 _MIN_CELL_SCORE = 4.0
+#: Largest mean change between lines inside cells, relative to that at cell boundaries,
+#: for a candidate cell count to count (PNG: 0; JPEG q95 measured below 0.1).
+_MAX_INSIDE_CHANGE = 0.2
 #: Narrowest cell, in pixels, that the figure's size checks look for.
 _MIN_CELL_PX = 2.5
 
@@ -73,7 +76,7 @@ def from_figure(
     top_db: float = 80.0,
     peak_db: float | None = None,
     n_fft: int = 2048,
-    hop_length: int = 512,
+    hop_length: int | None = None,
     win_length: int | None = None,
     n_mels: int = 128,
     fmin: float | None = None,
@@ -120,12 +123,13 @@ def from_figure(
     top_db : float > 0 [scalar]
         Range in dB of the colour scale: ``amplitude_to_db``'s ``top_db`` (default 80).
     peak_db : float [scalar] or None
-        Level in dBFS of the loudest bin. ``None`` → :data:`DEFAULT_PEAK_DB` with an
+        Level in dBFS of the loudest bin. ``None`` → :func:`default_peak_db` (the level specimg's sample audio reads) with an
         :class:`~specimg.AssumptionWarning` (``ref=np.max`` discards the level).
     n_fft : int > 0 [scalar]
         FFT size of the STFT; librosa's default 2048.
-    hop_length : int > 0 [scalar]
-        Hop in samples of the STFT (also given to ``specshow``); librosa's default 512.
+    hop_length : int > 0 [scalar] or None
+        Hop in samples of the STFT (also given to ``specshow``). None → ``win_length // 4``,
+        librosa's default (512 for n_fft=2048).
     win_length : int > 0 [scalar] or None
         Window length, ``None`` → ``n_fft`` (librosa's default; the window is ``"hann"``).
     n_mels : int > 0 [scalar]
@@ -183,6 +187,8 @@ def from_figure(
         scale=scale, n_mels=n_mels, fmin=0.0 if fmin is None else fmin, fmax=fmax, htk=htk,
         norm="slaney", power=2.0,
     )
+    hop_length = base.hop_length
+
     lut_lab = _colormap_lab(cmap)
     n_lut = lut_lab.shape[0]
 
@@ -228,7 +234,7 @@ def from_figure(
                 f"makes {n_bins}; the figure implies n_fft ≈ {2 * (n_rows_seen - 1)}. Check n_fft and y_axis"
             )
 
-    peak = resolve_peak_db(peak_db, scale, source="a colour scale", n_mels=n_mels, stacklevel=3)
+    peak = resolve_peak_db(peak_db, params, source="a colour scale", stacklevel=3)
     level = peak + ((index.astype(np.float64) + 0.5) / n_lut - 1.0) * float(top_db)
 
     lo, hi = _row_cells(y_axis, params)
@@ -467,6 +473,10 @@ def _count_cells(change: np.ndarray, *, min_score: float = _MIN_CELL_SCORE) -> i
         mean_o = s_o / np.maximum(n_o, 1)
         var_o = ((~bound) @ change**2) / np.maximum(n_o, 1) - mean_o**2
         score = (mean_b - mean_o) / (np.sqrt(np.maximum(var_o, 0.0)) + 0.5)
+        # Within a real cell the lines are (nearly) identical: a candidate whose lines change
+        # inside its cells about as much as at its boundaries is structure in the sound (a
+        # loop, a rhythm), not cells; e.g. a 10-s loop repeated over a 60-s figure.
+        score = np.where(mean_o <= _MAX_INSIDE_CHANGE * mean_b, score, -np.inf)
         k = int(np.argmax(score))
         if score[k] > best_score:
             best_n, best_score = int(chunk[k]), float(score[k])

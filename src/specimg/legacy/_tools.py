@@ -49,7 +49,7 @@ def from_audio_diffusion(
         ``Mel``'s defaults: 22050 Hz, 2048, 512, 80 dB.
     peak_db : float or None
         Level in dBFS of the loudest mel band (lost by ``ref=np.max``). None →
-        :data:`DEFAULT_PEAK_DB` with an :class:`~specimg.AssumptionWarning`.
+        :func:`default_peak_db` (the level specimg's sample audio reads) with an :class:`~specimg.AssumptionWarning`.
     n_samples : int or None
         Audio length. None → ``x_res * hop_length - 1``, the length of a ``Mel`` slice.
 
@@ -69,8 +69,13 @@ def from_audio_diffusion(
     ``diffusers.pipelines.deprecated.audio_diffusion.mel.Mel``.
     """
     if mel is not None:
-        sr = int(mel.get_sample_rate() if hasattr(mel, "get_sample_rate") else mel.sr)
-        n_fft, hop_length, top_db = int(mel.n_fft), int(mel.hop_length), float(mel.top_db)
+        try:
+            sr = int(mel.get_sample_rate() if hasattr(mel, "get_sample_rate") else mel.sr)
+            n_fft, hop_length, top_db = int(mel.n_fft), int(mel.hop_length), float(mel.top_db)
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise ParameterError(
+                f"mel={mel!r} must be diffusers' Mel (or have sr, n_fft, hop_length and top_db): {exc}"
+            ) from None
     pixels, _ = read_pixels(image, what="audio-diffusion image")
     if pixels.ndim == 3:
         if not (np.array_equal(pixels[..., 0], pixels[..., 1]) and np.array_equal(pixels[..., 0], pixels[..., 2])):
@@ -79,16 +84,16 @@ def from_audio_diffusion(
     if n_samples is None:
         n_samples = pixels.shape[1] * hop_length - 1
     return from_minmax_image(
-        pixels, sr=sr, n_fft=n_fft, hop_length=hop_length, top_db=top_db, peak_db=_peak(peak_db, pixels.shape[0]),
+        pixels, sr=sr, n_fft=n_fft, hop_length=hop_length, top_db=top_db,
+        peak_db=_peak(peak_db, SpectrogramParams(sr=sr, n_fft=n_fft, hop_length=hop_length, scale="mel",
+                                                 n_mels=pixels.shape[0])),
         flip=False, invert=False, scale="mel", n_samples=n_samples,
     )
 
 
-def _peak(peak_db: float | None, n_mels: int) -> float:
+def _peak(peak_db: float | None, params: SpectrogramParams) -> float:
     # Resolved here so the warning points at the caller of from_audio_diffusion.
-    return resolve_peak_db(
-        peak_db, "mel", source="audio-diffusion's power_to_db(ref=np.max)", n_mels=n_mels, stacklevel=4
-    )
+    return resolve_peak_db(peak_db, params, source="audio-diffusion's power_to_db(ref=np.max)", stacklevel=4)
 
 
 #: EXIF tags riffusion writes into its PNGs (``riffusion.spectrogram_params.SpectrogramParams.ExifTags``).
@@ -145,7 +150,7 @@ def from_riffusion(
     peak_db : float or None
         Level in dBFS of the loudest band, used when the image has no ``max_value`` tag
         (images a riffusion model generated have none; riffusion then assumes an
-        arbitrary 30e6). None → :data:`DEFAULT_PEAK_DB` with an
+        arbitrary 30e6). None → :func:`default_peak_db` (the level specimg's sample audio reads) with an
         :class:`~specimg.AssumptionWarning`. Ignored when the tag is present.
     mel_scale_type, mel_scale_norm :
         riffusion's defaults (``"htk"``, None); not stored in the EXIF tags.
@@ -198,6 +203,20 @@ def from_riffusion(
             AssumptionWarning,
             stacklevel=2,
         )
+    for name, value in values.items():
+        if name == "stereo":
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = float("nan")
+        lowest_ok = 0.0 if name == "min_frequency" else np.nextafter(0.0, 1.0)
+        if not (np.isfinite(number) and number >= lowest_ok):
+            raise FormatError(
+                f"riffusion parameter {name} (EXIF tag {RIFFUSION_EXIF_TAGS[name]}) is {value!r}; it must be a "
+                f"{'non-negative' if name == 'min_frequency' else 'positive'} number. Pass {name}=<value> to override"
+            )
+        values[name] = number
     sr = int(values["sample_rate"])
     stereo = bool(values["stereo"])
     params = SpectrogramParams(
@@ -227,9 +246,10 @@ def from_riffusion(
             f"num_frequencies={pixels.shape[0]} if it was made with that many mel bands"
         )
     channels = pixels[::-1, :, 1:3] if stereo else pixels[::-1, :, 0:1]  # flip: row 0 = lowest band
-    inverted = 255.0 - channels.transpose(2, 0, 1).astype(np.float64)
-    # riffusion truncates 255 * x**power to an integer: the middle of each step is unbiased
-    v = np.where(inverted > 0, np.minimum((inverted + 0.5) / 255.0, 1.0), 0.0)
+    u = 255.0 - channels.transpose(2, 0, 1).astype(np.float64)
+    # riffusion stores uint8(255 - 255 * x**power): truncation puts 255 * x**power in
+    # (u - 1, u], whose middle is u - 0.5; u = 255 is the maximum itself, u = 0 silence.
+    v = np.where(u >= 255.0, 1.0, np.maximum(u - 0.5, 0.0) / 255.0)
     with np.errstate(divide="ignore"):
         rel_db = 20.0 / float(values["power_for_image"]) * np.log10(v)
     if "max_value" in values:
@@ -239,6 +259,6 @@ def from_riffusion(
         peak = 20.0 * np.log10(max_value * calibration(params))
     else:
         peak = resolve_peak_db(
-            peak_db, "mel", source="a riffusion image without its max_value EXIF tag", n_mels=params.n_mels, stacklevel=3
+            peak_db, params, source="a riffusion image without its max_value EXIF tag", stacklevel=3
         )
     return image_from_db(rel_db + peak, params)
