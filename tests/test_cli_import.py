@@ -269,7 +269,8 @@ def test_bad_input(args: list[str], status: int, fragments: list[str], inputs: d
 
 
 # ---------------------------------------------------------------------------- folders
-def test_folder_one_bad_file_among_good_ones(audio: dict[str, Any], tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_folder_one_bad_file_among_good_ones(audio: dict[str, Any], tmp_path: Path, workers: int) -> None:
     src, out = tmp_path / "figures", tmp_path / "rescued"
     src.mkdir()
     minmax_png(audio["speech"], src / "a_speech.png")
@@ -277,7 +278,7 @@ def test_folder_one_bad_file_among_good_ones(audio: dict[str, Any], tmp_path: Pa
     (src / "b_broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
     (src / "readme.txt").write_text("not an input\n")
 
-    result = run("import", "minmax", src, out, cwd=tmp_path)
+    result = run("import", "minmax", src, out, "--workers", str(workers), cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()

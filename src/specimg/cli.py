@@ -526,8 +526,8 @@ KIND is what made IN:
 Options that are not given keep the defaults of the producing library; an option
 that KIND does not take is an error. OUT is a 16-bit .png or .tif with embedded
 metadata, ready for 'specimg decode'. If IN is a folder, every input file in it
-(sorted by name) becomes OUT/<stem>.png; a file that fails is reported and the
-others go on.
+(sorted by name) becomes OUT/<stem>.png, in --workers processes; a file that fails
+is reported and the others go on.
 
 \b
 Options each KIND takes:
@@ -536,7 +536,7 @@ Options each KIND takes:
 \b
 Examples:
   specimg import minmax old.png speech.png --sr 16000 --peak-db -20
-  specimg import figure figures/ rescued/ --y-axis log --sr 22050
+  specimg import figure figures/ rescued/ --y-axis log --duration 60 --workers 2
   specimg import scipy spec.npz spec.png --sr 44100 --window hann --nperseg 1024
 """.format(
     options="\n".join(
@@ -700,7 +700,9 @@ def _warning_key(message: str) -> str:
 @click.option("--mode", type=click.Choice(["psd", "magnitude", "complex"]), default=None, help="scipy's mode.")
 @click.option("--convention", type=click.Choice(["librosa", "torchaudio"]), default=None,
               help="array: whose defaults fill what is not given. [default: librosa]")
-def import_(kind: str, in_path: str, out_path: str, kind_: str | None, **options: Any) -> int:
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes for a folder IN (e.g. 2 on 2 cores).")
+def import_(kind: str, in_path: str, out_path: str, kind_: str | None, workers: int, **options: Any) -> int:
     ctx = click.get_current_context()
     options["kind"] = kind_
     by_user = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
@@ -731,10 +733,28 @@ def import_(kind: str, in_path: str, out_path: str, kind_: str | None, **options
                     click.echo(f"specimg: warning: {w.message}", err=True)
         click.echo(f"{out}: {_describe(img)}")
         return 0
-    return _import_folder(kind, src, out, given)
+    return _import_folder(kind, src, out, given, workers)
 
 
-def _import_folder(kind: str, src: Path, out: Path, given: dict[str, Any]) -> int:
+def _import_task(kind: str, path: Path, target: Path, given: dict[str, Any]) -> tuple[list[str], str | None]:
+    """Import one file of a folder into ``target``: (warning messages, error message or None).
+
+    Runs in a worker process with ``--workers``; every exception becomes the file's error
+    line, so one bad file (or a bug) cannot stop a batch of 1300.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SpecimgWarning)
+        try:
+            save(_import_one(kind, path, given), target)
+            error = None
+        except Exception as exc:  # noqa: BLE001 - reported as the file's error line
+            error = str(exc) if isinstance(exc, (SpecimgError, OSError)) else f"{type(exc).__name__}: {exc}"
+    return [str(w.message) for w in caught], error
+
+
+def _import_folder(kind: str, src: Path, out: Path, given: dict[str, Any], workers: int) -> int:
+    from concurrent.futures import ProcessPoolExecutor
+
     from tqdm import tqdm
 
     if out.exists() and not out.is_dir():
@@ -748,7 +768,7 @@ def _import_folder(kind: str, src: Path, out: Path, given: dict[str, Any]) -> in
     owner: dict[str, Path] = {}
     shown: set[str] = set()
     repeated = failed = 0
-    bar = tqdm(files, desc="import", unit="file", delay=1.0, disable=not sys.stderr.isatty())
+    bar = tqdm(total=len(files), desc="import", unit="file", delay=1.0, disable=not sys.stderr.isatty())
 
     def err(message: str) -> None:
         if bar.disable:
@@ -756,30 +776,40 @@ def _import_folder(kind: str, src: Path, out: Path, given: dict[str, Any]) -> in
         else:
             bar.write(message, file=sys.stderr)
 
-    for path in bar:
-        target = out / f"{path.stem}.png"
-        caught: list[warnings.WarningMessage] = []
-        try:
-            if target.name in owner:
-                raise ParameterError(f"its output {target.name} is also that of {owner[target.name].name}; rename one")
-            owner[target.name] = path
-            with warnings.catch_warnings(record=True) as caught:  # type: ignore[assignment]
-                warnings.simplefilter("always", SpecimgWarning)
-                save(_import_one(kind, path, given), target)
-        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the other 1299
+    def report(path: Path, messages: list[str], error: str | None) -> None:
+        nonlocal failed, repeated
+        bar.update()
+        if error is not None:
             failed += 1
-            for w in caught:  # an assumption may explain the error
-                err(f"specimg: warning: {path}: {w.message}")
-            text = str(exc) if isinstance(exc, (SpecimgError, OSError)) else f"{type(exc).__name__}: {exc}"
-            err(f"specimg: error: {path}: {text}")
-            continue
-        for w in caught:
-            key = _warning_key(str(w.message))
+            for message in messages:  # an assumption may explain the error
+                err(f"specimg: warning: {path}: {message}")
+            err(f"specimg: error: {path}: {error}")
+            return
+        for message in messages:
+            key = _warning_key(message)
             if key in shown:
                 repeated += 1
             else:
                 shown.add(key)
-                err(f"specimg: warning: {path}: {w.message}")
+                err(f"specimg: warning: {path}: {message}")
+
+    tasks = []
+    for path in files:
+        target = out / f"{path.stem}.png"
+        if target.name in owner:
+            report(path, [], f"its output {target.name} is also that of {owner[target.name].name}; rename one")
+            continue
+        owner[target.name] = path
+        tasks.append((path, target))
+    if workers > 1 and len(tasks) > 1:
+        with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+            futures = [pool.submit(_import_task, kind, path, target, given) for path, target in tasks]
+            for (path, _), future in zip(tasks, futures):  # in name order, as they finish
+                report(path, *future.result())
+    else:
+        for path, target in tasks:
+            report(path, *_import_task(kind, path, target, given))
+    bar.close()
     done = len(files) - failed
     summary = f"{out}: imported {done} of {len(files)} file(s)" + (f", {failed} failed" if failed else "")
     if repeated:
