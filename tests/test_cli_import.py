@@ -331,3 +331,17 @@ def test_out_is_never_in(inputs: dict[str, Path], tmp_path: Path) -> None:
     result = run("import", "minmax", picture, out, "--peak-db", -20, cwd=tmp_path)
     assert_ok(result)
     assert listing(out) == ["speech.png"] and result.stdout.startswith(f"{out / 'speech.png'}: ")
+
+
+def test_a_warning_that_explains_the_error_is_shown_with_it(audio: dict[str, Any], tmp_path: Path) -> None:
+    """An odd nperseg without --sr: the sample rate read from f is wrong, and the warning
+    saying where it came from must come out with the error it causes."""
+    f, t, Sxx = scipy.signal.spectrogram(audio["speech"], audio["sr"], window="hann", nperseg=255, noverlap=191)
+    np.savez(tmp_path / "odd.npz", f=f, t=t, Sxx=Sxx)
+    out = tmp_path / "odd.png"
+    result = run("import", "scipy", tmp_path / "odd.npz", out, "--window", "hann", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("specimg: warning: the sample rate is not given"), lines
+    assert lines[1].startswith("specimg: error: ") and "odd nperseg" in lines[1], lines
+    assert not out.exists()

@@ -361,3 +361,11 @@ def test_read_pixels_composites_every_dtype_over_white() -> None:
         assert rgb.dtype == dtype
         np.testing.assert_allclose(rgb[0].astype(float), float(np.array(0.4 * full, dtype=dtype)), rtol=1e-6)
         np.testing.assert_allclose(rgb[1].astype(float), full, rtol=1e-6)
+
+
+def test_scipy_odd_nperseg_error_says_so() -> None:
+    f, t, Sxx = scipy.signal.spectrogram(sine(440.0), SR, window="hann", nperseg=255, noverlap=191)
+    with pytest.raises(ParameterError, match="odd nperseg cannot be told from f"):
+        legacy.from_scipy_spectrogram(f, t, Sxx, fs=SR, window="hann")
+    img = legacy.from_scipy_spectrogram(f, t, Sxx, fs=SR, window="hann", nperseg=255)
+    assert (img.params.n_fft, img.params.hop_length) == (255, 64)

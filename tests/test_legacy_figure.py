@@ -22,7 +22,7 @@ from specimg.errors import AssumptionWarning, FormatError, ParameterError
 from specimg.legacy import default_peak_db, from_figure
 from specimg.legacy._figure import _row_cells
 
-from .conftest import SAMPLE_DATA
+from .conftest import CORPUS, SAMPLE_DATA
 
 SR = 22050
 SECONDS = 2.5
@@ -261,3 +261,15 @@ def test_hop_length_defaults_to_librosa_win_length_over_4():
     X = _xdb("speech", "hz", n_fft=1024, hop_length=256)
     img = from_figure(_figure(X, hop_length=256), n_fft=1024, duration=SECONDS, peak_db=-12.0)
     assert (img.params.hop_length, img.shape) == (256, (513, X.shape[1]))
+
+
+@pytest.mark.corpus
+@pytest.mark.skipif(not (CORPUS / "music_love_theme.wav").is_file(), reason=f"{CORPUS} is absent")
+def test_a_looped_sound_is_not_taken_for_cells():
+    """A loop repeated across a 60-s figure is structure in the sound, not pcolormesh cells:
+    the size check once read this 10-s theme looped 6 times as 6 frames and refused it."""
+    loop, _ = sf.read(CORPUS / "music_love_theme.wav")
+    y = np.tile(loop, 6)[: 60 * SR]
+    X = librosa.amplitude_to_db(np.abs(librosa.stft(y)), ref=np.max)
+    img = from_figure(_figure(X, y_axis="log"), duration=60.0, y_axis="log", peak_db=-12.0)
+    assert img.shape == (1025, X.shape[1])
