@@ -63,7 +63,8 @@ param_sets = st.builds(
     SpectrogramParams,
     sr=st.sampled_from([8000, 16000, 22050, 44100, 48000]),
     n_fft=st.sampled_from([256, 512, 1024, 2048]),
-    hop_length=st.one_of(st.none(), st.integers(1, 256)),
+    # at most n_fft // 2 of the smallest n_fft: a hop of n_fft leaves gaps (NOLA) for these windows
+    hop_length=st.one_of(st.none(), st.integers(1, 128)),
     window=st.sampled_from(["hann", "hamming", "blackman", ("kaiser", 8.0)]),
     center=st.booleans(),
     scale=st.sampled_from(["linear", "mel"]),
