@@ -27,17 +27,10 @@ from .formats import image_format, load, metadata_source, save, sidecar_path
 from .image import SpectrogramImage
 from .metrics import level_difference_db, spectral_convergence
 from .params import SpectrogramParams
+from ._samples import sample_data_dir
 from .phase import QUALITY_PRESETS
 
 __all__ = ["main", "cli", "sample_data_dir"]
-
-
-def sample_data_dir() -> Path:
-    """Folder of the bundled sample audio: inside the installed package, else the checkout's."""
-    inside = Path(__file__).resolve().parent / "sample_data"
-    if inside.is_dir():
-        return inside
-    return Path(__file__).resolve().parents[2] / "sample_data"
 
 
 def _show_warning(message: Any, category: Any, filename: Any, lineno: Any, file: Any = None, line: Any = None) -> None:

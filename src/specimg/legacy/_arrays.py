@@ -11,7 +11,7 @@ from ..errors import AssumptionWarning, FormatError, LossyWarning, ParameterErro
 from ..image import SpectrogramImage
 from ..params import SpectrogramParams
 from ..spectral import calibration, get_window
-from ._common import ImageLike, image_from_db, read_pixels, resolve_peak_db
+from ._common import ImageLike, image_from_db, positive, read_gray, resolve_peak_db
 
 __all__ = ["from_array", "from_scipy_spectrogram", "from_minmax_image"]
 
@@ -370,10 +370,8 @@ def from_scipy_spectrogram(
         raise ParameterError(
             f"Sxx of shape {Sxx.shape} does not match len(f)={len(f)} frequencies × len(t)={len(t)} segments"
         )
-    if isinstance(fs, bool) or not isinstance(fs, (int, float, np.integer, np.floating)) or not (
-        np.isfinite(fs) and fs > 0 and float(fs) == int(fs)
-    ):
-        raise ParameterError(f"fs={fs!r} must be a positive whole sample rate in Hz")
+    if positive("fs", fs, " (the sample rate in Hz)") != int(fs):
+        raise ParameterError(f"fs={fs!r} must be a whole sample rate in Hz")
     sr = int(fs)
     if len(f) < 2 or np.any(f < 0):
         raise ParameterError("f must be the one-sided frequencies scipy returned (return_onesided=True)")
@@ -522,18 +520,11 @@ def from_minmax_image(
         For the unknown absolute level, and when the loudest rows lie in the top tenth of
         the frequency range — usually a sign of a wrong ``flip``.
     """
-    pixels, _ = read_pixels(image)
-    if pixels.ndim == 3:
-        if not (np.array_equal(pixels[..., 0], pixels[..., 1]) and np.array_equal(pixels[..., 0], pixels[..., 2])):
-            raise FormatError(
-                "the picture is in colour; a min-max picture is gray. For a matplotlib/specshow figure "
-                "with a colormap use specimg.legacy.from_figure"
-            )
-        pixels = pixels[..., 0]
-    if isinstance(top_db, bool) or not isinstance(top_db, (int, float, np.integer, np.floating)) or not (
-        np.isfinite(top_db) and top_db > 0
-    ):
-        raise ParameterError(f"top_db={top_db!r} must be a positive dB range (amplitude_to_db's default is 80)")
+    pixels = read_gray(
+        image, what="picture",
+        hint="a min-max picture is gray. For a matplotlib/specshow figure with a colormap use specimg.legacy.from_figure",
+    )
+    top_db = positive("top_db", top_db, " of dB (amplitude_to_db's default is 80)")
     if pixels.dtype == np.uint8:
         v = pixels / 255.0
     elif pixels.dtype == np.uint16:

@@ -16,7 +16,7 @@ from ..formats import _pixel_limit
 from ..image import SpectrogramImage
 from ..params import SpectrogramParams
 
-__all__ = ["DEFAULT_PEAK_DB", "default_peak_db", "ImageLike", "resolve_peak_db", "image_from_db", "read_pixels"]
+__all__ = ["DEFAULT_PEAK_DB", "positive", "read_gray", "default_peak_db", "ImageLike", "resolve_peak_db", "image_from_db", "read_pixels"]
 
 ImageLike = Union[str, "os.PathLike[str]", np.ndarray, Image.Image]
 
@@ -55,7 +55,7 @@ def default_peak_db(params: SpectrogramParams) -> float:
 def _sample_peak_db(geometry: str) -> float:
     import librosa
 
-    from ..cli import sample_data_dir
+    from .._samples import sample_data_dir
     from ..codec import read_audio
     from ..spectral import magnitude, to_db
 
@@ -126,6 +126,31 @@ def image_from_db(S_db: np.ndarray, params: SpectrogramParams) -> SpectrogramIma
         lo, hi = params.db_min, params.db_max
     params = params.replace(db_min=lo, db_max=hi, bit_depth=16)
     return SpectrogramImage.from_db(np.where(np.isnan(S_db), -np.inf, S_db), params)
+
+
+def positive(name: str, value: Any, hint: str = "") -> float:
+    """``value`` as a float if it is a finite number > 0, else a ParameterError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not (
+        np.isfinite(value) and value > 0
+    ):
+        raise ParameterError(f"{name}={value!r} must be a positive number{hint}")
+    return float(value)
+
+
+def read_gray(image: ImageLike, *, what: str, hint: str) -> np.ndarray:
+    """:func:`read_pixels` for a gray picture: an RGB one with equal channels is accepted.
+
+    Raises
+    ------
+    FormatError
+        If the picture is in colour; ``hint`` says what to use instead.
+    """
+    pixels, _ = read_pixels(image, what=what)
+    if pixels.ndim == 3:
+        if not (np.array_equal(pixels[..., 0], pixels[..., 1]) and np.array_equal(pixels[..., 0], pixels[..., 2])):
+            raise FormatError(f"the {what} is in colour; {hint}")
+        pixels = pixels[..., 0]
+    return pixels
 
 
 def read_pixels(image: ImageLike, *, what: str = "image") -> tuple[np.ndarray, dict[int, Any]]:

@@ -27,7 +27,7 @@ from scipy.spatial import cKDTree
 from ..errors import AssumptionWarning, FormatError, ParameterError
 from ..image import SpectrogramImage
 from ..params import SpectrogramParams
-from ._common import ImageLike, image_from_db, read_pixels, resolve_peak_db
+from ._common import ImageLike, image_from_db, positive, read_pixels, resolve_peak_db
 
 __all__ = ["from_figure"]
 
@@ -177,10 +177,7 @@ def from_figure(
             f"y_axis={y_axis!r} is not a frequency axis this reader knows; use one of "
             f"{', '.join(repr(a) for a in _Y_AXES)} (librosa.display.specshow's names)"
         )
-    if isinstance(top_db, bool) or not isinstance(top_db, (int, float, np.integer, np.floating)) or not (
-        np.isfinite(top_db) and top_db > 0
-    ):
-        raise ParameterError(f"top_db={top_db!r} must be a positive range in dB (amplitude_to_db's default is 80)")
+    top_db = positive("top_db", top_db, " of dB (amplitude_to_db's default is 80)")
     scale: Literal["linear", "mel"] = "mel" if y_axis == "mel" else "linear"
     base = SpectrogramParams(
         sr=sr, n_fft=n_fft, hop_length=hop_length, win_length=win_length, window="hann", center=True,

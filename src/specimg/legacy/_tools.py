@@ -12,7 +12,7 @@ from ..image import SpectrogramImage
 from ..params import SpectrogramParams
 from ..spectral import calibration
 from ._arrays import from_minmax_image
-from ._common import ImageLike, image_from_db, read_pixels, resolve_peak_db
+from ._common import ImageLike, image_from_db, read_gray, read_pixels, resolve_peak_db
 
 __all__ = ["from_audio_diffusion", "from_riffusion", "RIFFUSION_EXIF_TAGS"]
 
@@ -76,11 +76,7 @@ def from_audio_diffusion(
             raise ParameterError(
                 f"mel={mel!r} must be diffusers' Mel (or have sr, n_fft, hop_length and top_db): {exc}"
             ) from None
-    pixels, _ = read_pixels(image, what="audio-diffusion image")
-    if pixels.ndim == 3:
-        if not (np.array_equal(pixels[..., 0], pixels[..., 1]) and np.array_equal(pixels[..., 0], pixels[..., 2])):
-            raise FormatError("audio-diffusion images are gray; this one is in colour")
-        pixels = pixels[..., 0]
+    pixels = read_gray(image, what="audio-diffusion image", hint="audio-diffusion images are gray")
     if n_samples is None:
         n_samples = pixels.shape[1] * hop_length - 1
     return from_minmax_image(
