@@ -369,3 +369,14 @@ def test_scipy_odd_nperseg_error_says_so() -> None:
         legacy.from_scipy_spectrogram(f, t, Sxx, fs=SR, window="hann")
     img = legacy.from_scipy_spectrogram(f, t, Sxx, fs=SR, window="hann", nperseg=255)
     assert (img.params.n_fft, img.params.hop_length) == (255, 64)
+
+
+def test_audio_diffusion_bad_input() -> None:
+    gray = np.asarray(_audio_diffusion_image(sine(440.0, seconds=6.0)))
+    colour = np.stack([gray, gray // 2, gray], axis=-1)
+    with pytest.raises(FormatError, match="audio-diffusion image is in colour"):
+        legacy.from_audio_diffusion(colour, peak_db=-20.0)
+    with pytest.raises(ParameterError, match="must be diffusers' Mel"):
+        legacy.from_audio_diffusion(gray, mel=object(), peak_db=-20.0)
+    with pytest.raises(specimg.MissingFileError):
+        legacy.from_audio_diffusion("no/such/image.png")
