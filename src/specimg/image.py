@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .errors import FormatError, ParameterError
 from .params import SpectrogramParams
@@ -25,17 +26,161 @@ from .spectral import from_db, to_db
 #: Columns converted at a time by :meth:`SpectrogramImage.channel_magnitude`.
 _CHUNK_FRAMES = 4096
 
-__all__ = ["SpectrogramImage", "db_to_pixels", "pixels_to_db", "pixel_dtype", "pixel_max"]
+# The only place that knows a dtype's full scale (FORMAT.md §2).
+_U8_MAX = 255.0
+_U16_MAX = 65535.0
+_DTYPES = {8: np.uint8, 16: np.uint16, 32: np.float32}
+
+__all__ = [
+    "SpectrogramImage",
+    "pixel_dtype",
+    "pixel_max",
+    "full_scale",
+    "to_unit",
+    "from_unit",
+    "requantize",
+    "db_step",
+    "db_to_unit",
+    "unit_to_db",
+    "db_to_pixels",
+    "pixels_to_db",
+    "stack_channels",
+    "unstack_channels",
+]
 
 
 def pixel_dtype(bit_depth: int) -> np.dtype:
-    """numpy dtype of the pixels for ``bit_depth`` 8, 16 or 32 (float32)."""
-    return np.dtype({8: np.uint8, 16: np.uint16, 32: np.float32}[bit_depth])
+    """numpy dtype of the pixels for ``bit_depth`` 8, 16 or 32 (float32).
+
+    >>> pixel_dtype(16)
+    dtype('uint16')
+    """
+    try:
+        return np.dtype(_DTYPES[bit_depth])
+    except (KeyError, TypeError):
+        raise ParameterError(f"bit_depth={bit_depth!r} must be 8, 16 or 32") from None
 
 
 def pixel_max(bit_depth: int) -> float:
-    """Largest pixel value: 255, 65535, or 1.0 for float32."""
-    return {8: 255.0, 16: 65535.0, 32: 1.0}[bit_depth]
+    """Largest pixel value of ``bit_depth``: 255, 65535, or 1.0 for float32.
+
+    >>> pixel_max(8)
+    255.0
+    """
+    return full_scale(pixel_dtype(bit_depth))
+
+
+def full_scale(dtype: npt.DTypeLike) -> float:
+    """The pixel value that means "white" for pictures of ``dtype``.
+
+    Parameters
+    ----------
+    dtype : numpy dtype
+        ``bool`` → 1; ``uint8`` → 255; ``uint16``, and ``int32`` (Pillow's mode ``"I"`` for
+        16-bit PNGs) → 65535; any float → 1.0.
+
+    Raises
+    ------
+    FormatError
+        For any other dtype (signed 8/16-bit, complex, ...).
+
+    >>> full_scale(np.uint16), full_scale(np.float32)
+    (65535.0, 1.0)
+    """
+    dt = np.dtype(dtype)
+    if dt == np.bool_:
+        return 1.0
+    if dt == np.uint8:
+        return _U8_MAX
+    if dt in (np.uint16, np.int32):
+        return _U16_MAX
+    if dt.kind == "f":
+        return 1.0
+    raise FormatError(f"pixels of dtype {dt} are not a picture format specimg knows (uint8, uint16 or float)")
+
+
+def to_unit(pixels: np.ndarray) -> np.ndarray:
+    """Pixels of any picture dtype as a level in [0, 1] (0 = black, 1 = white).
+
+    Parameters
+    ----------
+    pixels : np.ndarray, bool, uint8, uint16, int32 (16-bit data) or float
+
+    Returns
+    -------
+    np.ndarray, float64, same shape, clipped to [0, 1]
+
+    >>> to_unit(np.array([0, 255], dtype=np.uint8))
+    array([0., 1.])
+    """
+    a = np.asarray(pixels)
+    return np.clip(a.astype(np.float64) / full_scale(a.dtype), 0.0, 1.0)
+
+
+def from_unit(x: np.ndarray, bit_depth: int) -> np.ndarray:
+    """A level in [0, 1] as pixels of ``bit_depth`` (rounded to the nearest step; float32 as is).
+
+    >>> from_unit(np.array([0.0, 0.5, 1.0]), 8)
+    array([  0, 128, 255], dtype=uint8)
+    """
+    p_max = pixel_max(bit_depth)
+    p = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0) * p_max
+    if bit_depth != 32:
+        p = np.rint(p)
+    return p.astype(pixel_dtype(bit_depth))
+
+
+def requantize(pixels: np.ndarray, bit_depth: int) -> np.ndarray:
+    """Pixels of any picture dtype re-expressed at ``bit_depth`` (same level, new steps).
+
+    >>> requantize(np.array([0, 255], dtype=np.uint8), 16)
+    array([    0, 65535], dtype=uint16)
+    """
+    return from_unit(to_unit(pixels), bit_depth)
+
+
+def db_step(params: SpectrogramParams) -> float:
+    """dB between neighbouring pixel values: ``(db_max - db_min) / p_max``.
+
+    For float32 pixels, the dB that float32's 24-bit mantissa resolves near full scale
+    (about ``(db_max - db_min) * 6e-8``) is given.
+
+    >>> db_step(SpectrogramParams(sr=22050, bit_depth=8))
+    0.49411764705882355
+    """
+    span = params.db_max - params.db_min
+    if params.bit_depth == 32:
+        return span * float(np.finfo(np.float32).eps)
+    return span / pixel_max(params.bit_depth)
+
+
+def db_to_unit(S_db: np.ndarray, params: SpectrogramParams) -> np.ndarray:
+    """dB to the picture level in [0, 1] of the file's affine map (``invert`` applied).
+
+    Parameters
+    ----------
+    S_db : np.ndarray, dB relative to ``params.ref``
+    params : SpectrogramParams
+
+    Returns
+    -------
+    np.ndarray, float64, same shape, in [0, 1]; values outside [db_min, db_max] are clipped.
+    """
+    x = (np.clip(S_db, params.db_min, params.db_max) - params.db_min) / (params.db_max - params.db_min)
+    return 1.0 - x if params.invert else x
+
+
+def unit_to_db(x: np.ndarray, params: SpectrogramParams) -> np.ndarray:
+    """The picture level in [0, 1] to dB, the inverse of :func:`db_to_unit`.
+
+    Returns
+    -------
+    np.ndarray, float64, same shape, in [db_min, db_max]
+    """
+    x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
+    if params.invert:
+        x = 1.0 - x
+    return params.db_min + x * (params.db_max - params.db_min)
 
 
 def db_to_pixels(S_db: np.ndarray, params: SpectrogramParams) -> np.ndarray:
@@ -74,15 +219,18 @@ def pixels_to_db(pixels: np.ndarray, params: SpectrogramParams) -> np.ndarray:
     return params.db_min + np.clip(p / p_max, 0.0, 1.0) * (params.db_max - params.db_min)
 
 
-def _stack(channels: np.ndarray, params: SpectrogramParams) -> np.ndarray:
-    """(n_channels, n_bins, n_frames) in bin order → 2-D image rows."""
+def stack_channels(channels: np.ndarray, params: SpectrogramParams) -> np.ndarray:
+    """(n_channels, n_bins, n_frames) in bin order → the 2-D image rows of the file.
+
+    Channels are stacked vertically, channel 0 on top; each is flipped when ``params.flip``.
+    """
     if params.flip:
         channels = channels[:, ::-1, :]
     return np.ascontiguousarray(channels.reshape(-1, channels.shape[-1]))
 
 
-def _unstack(pixels: np.ndarray, params: SpectrogramParams) -> np.ndarray:
-    """2-D image rows → (n_channels, n_bins, n_frames) in bin order."""
+def unstack_channels(pixels: np.ndarray, params: SpectrogramParams) -> np.ndarray:
+    """2-D image rows → (n_channels, n_bins, n_frames) in bin order (a view, no copy)."""
     channels = pixels.reshape(params.n_channels, params.n_bins, pixels.shape[-1])
     return channels[:, ::-1, :] if params.flip else channels
 
@@ -153,7 +301,7 @@ class SpectrogramImage:
             raise ParameterError(
                 f"S_db of shape {S_db.shape} does not match n_channels={params.n_channels}"
             )
-        return cls(_stack(db_to_pixels(S_db, params), params), params)
+        return cls(stack_channels(db_to_pixels(S_db, params), params), params)
 
     @classmethod
     def from_magnitude(cls, S: np.ndarray, params: SpectrogramParams) -> "SpectrogramImage":
@@ -200,7 +348,7 @@ class SpectrogramImage:
     @property
     def channel_pixels(self) -> np.ndarray:
         """Pixels per channel in bin order, shape (n_channels, n_bins, n_frames)."""
-        return _unstack(self.pixels, self.params)
+        return unstack_channels(self.pixels, self.params)
 
     @property
     def db(self) -> np.ndarray:
