@@ -1,0 +1,164 @@
+"""What every operation of :mod:`specimg.ops` shares: argument checks, regions in seconds
+and Hz, the channels in dB, and the edited image with its history entry.
+
+Internal to the package (the names are public so that the sibling modules can use them;
+they are not part of :mod:`specimg.ops`' API).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any, Union
+
+import numpy as np
+
+from ..errors import ClippingWarning, ParameterError
+from ..image import SpectrogramImage
+from ..params import SpectrogramParams
+
+Span = Union[Sequence[Union[float, None]], None]  # noqa: UP007  (a runtime alias: keep it 3.10-safe)
+
+_CLIP_WARN_FRACTION = 1e-3
+
+
+def check_img(img: Any) -> SpectrogramImage:
+    if not isinstance(img, SpectrogramImage):
+        raise ParameterError(
+            f"img={type(img).__name__} must be a SpectrogramImage; load a file with specimg.load(path) first"
+        )
+    return img
+
+
+def real_number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ParameterError(f"{name}={value!r} must be a real number")
+    if not math.isfinite(value):
+        raise ParameterError(f"{name}={value!r} must be finite")
+    return float(value)
+
+
+def nonneg(name: str, value: Any, unit: str) -> float:
+    v = real_number(name, value)
+    if v < 0:
+        raise ParameterError(f"{name}={value!r} must be >= 0 ({unit})")
+    return v
+
+
+def duration(params: SpectrogramParams, n_frames: int) -> float:
+    """Length of the audio the image stands for, in seconds."""
+    n = params.n_samples if params.n_samples is not None else params.length_for(n_frames)
+    return n / params.sr
+
+
+def top_hz(params: SpectrogramParams) -> float:
+    """Highest frequency an image row can stand for: sr / 2, or fmax for mel."""
+    return float(params.fmax) if params.scale == "mel" else params.sr / 2  # type: ignore[arg-type]
+
+
+def _span(name: str, span: Span, lo: float, hi: float, unit: str, limit: str) -> tuple[float, float] | None:
+    """Validate a (start, end) pair; None entries mean the axis ends."""
+    if span is None:
+        return None
+    letter = "t" if unit == "s" else "f"
+    if isinstance(span, (str, bytes)) or not isinstance(span, (Sequence, np.ndarray)) or len(span) != 2:
+        raise ParameterError(
+            f"{name}={span!r} must be a pair ({letter}0, {letter}1) in {unit}, or None for the whole axis"
+        )
+    a = lo if span[0] is None else real_number(f"{name}[0]", span[0])
+    b = hi if span[1] is None else real_number(f"{name}[1]", span[1])
+    tol = 1e-9 * max(1.0, abs(hi))
+    if a < lo - tol:
+        raise ParameterError(
+            f"{name}={span!r}: {letter}0={a:g} {unit} is below the start of the image; give {letter}0 >= {lo:g}"
+        )
+    if b > hi + tol:
+        raise ParameterError(
+            f"{name}={span!r}: {letter}1={b:g} {unit} is past {limit} ({hi:g} {unit}); give {letter}1 <= {hi:g} "
+            "or None for the end of the axis"
+        )
+    if a > b:
+        raise ParameterError(f"{name}={span!r}: {letter}0={a:g} is after {letter}1={b:g}; give {letter}0 <= {letter}1")
+    return a, min(b, hi)
+
+
+def time_span(params: SpectrogramParams, n_frames: int, time: Span, name: str = "time") -> tuple[float, float] | None:
+    return _span(name, time, 0.0, duration(params, n_frames), "s", "the end of the image")
+
+
+def freq_span(params: SpectrogramParams, freq: Span, name: str = "freq") -> tuple[float, float] | None:
+    limit = "fmax, the top of this mel image" if params.scale == "mel" else "the Nyquist frequency sr/2"
+    return _span(name, freq, 0.0, top_hz(params), "Hz", limit)
+
+
+
+def db_to_unit(S: np.ndarray, params: SpectrogramParams) -> np.ndarray:
+    return (S - params.db_min) / (params.db_max - params.db_min)
+
+
+def unit_to_db(u: np.ndarray, params: SpectrogramParams) -> np.ndarray:
+    return params.db_min + np.asarray(u, dtype=np.float64) * (params.db_max - params.db_min)
+
+
+def channel_db(img: SpectrogramImage) -> np.ndarray:
+    """dB of every channel, (n_channels, n_bins, n_frames), bin order, float64 (a copy)."""
+    db = img.db
+    return db[np.newaxis] if db.ndim == 2 else db
+
+
+def oriented(block: np.ndarray, params: SpectrogramParams) -> np.ndarray:
+    """Bin order ↔ image orientation of one channel block (its own inverse)."""
+    return block[::-1] if params.flip else block
+
+
+def _jsonable(value: Any, name: str) -> Any:
+    """Plain-JSON copy of an edit argument (tuples → lists, numpy scalars → Python)."""
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, (tuple, list, np.ndarray)):
+        return [_jsonable(v, name) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v, name) for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ParameterError(f"{name}={value!r} must be finite")
+        return value
+    raise ParameterError(f"{name}={value!r} cannot be recorded in the edit history; pass numbers, strings or lists")
+
+
+def edited(
+    img: SpectrogramImage, S_db: np.ndarray, edit: dict[str, Any], *, changed: np.ndarray | None = None
+) -> SpectrogramImage:
+    """Re-quantise ``S_db`` (n_channels, n_bins, n_frames) and append ``edit`` to the history.
+
+    Where ``changed`` (bin order, broadcastable to ``S_db``) is False the input's pixels are
+    copied exactly.
+    """
+    edit = _jsonable(edit, "edit")
+    json.dumps(edit, allow_nan=False)
+    params = img.params.replace(edits=(*img.params.edits, edit))
+    out = SpectrogramImage.from_db(S_db, params)
+    if changed is not None:
+        keep = np.broadcast_to(~np.asarray(changed, dtype=bool), S_db.shape)
+        if params.flip:
+            keep = keep[:, ::-1, :]
+        keep = keep.reshape(-1, S_db.shape[-1])
+        out = SpectrogramImage(np.where(keep, img.pixels, out.pixels), params)
+    return out
+
+
+def warn_clipping(before: np.ndarray, after: np.ndarray, params: SpectrogramParams, what: str) -> None:
+    newly = np.count_nonzero((after > params.db_max) & (before < params.db_max)) / after.size
+    if newly > _CLIP_WARN_FRACTION:
+        warnings.warn(
+            f"{what} pushed {100 * newly:.2f} % of the bins above db_max={params.db_max} dB, where they are "
+            "clipped; use a smaller gain, or encode with a higher db_max",
+            ClippingWarning,
+            stacklevel=3,
+        )
