@@ -23,7 +23,7 @@ import soundfile as sf
 
 import specimg
 from specimg.dataset import build, dataset_params, default_n_fft, tile_name
-from specimg.dataset.build import _split_of
+from specimg.dataset.layout import split_of as _split_of
 from specimg.errors import LossyWarning, MissingFileError, ParameterError, SpecimgError
 from specimg.image import pixels_to_db
 from specimg.spectral import mel_basis

@@ -7,20 +7,12 @@
   metadata) → audio, with the dataset's calibration (:func:`params_of`).
 * :func:`stats` — tile count, hours of audio, level histogram, skipped and failed files.
 
-The on-disk layout (version 1) is described in :func:`build`.
+The on-disk layout (version 1) is described in :func:`build` and :mod:`specimg.dataset.layout`.
 """
 
-from .build import (
-    AUDIO_EXTENSIONS,
-    DATASET_FORMAT,
-    DATASET_VERSION,
-    SPLITS,
-    BuildReport,
-    build,
-    dataset_params,
-    default_n_fft,
-    tile_name,
-)
+from .build import BuildReport, build
+from .layout import AUDIO_EXTENSIONS, DATASET_FORMAT, DATASET_VERSION, SPLITS, tile_name
+from .settings import dataset_params, default_n_fft
 from .decode import decode_batch, decode_dir, params_of
 from .stats import format_stats, stats
 

@@ -49,12 +49,9 @@ from ..formats import _pixel_limit, _read_image, read_metadata
 from ..image import SpectrogramImage, pixel_dtype, pixel_max
 from ..params import SpectrogramParams
 from ..phase import QUALITY_PRESETS, Quality
-from .build import DATASET_FORMAT, DATASET_VERSION
+from .layout import DATASET_JSON, description_params, read_description, tile_geometry
 
 __all__ = ["DATASET_JSON", "decode_batch", "decode_dir", "params_of"]
-
-#: File name of the dataset description inside OUT_DIR.
-DATASET_JSON = "specimg.json"
 
 #: Extensions :func:`decode_dir` reads.
 INPUT_EXTS = (".png", ".tif", ".tiff", ".npy")
@@ -68,49 +65,6 @@ Like = Union[SpectrogramParams, SpectrogramImage, PathLike]
 
 
 # ---------------------------------------------------------------------------- dataset description
-def _dataset_json(out_dir: PathLike) -> tuple[dict[str, Any], Path]:
-    """The parsed ``specimg.json`` of a dataset folder (or the file itself) and its path."""
-    path = Path(out_dir)
-    if path.is_dir():
-        path = path / DATASET_JSON
-    if not path.is_file():
-        raise MissingFileError(
-            f"no dataset description {str(path)!r}; pass the OUT_DIR of `specimg dataset build` or its {DATASET_JSON}"
-        )
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise FormatError(f"{str(path)!r} is not valid JSON: {exc}") from None
-    if not isinstance(data, dict) or data.get("format") != DATASET_FORMAT:
-        raise FormatError(f"{str(path)!r} is not a specimg dataset description (no \"format\": {DATASET_FORMAT!r})")
-    if data.get("version") != DATASET_VERSION:
-        raise FormatError(
-            f"{str(path)!r} has dataset layout version {data.get('version')!r}; this release reads version "
-            f"{DATASET_VERSION}"
-        )
-    if not isinstance(data.get("params"), dict):
-        raise FormatError(f"{str(path)!r} lacks the \"params\" object")
-    return data, path
-
-
-def _dataset_params(data: dict[str, Any], path: Path) -> SpectrogramParams:
-    return SpectrogramParams.from_dict(data["params"], source=f"\"params\" of {str(path)!r}")
-
-
-def _tile_geometry(data: dict[str, Any], path: Path) -> tuple[int | None, int | None]:
-    """(n_frames, step_frames) of the dataset's tiles, None where not recorded."""
-    tile = data.get("tile")
-    if not isinstance(tile, dict):
-        return None, None
-    out = []
-    for key in ("n_frames", "step_frames"):
-        value = tile.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise FormatError(f"\"tile\": {{\"{key}\": {value!r}}} of {str(path)!r} must be a positive integer")
-        out.append(value)
-    return out[0], out[1]
-
-
 def params_of(out_dir: PathLike) -> SpectrogramParams:
     """The spectrogram parameters shared by every tile of a dataset.
 
@@ -137,8 +91,8 @@ def params_of(out_dir: PathLike) -> SpectrogramParams:
     >>> params.n_bins, params.sr                                   # doctest: +SKIP
     (256, 22050)
     """
-    data, path = _dataset_json(out_dir)
-    return _dataset_params(data, path)
+    data, path = read_description(out_dir)
+    return description_params(data, path)
 
 
 def _template(like: Like) -> tuple[SpectrogramParams, int | None, int | None]:
@@ -151,9 +105,9 @@ def _template(like: Like) -> tuple[SpectrogramParams, int | None, int | None]:
     elif isinstance(like, (str, os.PathLike)):
         path = Path(like)
         if path.is_dir() or path.suffix.lower() == ".json":
-            data, json_path = _dataset_json(path)
-            params = _dataset_params(data, json_path)
-            tile_frames, step = _tile_geometry(data, json_path)
+            data, json_path = read_description(path)
+            params = description_params(data, json_path)
+            tile_frames, step = tile_geometry(data, json_path)
         else:
             found = read_metadata(path)
             if found is None:

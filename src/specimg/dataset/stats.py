@@ -19,8 +19,16 @@ import numpy as np
 
 from ..errors import FormatError, ParameterError
 from ..formats import _read_image, atomic_path, image_format
-from .build import SPLITS
-from .decode import _dataset_json, _dataset_params, _tile_geometry
+from .layout import (
+    ERRORS_NAME,
+    MANIFEST_NAME,
+    SPLITS,
+    STATE_DIR,
+    SUMMARY_NAME,
+    description_params,
+    read_description,
+    tile_geometry,
+)
 
 __all__ = ["format_stats", "stats"]
 
@@ -105,7 +113,7 @@ def _build_counts(out_dir: Path, desc: dict[str, Any]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     if isinstance(desc.get("counts"), dict):
         found.update(desc["counts"])
-    summary = out_dir / ".build" / "summary.json"
+    summary = out_dir / STATE_DIR / SUMMARY_NAME
     try:
         data = json.loads(summary.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -170,10 +178,10 @@ def stats(out_dir: PathLike, *, contact_sheet: PathLike | None = None, n: int = 
     if contact_sheet is not None and image_format(Path(contact_sheet)) != "png":
         raise ParameterError(f"contact_sheet={str(contact_sheet)!r} must be a .png file name")
     root = Path(out_dir)
-    desc, desc_path = _dataset_json(root)
+    desc, desc_path = read_description(root)
     root = desc_path.parent
-    params = _dataset_params(desc, desc_path)
-    tile_frames, step = _tile_geometry(desc, desc_path)
+    params = description_params(desc, desc_path)
+    tile_frames, step = tile_geometry(desc, desc_path)
     if tile_frames is None:
         raise FormatError(f"{str(desc_path)!r} lacks \"tile\": {{\"n_frames\": ...}}; see the dataset layout")
     hop = int(params.hop_length)  # type: ignore[arg-type]
@@ -187,7 +195,7 @@ def stats(out_dir: PathLike, *, contact_sheet: PathLike | None = None, n: int = 
     bad_lines = 0
     listed: list[Path] = []
     for split in SPLITS:
-        rows, bad = _read_jsonl(root / split / "metadata.jsonl")
+        rows, bad = _read_jsonl(root / split / MANIFEST_NAME)
         bad_lines += bad
         tiles[split] = len(rows)
         sources[split] = set()
@@ -208,7 +216,7 @@ def stats(out_dir: PathLike, *, contact_sheet: PathLike | None = None, n: int = 
     tile_seconds = tile_frames * hop / params.sr
     covered = sum(_frames_covered(s) for s in spans.values()) * hop / params.sr
 
-    errors, _ = _read_jsonl(root / "errors.jsonl")
+    errors, _ = _read_jsonl(root / ERRORS_NAME)
     counts = _build_counts(root, desc)
     listed_set = set(listed)
     on_disk = {p for split in SPLITS if (root / split).is_dir() for p in (root / split).rglob("*.png")
