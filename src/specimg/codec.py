@@ -1,30 +1,30 @@
-"""The encode and decode pipelines: audio ↔ calibrated spectrogram image."""
+"""The encode and decode pipelines: audio ↔ calibrated spectrogram image.
+
+soundfile and tqdm are imported on first use (``import specimg`` stays fast).
+"""
 
 from __future__ import annotations
 
 import os
 import warnings
 from pathlib import Path
-from typing import Literal, Union
+from typing import Literal
 
-import librosa
+import librosa  # lazy: submodules load on first attribute access
 import numpy as np
-import soundfile as sf
-from tqdm import tqdm
 
 from .errors import AudioError, ClippingWarning, LossyWarning, MissingFileError, ParameterError
 from .formats import atomic_path, image_format, load, save
 from .image import SpectrogramImage, pixel_max
-from .params import SpectrogramParams, Window
-from .phase import QUALITY_PRESETS, Init, Quality, Refine, reconstruct
-from .spectral import calibration, magnitude, match_mel, mel_basis, mel_to_linear, to_db
+from .params import SpectrogramParams
+from .phase import Init, Quality, Refine, reconstruct, resolve_quality
+from .spectral import magnitude, match_mel, mel_basis, mel_to_linear, stft, to_db
+from .typing import PathLike
 
 __all__ = ["encode", "encode_file", "decode", "decode_file", "read_audio", "write_audio"]
 
 #: Fraction of bins above ``db_max`` beyond which :func:`encode` warns.
 CLIP_WARN_FRACTION = 0.001
-
-PathLike = Union[str, os.PathLike]
 
 
 def read_audio(path: PathLike, *, sr: int | None = None) -> tuple[np.ndarray, int]:
@@ -49,6 +49,8 @@ def read_audio(path: PathLike, *, sr: int | None = None) -> tuple[np.ndarray, in
     AudioError
         If the file is not audio soundfile can read.
     """
+    import soundfile as sf
+
     path = Path(path)
     if not path.is_file():
         raise MissingFileError(f"no such file: {str(path)!r}")
@@ -83,6 +85,8 @@ def write_audio(path: PathLike, y: np.ndarray, sr: int, *, subtype: str | None =
     ParameterError
         If the extension is not an audio format soundfile writes.
     """
+    import soundfile as sf
+
     path = Path(path)
     fmt = _audio_format(path)
     subtype = subtype or sf.default_subtype(fmt)
@@ -106,6 +110,8 @@ def write_audio(path: PathLike, y: np.ndarray, sr: int, *, subtype: str | None =
 
 
 def _audio_format(path: Path) -> str:
+    import soundfile as sf
+
     fmt = path.suffix.lstrip(".").upper()
     if fmt not in sf.available_formats():
         raise ParameterError(f"cannot write audio to {str(path)!r}: use an extension like .wav or .flac")
@@ -113,6 +119,8 @@ def _audio_format(path: Path) -> str:
 
 
 def _check_subtype(fmt: str, subtype: str | None) -> None:
+    import soundfile as sf
+
     if subtype is not None and not sf.check_format(fmt, subtype):
         raise ParameterError(
             f"subtype={subtype!r} cannot be written as {fmt}; use one of {sorted(sf.available_subtypes(fmt))}"
@@ -150,7 +158,7 @@ def encode(
     n_fft: int = 2048,
     hop_length: int | None = None,
     win_length: int | None = None,
-    window: Window = "hann",
+    window: str | tuple = "hann",
     center: bool = True,
     scale: Literal["linear", "mel"] = "linear",
     n_mels: int = 128,
@@ -291,6 +299,8 @@ def encode_file(
     MissingFileError, AudioError, ParameterError
         As for :func:`read_audio` and :func:`encode`; no output file is written then.
     """
+    from tqdm import tqdm
+
     image_format(Path(out_path))  # fail before the expensive part
     with tqdm(total=3, desc="encode", unit="stage", delay=1.0, leave=False, disable=not progress) as bar:
         bar.set_postfix_str("read")
@@ -362,8 +372,10 @@ def decode(
     MissingFileError, FormatError
         If ``img`` is a path that cannot be loaded.
     ParameterError
-        If a reconstruction parameter is invalid.
+        If a reconstruction parameter is invalid, or ``quality`` is not one of the
+        three presets.
     """
+    iters = resolve_quality(quality, n_iter)  # before any expensive work
     if img is None or isinstance(img, (bytes, int, float)):
         raise ParameterError(f"img={img!r} must be a SpectrogramImage or the path of an image file")
     if isinstance(img, np.ndarray):
@@ -375,25 +387,22 @@ def decode(
         img = load(img, params=params, like=like)
     p = img.params
     original = None if phase_from is None else _phase_source(phase_from, img)
-    length = p.n_samples if p.n_samples is not None else p.length_for(img.n_frames)
+    length = p.output_length(img.n_frames)
     if isinstance(init, np.ndarray) and init.shape[-2:] != (p.n_fft // 2 + 1, img.n_frames):
         raise ParameterError(f"init phase of shape {init.shape} does not match the image's STFT")
     gen = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
     # One channel at a time, in float32: a 10-minute 44.1 kHz stereo image decodes in
     # well under 4 GiB (the phase step also works in blocks, see griffin_lim).
     y = np.empty((p.n_channels, length), dtype=np.float32)
-    cal = calibration(p)
     for c in range(p.n_channels):
-        S = img.channel_magnitude(c)
+        S = img.channel_magnitude(c)  # calibrated, as phase.reconstruct takes it with params
         refine = None
         if p.scale == "mel":
             M = S
             S = mel_to_linear(M, p).astype(np.float32, copy=False)
             # The linear magnitude is only an estimate: let the phase iterations refine it
             # under the constraint that its mel bands stay the stored ones (match_mel).
-            iters = QUALITY_PRESETS.get(quality, 0) if n_iter is None else n_iter
-            refine = _mel_refiner(M, p, cal, n_calls=iters // 2)
-        S *= np.float32(1.0 / cal)
+            refine = _mel_refiner(M, p, n_calls=iters // 2)
         init_c: Init = init if not isinstance(init, np.ndarray) or init.ndim == 2 else init[c]
         hold = None
         if original is not None:
@@ -402,13 +411,9 @@ def decode(
             init_c, hold = np.angle(X0), (unchanged, X0)
         y[c] = reconstruct(
             S,
+            p,
             quality=quality,
             n_iter=n_iter,
-            n_fft=p.n_fft,
-            hop_length=p.hop_length,
-            win_length=p.win_length,
-            window=p.window,
-            center=p.center,
             length=length,
             momentum=momentum,
             init=init_c,
@@ -444,13 +449,10 @@ _STEP_FRACTION = {8: 1 / 255, 16: 1 / 65535, 32: 1e-6}
 
 
 def _unchanged(y: np.ndarray, img: SpectrogramImage, channel: int) -> tuple[np.ndarray, np.ndarray]:
-    """STFT of original audio ``y`` (librosa units, complex64) and the mask of linear bins
+    """Calibrated STFT of original audio ``y`` (complex64) and the mask of linear bins
     whose pixels ``img`` left unchanged (within one quantisation step)."""
     p = img.params
-    X0 = librosa.stft(
-        y.astype(np.float32), n_fft=p.n_fft, hop_length=p.hop_length, win_length=p.win_length,
-        window=p.window, center=p.center, pad_mode="constant",
-    )  # fmt: skip
+    X0 = stft(y, p, dtype=np.float32)
     one = p.replace(n_channels=1, edits=())
     before = SpectrogramImage.from_magnitude(magnitude(y, one, dtype=np.float32), one).channel_pixels[0]
     after = img.channel_pixels[channel]
@@ -480,8 +482,10 @@ _MEL_SMOOTH_SHARE = 0.2
 _MEL_SMOOTH_SIGMA = 1.5
 
 
-def _mel_refiner(M: np.ndarray, params: SpectrogramParams, cal: float, *, n_calls: int = 0) -> Refine:
-    """``refine`` hook for :func:`griffin_lim` that imposes the stored mel amplitude ``M``.
+def _mel_refiner(M: np.ndarray, params: SpectrogramParams, *, n_calls: int = 0) -> Refine:
+    """``refine`` hook for :func:`specimg.phase.reconstruct` that imposes the stored mel amplitude ``M``.
+
+    It receives and returns calibrated linear magnitudes.
 
     The first ``_MEL_SMOOTH_SHARE`` of the ``n_calls`` calls (counted per block of
     frames) smooth the estimate's log magnitude across frequency before imposing ``M``.
@@ -496,7 +500,7 @@ def _mel_refiner(M: np.ndarray, params: SpectrogramParams, cal: float, *, n_call
         if k < _MEL_SMOOTH_SHARE * n_calls:
             logA = np.log(np.maximum(A, A.dtype.type(1e-12 * float(A.max()) + 1e-30)))  # A's dtype, float32
             A = np.exp(gaussian_filter1d(logA, _MEL_SMOOTH_SIGMA, axis=0, truncate=2.0))
-        return match_mel(A * cal, M[:, frames], params) / cal
+        return match_mel(A, M[:, frames], params)
 
     return refine
 

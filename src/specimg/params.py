@@ -12,25 +12,26 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import scipy.signal
 
 from .errors import FormatError, ParameterError
+from .spectral import analysis_window, frame_count, frame_offset, span_length, stft_lengths
 
-__all__ = ["SpectrogramParams", "FORMAT_VERSION", "FORMAT_NAME"]
+__all__ = ["SpectrogramParams", "FORMAT_VERSION", "FORMAT_NAME", "check_float"]
 
 #: Version of the metadata schema and pixel mapping written by this release.
 FORMAT_VERSION = 1
 #: Value of the ``"format"`` key that identifies specimg metadata.
 FORMAT_NAME = "specimg"
 
-Window = Union[str, tuple]
-
 _MAX_SR = 1_000_000
 _MAX_N_FFT = 1 << 17
 _MAX_CHANNELS = 64
+
+#: Default of the fields resolved in ``__post_init__`` (typed by their resolved type).
+_DERIVED: Any = None
 
 
 def _check_int(name: str, value: Any, lo: int, hi: int, fix: str) -> None:
@@ -40,7 +41,29 @@ def _check_int(name: str, value: Any, lo: int, hi: int, fix: str) -> None:
         raise ParameterError(f"{name}={value!r} is out of range [{lo}, {hi}]; {fix}")
 
 
-def _check_float(name: str, value: Any) -> float:
+def check_float(name: str, value: Any) -> float:
+    """``value`` as a float, if it is a finite real number (not a bool).
+
+    Parameters
+    ----------
+    name : str
+        The parameter's name, for the message.
+    value : object
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ParameterError
+        ``f"{name}={value!r} must be a real number"`` or ``"... must be finite"``.
+
+    Examples
+    --------
+    >>> check_float("gain_db", 3)
+    3.0
+    """
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ParameterError(f"{name}={value!r} must be a real number")
     if not math.isfinite(value):
@@ -64,7 +87,8 @@ class SpectrogramParams:
     n_fft : int > 0 [scalar]
         FFT size in samples. Rows of a linear image: ``n_fft // 2 + 1``.
     hop_length : int > 0 [scalar] or None
-        Samples between successive frames. ``None`` → ``win_length // 4``.
+        Samples between successive frames. ``None`` → ``win_length // 4``. Always an int
+        on the constructed object (as are ``win_length`` and ``fmax``).
     win_length : int > 0 [scalar] or None
         Window length in samples, ``<= n_fft``. ``None`` → ``n_fft``.
     window : str or tuple
@@ -114,16 +138,18 @@ class SpectrogramParams:
         ``hop_length > n_fft`` or ``fmax > sr / 2``).
     """
 
+    # hop_length, win_length and fmax accept None in the constructor (see the __init__
+    # signature below) and are resolved in __post_init__, so they are never None after.
     sr: int
     n_fft: int = 2048
-    hop_length: int | None = None
-    win_length: int | None = None
-    window: Window = "hann"
+    hop_length: int = _DERIVED
+    win_length: int = _DERIVED
+    window: str | tuple = "hann"
     center: bool = True
     scale: Literal["linear", "mel"] = "linear"
     n_mels: int = 128
     fmin: float = 0.0
-    fmax: float | None = None
+    fmax: float = _DERIVED
     htk: bool = False
     norm: Literal["slaney"] | None = "slaney"
     power: float = 2.0
@@ -138,28 +164,45 @@ class SpectrogramParams:
     edits: tuple = field(default=())
     version: int = FORMAT_VERSION
 
+    if TYPE_CHECKING:  # the constructor takes None for the fields it resolves
+
+        def __init__(
+            self,
+            sr: int,
+            n_fft: int = 2048,
+            hop_length: int | None = None,
+            win_length: int | None = None,
+            window: str | tuple = "hann",
+            center: bool = True,
+            scale: Literal["linear", "mel"] = "linear",
+            n_mels: int = 128,
+            fmin: float = 0.0,
+            fmax: float | None = None,
+            htk: bool = False,
+            norm: Literal["slaney"] | None = "slaney",
+            power: float = 2.0,
+            db_min: float = -120.0,
+            db_max: float = 6.0,
+            ref: float = 1.0,
+            flip: bool = True,
+            invert: bool = False,
+            bit_depth: Literal[8, 16, 32] = 16,
+            n_samples: int | None = None,
+            n_channels: int = 1,
+            edits: tuple = (),
+            version: int = FORMAT_VERSION,
+        ) -> None: ...
+
     def __post_init__(self) -> None:
         _check_int("sr", self.sr, 1, _MAX_SR, "pass the sample rate in Hz")
         _check_int("n_fft", self.n_fft, 2, _MAX_N_FFT, "typical values are 512 to 4096")
-        win_length = self.n_fft if self.win_length is None else self.win_length
-        _check_int("win_length", win_length, 1, self.n_fft, "use win_length <= n_fft")
-        if self.hop_length is None and win_length < 4:
-            raise ParameterError(
-                f"win_length={win_length} is too short to derive hop_length = win_length // 4; pass hop_length"
-            )
-        hop_length = win_length // 4 if self.hop_length is None else self.hop_length
-        _check_int("hop_length", hop_length, 1, self.n_fft, "use 0 < hop_length <= n_fft")
+        win_length, hop_length = stft_lengths(self.n_fft, self.win_length, self.hop_length)
         window = tuple(self.window) if isinstance(self.window, list) else self.window
         if not (isinstance(window, str) or (isinstance(window, tuple) and window and isinstance(window[0], str))):
             raise ParameterError(f"window={self.window!r} must be a window name or a (name, parameter, ...) tuple")
-        try:
-            w = scipy.signal.get_window(window, win_length, fftbins=True)
-        except (ValueError, TypeError) as exc:
-            raise ParameterError(
-                f"window={self.window!r} is not a window scipy.signal.get_window knows: {exc}"
-            ) from None
-        lpad = (self.n_fft - win_length) // 2
-        padded = np.pad(w, (lpad, self.n_fft - win_length - lpad))
+        padded = analysis_window(window, win_length, self.n_fft)
+        import scipy.signal  # after analysis_window, which has imported it
+
         if not scipy.signal.check_NOLA(padded, self.n_fft, self.n_fft - hop_length):
             raise ParameterError(
                 f"hop_length={hop_length} leaves gaps the {window!r} window (win_length={win_length}) does not "
@@ -175,8 +218,8 @@ class SpectrogramParams:
             f"n_mels must be <= n_fft // 2 + 1 = {n_freqs}",
         )
         nyquist = self.sr / 2
-        fmin = _check_float("fmin", self.fmin)
-        fmax = nyquist if self.fmax is None else _check_float("fmax", self.fmax)
+        fmin = check_float("fmin", self.fmin)
+        fmax = nyquist if self.fmax is None else check_float("fmax", self.fmax)
         if fmax > nyquist:
             raise ParameterError(f"fmax={fmax!r} Hz is above the Nyquist frequency sr/2={nyquist!r} Hz")
         if not 0 <= fmin < fmax:
@@ -184,14 +227,14 @@ class SpectrogramParams:
         _check_bool("htk", self.htk)
         if self.norm not in ("slaney", None):
             raise ParameterError(f"norm={self.norm!r} must be 'slaney' or None")
-        power = _check_float("power", self.power)
+        power = check_float("power", self.power)
         if power <= 0:
             raise ParameterError(f"power={self.power!r} must be > 0 (1 = magnitude, 2 = power)")
-        db_min = _check_float("db_min", self.db_min)
-        db_max = _check_float("db_max", self.db_max)
+        db_min = check_float("db_min", self.db_min)
+        db_max = check_float("db_max", self.db_max)
         if db_min >= db_max:
             raise ParameterError(f"db_min={db_min!r} must be below db_max={db_max!r}")
-        ref = _check_float("ref", self.ref)
+        ref = check_float("ref", self.ref)
         if ref <= 0:
             raise ParameterError(f"ref={self.ref!r} must be a positive amplitude")
         _check_bool("flip", self.flip)
@@ -242,8 +285,7 @@ class SpectrogramParams:
         signal is padded by ``n_fft // 2`` on both sides; for even ``n_fft`` this is
         ``1 + n_samples // hop_length``), else ``1 + (n_samples - n_fft) // hop_length``.
         """
-        pad = 2 * (self.n_fft // 2) if self.center else 0
-        return 1 + max(n_samples + pad - self.n_fft, 0) // self.hop_length  # type: ignore[operator]
+        return frame_count(n_samples, n_fft=self.n_fft, hop_length=self.hop_length, center=self.center)
 
     def length_for(self, n_frames: int) -> int:
         """Samples a decoder returns for ``n_frames`` frames when ``n_samples`` is unknown.
@@ -251,13 +293,28 @@ class SpectrogramParams:
         ``(n_frames - 1) * hop_length`` if ``center``, else ``(n_frames - 1) * hop_length
         + n_fft``: the span the frames cover (as :func:`librosa.istft` without ``length``).
         """
-        span = (n_frames - 1) * self.hop_length  # type: ignore[operator]
-        return span if self.center else span + self.n_fft
+        return span_length(n_frames, n_fft=self.n_fft, hop_length=self.hop_length, center=self.center)
+
+    def output_length(self, n_frames: int) -> int:
+        """Samples a decoder returns for an image of ``n_frames`` frames.
+
+        ``n_samples`` when it is known, else :meth:`length_for` ``(n_frames)``.
+        """
+        return self.n_samples if self.n_samples is not None else self.length_for(n_frames)
 
     @property
     def n_frames(self) -> int | None:
         """Number of frames (image columns) implied by ``n_samples``, or None."""
         return None if self.n_samples is None else self.frames_for(self.n_samples)
+
+    @property
+    def duration(self) -> float | None:
+        """Length of the original audio in seconds, ``n_samples / sr``, or None if unknown.
+
+        For an image whose ``n_samples`` is unknown, ``output_length(n_frames) / sr`` is the
+        length a decoder returns.
+        """
+        return None if self.n_samples is None else self.n_samples / self.sr
 
     @property
     def frequencies(self) -> np.ndarray:
@@ -270,13 +327,13 @@ class SpectrogramParams:
         import librosa
 
         if self.scale == "mel":
-            return librosa.mel_frequencies(n_mels=self.n_mels + 2, fmin=self.fmin, fmax=float(self.fmax), htk=self.htk)[1:-1]  # type: ignore[arg-type]
+            return librosa.mel_frequencies(n_mels=self.n_mels + 2, fmin=self.fmin, fmax=self.fmax, htk=self.htk)[1:-1]
         return np.fft.rfftfreq(self.n_fft, 1.0 / self.sr)
 
     def times(self, n_frames: int) -> np.ndarray:
         """Time in seconds of the centre of each of ``n_frames`` frames."""
-        offset = 0 if self.center else self.n_fft // 2
-        return (np.arange(n_frames) * self.hop_length + offset) / self.sr  # type: ignore[operator]
+        offset = self.n_fft // 2 - frame_offset(self.n_fft, self.center)  # frame centre - frame position
+        return (np.arange(n_frames) * self.hop_length + offset) / self.sr
 
     def replace(self, **changes: Any) -> SpectrogramParams:
         """Return a copy with ``changes`` applied (and validated).

@@ -1,25 +1,37 @@
-"""Calibrated STFT magnitude, mel filterbank, and dB conversion.
+"""The STFT: its geometry, the calibrated complex transform, mel filterbank and dB.
 
 The magnitude is calibrated so that a full-scale sine (amplitude 1.0) centred on a bin
-reads 1.0, that is 0 dBFS: ``|X| * 2 / sum(window)``.
+reads 1.0, that is 0 dBFS: ``|X| * 2 / sum(window)``. Every module that needs the STFT
+geometry (window padding, centre offset, frame count, librosa's default lengths) calls the
+functions of this module.
+
+Heavy dependencies (scipy.signal, scipy.sparse, librosa's submodules) are imported on first
+use, so that ``import specimg`` stays fast.
 """
 
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING, Any
 
-import librosa
+import librosa  # lazy: submodules load on first attribute access
 import numpy as np
-import scipy.signal
-import scipy.sparse
 
 from .errors import ParameterError
-from .params import SpectrogramParams
+from .typing import Window
+
+if TYPE_CHECKING:
+    from .params import SpectrogramParams
 
 __all__ = [
+    "stft_lengths",
+    "frame_offset",
+    "frame_count",
+    "span_length",
     "analysis_window",
-    "get_window",
+    "window_for",
     "calibration",
+    "stft",
     "stft_magnitude",
     "mel_basis",
     "magnitude",
@@ -33,7 +45,85 @@ __all__ = [
 AMIN = 1e-30
 
 
-def analysis_window(window: str | tuple | np.ndarray, win_length: int, n_fft: int) -> np.ndarray:
+# ---------------------------------------------------------------------------- geometry
+def stft_lengths(n_fft: int, win_length: int | None = None, hop_length: int | None = None) -> tuple[int, int]:
+    """Resolve and check ``(win_length, hop_length)`` with librosa's defaults.
+
+    Parameters
+    ----------
+    n_fft : int > 0 [scalar]
+        FFT size in samples (checked by the caller).
+    win_length : int, 0 < win_length <= n_fft, or None
+        ``None`` → ``n_fft``.
+    hop_length : int, 0 < hop_length <= n_fft, or None
+        ``None`` → ``win_length // 4`` (as :func:`librosa.stft`).
+
+    Returns
+    -------
+    (win_length, hop_length) : tuple of int
+
+    Raises
+    ------
+    ParameterError
+        If a length is not an integer or out of range, or ``hop_length`` is None and
+        ``win_length < 4`` (``win_length // 4`` would be 0).
+
+    Examples
+    --------
+    >>> stft_lengths(2048)
+    (2048, 512)
+    >>> stft_lengths(1024, win_length=800)
+    (800, 200)
+    """
+    for name, value in (("win_length", win_length), ("hop_length", hop_length)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
+            raise ParameterError(f"{name}={value!r} must be an integer")
+    win = n_fft if win_length is None else win_length
+    if not 1 <= win <= n_fft:
+        raise ParameterError(f"win_length={win!r} is out of range [1, {n_fft}]; use win_length <= n_fft")
+    if hop_length is None and win < 4:
+        raise ParameterError(f"win_length={win} is too short to derive hop_length = win_length // 4; pass hop_length")
+    hop = win // 4 if hop_length is None else hop_length
+    if not 1 <= hop <= n_fft:
+        raise ParameterError(f"hop_length={hop!r} is out of range [1, {n_fft}]; use 0 < hop_length <= n_fft")
+    return int(win), int(hop)
+
+
+def frame_offset(n_fft: int, center: bool) -> int:
+    """Zero samples padded before the signal: frame ``t`` covers samples
+    ``t * hop_length - frame_offset`` to ``t * hop_length - frame_offset + n_fft``.
+
+    ``n_fft // 2`` if ``center`` (frame ``t`` is centred on sample ``t * hop_length``), else 0,
+    as :func:`librosa.stft`. The centre of frame ``t`` is sample
+    ``t * hop_length - frame_offset + n_fft // 2``.
+    """
+    return n_fft // 2 if center else 0
+
+
+def frame_count(n_samples: int, *, n_fft: int, hop_length: int, center: bool) -> int:
+    """Number of STFT frames of a signal of ``n_samples`` samples (FORMAT.md §1.2).
+
+    ``1 + (n_samples + 2 * (n_fft // 2) - n_fft) // hop_length`` if ``center``, else
+    ``1 + (n_samples - n_fft) // hop_length`` (at least 1), as :func:`librosa.stft` with
+    ``pad_mode="constant"``.
+
+    Examples
+    --------
+    >>> frame_count(22050, n_fft=2048, hop_length=512, center=True)
+    44
+    """
+    pad = 2 * (n_fft // 2) if center else 0
+    return 1 + max(n_samples + pad - n_fft, 0) // hop_length
+
+
+def span_length(n_frames: int, *, n_fft: int, hop_length: int, center: bool) -> int:
+    """Samples that ``n_frames`` frames span: ``(n_frames - 1) * hop_length``, plus ``n_fft``
+    if not ``center`` (the length :func:`librosa.istft` returns without ``length``)."""
+    span = (n_frames - 1) * hop_length
+    return span if center else span + n_fft
+
+
+def analysis_window(window: Window, win_length: int, n_fft: int) -> np.ndarray:
     """A periodic window of ``win_length`` samples, zero-padded and centred to ``n_fft``.
 
     Parameters
@@ -47,7 +137,7 @@ def analysis_window(window: str | tuple | np.ndarray, win_length: int, n_fft: in
     Returns
     -------
     np.ndarray [shape=(n_fft,)], float64 (as :func:`librosa.filters.get_window` followed
-    by :func:`librosa.util.pad_center`)
+    by :func:`librosa.util.pad_center`); read-only for a named window (it is cached).
 
     Raises
     ------
@@ -63,11 +153,16 @@ def analysis_window(window: str | tuple | np.ndarray, win_length: int, n_fft: in
         return _pad(w, n_fft)
     if not 0 < win_length <= n_fft:
         raise ParameterError(f"win_length={win_length} must be in (0, n_fft={n_fft}]")
-    return _cached_window(window, win_length, n_fft)
+    try:
+        return _cached_window(window, win_length, n_fft)
+    except TypeError:  # an unhashable part, e.g. ("kaiser", [8.0])
+        raise ParameterError(f"window={window!r} is not a window scipy.signal.get_window knows") from None
 
 
 @functools.lru_cache(maxsize=32)
 def _cached_window(window: str | tuple, win_length: int, n_fft: int) -> np.ndarray:
+    import scipy.signal
+
     try:
         w = scipy.signal.get_window(window, win_length, fftbins=True).astype(np.float64)
     except (ValueError, TypeError) as exc:
@@ -82,22 +177,81 @@ def _pad(w: np.ndarray, n_fft: int) -> np.ndarray:
     return np.pad(w, (lpad, n_fft - len(w) - lpad))
 
 
-def get_window(params: SpectrogramParams) -> np.ndarray:
+def window_for(params: SpectrogramParams) -> np.ndarray:
     """Analysis window of ``params``, zero-padded and centred to ``n_fft`` samples.
 
     Returns
     -------
     np.ndarray [shape=(n_fft,)], float64, read-only
     """
-    return analysis_window(params.window, params.win_length, params.n_fft)  # type: ignore[arg-type]
+    return analysis_window(params.window, params.win_length, params.n_fft)
+
+
+#: Former name of :func:`window_for` (it shadowed :func:`scipy.signal.get_window` with
+#: another signature); kept for ``specimg.legacy`` until it calls ``window_for``.
+get_window = window_for
 
 
 def calibration(params: SpectrogramParams) -> float:
-    """Factor from raw STFT magnitude to calibrated amplitude: ``2 / sum(window)``."""
-    return 2.0 / float(np.sum(get_window(params)))
+    """Factor from raw STFT magnitude (librosa's units) to calibrated amplitude: ``2 / sum(window)``.
+
+    Examples
+    --------
+    >>> from specimg import SpectrogramParams
+    >>> calibration(SpectrogramParams(sr=22050, n_fft=2048)) == 2 / 1024
+    True
+    """
+    return 2.0 / float(np.sum(window_for(params)))
 
 
-def stft_magnitude(y: np.ndarray, params: SpectrogramParams, *, dtype: type = np.float64) -> np.ndarray:
+# ---------------------------------------------------------------------------- transform
+def _librosa_stft(y: np.ndarray, params: SpectrogramParams, dtype: Any) -> np.ndarray:
+    """Complex STFT in librosa's units (not calibrated)."""
+    return librosa.stft(
+        np.asarray(y, dtype=dtype),
+        n_fft=params.n_fft,
+        hop_length=params.hop_length,
+        win_length=params.win_length,
+        window=params.window,
+        center=params.center,
+        pad_mode="constant",
+    )
+
+
+def stft(y: np.ndarray, params: SpectrogramParams, *, dtype: Any = np.float64) -> np.ndarray:
+    """Calibrated complex STFT: :func:`librosa.stft` times :func:`calibration`.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(..., n_samples)], real-valued, finite
+    params : SpectrogramParams
+        ``n_fft``, ``hop_length``, ``win_length``, ``window`` and ``center``; the signal is
+        zero-padded (``pad_mode="constant"``).
+    dtype : np.float64 (default) or np.float32
+        Working precision; the result is complex128 or complex64.
+
+    Returns
+    -------
+    np.ndarray [shape=(..., n_fft // 2 + 1, n_frames)], complex
+        ``n_frames = frame_count(n_samples, ...)``; ``abs`` of it is :func:`stft_magnitude`
+        (to rounding): a full-scale sine reads 1.0. The phase is librosa's (referred to the
+        start of each frame).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from specimg import SpectrogramParams
+    >>> p = SpectrogramParams(sr=8000, n_fft=512)
+    >>> X = stft(np.cos(2 * np.pi * 1000 * np.arange(8000) / 8000), p)
+    >>> X.shape, round(float(np.abs(X[64, 10])), 6)
+    ((257, 63), 1.0)
+    """
+    X = _librosa_stft(y, params, dtype)
+    X *= X.real.dtype.type(calibration(params))
+    return X
+
+
+def stft_magnitude(y: np.ndarray, params: SpectrogramParams, *, dtype: Any = np.float64) -> np.ndarray:
     """Calibrated linear STFT magnitude.
 
     Parameters
@@ -113,16 +267,7 @@ def stft_magnitude(y: np.ndarray, params: SpectrogramParams, *, dtype: type = np
     np.ndarray [shape=(..., n_fft // 2 + 1, n_frames)], ``dtype``, non-negative
         ``|STFT(y)| * 2 / sum(window)``; a full-scale sine reads 1.0.
     """
-    X = librosa.stft(
-        np.asarray(y, dtype=dtype),
-        n_fft=params.n_fft,
-        hop_length=params.hop_length,
-        win_length=params.win_length,
-        window=params.window,
-        center=params.center,
-        pad_mode="constant",
-    )
-    S = np.abs(X)
+    S = np.abs(_librosa_stft(y, params, dtype))
     S *= S.dtype.type(calibration(params))
     return S
 
@@ -141,7 +286,7 @@ def mel_basis(params: SpectrogramParams) -> np.ndarray:
     -------
     np.ndarray [shape=(n_mels, n_fft // 2 + 1)], float64, non-negative
     """
-    return _mel_basis(params.sr, params.n_fft, params.n_mels, params.fmin, params.fmax, params.htk, params.norm)  # type: ignore[arg-type]
+    return _mel_basis(params.sr, params.n_fft, params.n_mels, params.fmin, params.fmax, params.htk, params.norm)
 
 
 def magnitude(y: np.ndarray, params: SpectrogramParams, *, dtype: type = np.float64) -> np.ndarray:
@@ -204,6 +349,8 @@ class _Banded:
     """The mel filterbank ``B`` as sparse operators, and the tridiagonal pieces of ``B D Bᵀ``."""
 
     def __init__(self, B: np.ndarray) -> None:
+        import scipy.sparse
+
         G = B @ B.T
         self.tridiagonal = bool(np.all(np.triu(G, 2) == 0))
         self.B = scipy.sparse.csr_matrix(B)
@@ -367,7 +514,7 @@ def match_mel(S: np.ndarray, M: np.ndarray, params: SpectrogramParams) -> np.nda
 
 
 def _banded_for(params: SpectrogramParams) -> _Banded:
-    return _banded(params.sr, params.n_fft, params.n_mels, params.fmin, params.fmax, params.htk, params.norm)  # type: ignore[arg-type]
+    return _banded(params.sr, params.n_fft, params.n_mels, params.fmin, params.fmax, params.htk, params.norm)
 
 
 def mel_to_linear(M: np.ndarray, params: SpectrogramParams) -> np.ndarray:
@@ -462,6 +609,8 @@ def mel_to_linear(M: np.ndarray, params: SpectrogramParams) -> np.ndarray:
     >>> bool(err < 1e-5)
     True
     """
+    from .params import SpectrogramParams  # spectral sits below params; this is only a check
+
     if not isinstance(params, SpectrogramParams):
         raise ParameterError(f"params={params!r} must be a SpectrogramParams")
     M = np.asarray(M)

@@ -1,0 +1,47 @@
+"""Phase reconstruction from STFT magnitude: PGHI initialisation and fast Griffin-Lim.
+
+The STFT convention is librosa's (:func:`librosa.stft` with ``pad_mode="constant"``):
+frame ``m`` covers samples ``m * hop_length - n_fft // 2 ...`` when ``center=True``, and
+the phase of bin ``k`` is referred to the start of the frame.
+
+Units: :func:`reconstruct` with a :class:`~specimg.SpectrogramParams` takes the calibrated
+magnitude that images store (a full-scale sine reads 1.0; see :mod:`specimg.spectral`).
+Without params, and in :func:`pghi` and :func:`griffin_lim`, the magnitude ``S`` is in the
+units of :func:`librosa.stft` (not calibrated).
+
+Layout: ``_stft`` (the STFT/ISTFT pair), ``_pghi``, ``_gla`` (fast Griffin-Lim, blocks),
+``_reconstruct`` (quality presets), ``_kernels`` (numba loops, imported on first use so
+that importing this package does not import numba).
+
+References
+----------
+.. [1] Z. Průša, P. Balazs, P. L. Søndergaard, "A Noniterative Method for Reconstruction of
+   Phase From STFT Magnitude", IEEE/ACM Trans. Audio, Speech, Lang. Process. 25(5),
+   1154–1164, 2017. doi:10.1109/TASLP.2017.2678166
+.. [2] N. Perraudin, P. Balazs, P. L. Søndergaard, "A fast Griffin-Lim algorithm",
+   IEEE WASPAA 2013. doi:10.1109/WASPAA.2013.6701851
+.. [3] D. Griffin, J. Lim, "Signal estimation from modified short-time Fourier transform",
+   IEEE Trans. ASSP 32(2), 236–243, 1984.
+"""
+
+from __future__ import annotations
+
+from ..typing import Window
+from ._gla import Init, Refine, griffin_lim
+from ._pghi import gaussian_tfr, pghi
+from ._reconstruct import QUALITY_PRESETS, Quality, reconstruct, resolve_quality
+from ._stft import StftPair
+
+__all__ = [
+    "StftPair",
+    "pghi",
+    "griffin_lim",
+    "reconstruct",
+    "resolve_quality",
+    "QUALITY_PRESETS",
+    "gaussian_tfr",
+    "Init",
+    "Refine",
+    "Quality",
+    "Window",
+]

@@ -1,0 +1,331 @@
+"""Fast Griffin-Lim [2]_ from a chosen initial phase, in bounded memory.
+
+References
+----------
+.. [2] N. Perraudin, P. Balazs, P. L. Søndergaard, "A fast Griffin-Lim algorithm",
+   IEEE WASPAA 2013. doi:10.1109/WASPAA.2013.6701851
+.. [3] D. Griffin, J. Lim, "Signal estimation from modified short-time Fourier transform",
+   IEEE Trans. ASSP 32(2), 236–243, 1984.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal, Union
+
+import numpy as np
+
+from ..errors import ParameterError
+from ..spectral import span_length
+from ..typing import Window
+from ._checks import as_generator, check_magnitude, renamed_magnitude, stft_geometry
+from ._pghi import pghi
+from ._stft import StftPair
+
+__all__ = ["Init", "Refine", "griffin_lim"]
+
+Init = Union[Literal["pghi", "random", "zeros"], np.ndarray]
+#: ``refine(S, frames) -> S``: see :func:`griffin_lim`.
+Refine = Callable[[np.ndarray, slice], np.ndarray]
+
+# Frames shared by consecutive blocks of a long reconstruction (see _fgla_blocks).
+_BLOCK_OVERLAP = 64
+
+
+def griffin_lim(
+    S: np.ndarray | None = None,
+    *,
+    n_iter: int = 32,
+    hop_length: int | None = None,
+    win_length: int | None = None,
+    n_fft: int | None = None,
+    window: Window = "hann",
+    center: bool = True,
+    length: int | None = None,
+    momentum: float = 0.99,
+    init: Init = "pghi",
+    rng: np.random.Generator | int | None = None,
+    dtype: type = np.float32,
+    workers: int | None = None,
+    block_frames: int = 2048,
+    refine: Refine | None = None,
+    refine_every: int = 2,
+    hold: tuple[np.ndarray, np.ndarray] | None = None,
+    progress: bool = False,
+    magnitude: np.ndarray | None = None,
+) -> np.ndarray:
+    """Fast Griffin-Lim phase retrieval with momentum, from a chosen initial phase.
+
+    Parameters
+    ----------
+    S : np.ndarray [shape=(..., n_fft // 2 + 1, n_frames)], non-negative
+        Target STFT magnitude in the units of :func:`librosa.stft` (not calibrated; see
+        :func:`reconstruct` for the calibrated magnitude of an image).
+    n_iter : int >= 0
+        Number of iterations; 0 returns the ISTFT of the initial estimate.
+    hop_length, win_length, n_fft, window, center :
+        STFT geometry, as for :func:`librosa.stft`. ``n_fft=None`` →
+        ``2 * (S.shape[-2] - 1)``; ``win_length=None`` → ``n_fft``;
+        ``hop_length=None`` → ``win_length // 4``.
+    length : int >= 0 or None
+        Number of output samples. ``None`` → ``hop_length * (n_frames - 1)`` (centered).
+    momentum : float >= 0
+        Momentum of the fast Griffin-Lim update [2]_ (0 gives plain Griffin-Lim [3]_).
+    init : {"pghi", "random", "zeros"} or np.ndarray of phases
+        Initial phase: PGHI [1]_ (default), uniform random, zero, or given (radians,
+        same shape as ``S``).
+    rng : np.random.Generator, int or None
+        Seed or generator for the random parts; results are deterministic for a seed.
+    dtype : np.float32 or np.float64
+        Working precision.
+    workers : int or None
+        Threads for :mod:`scipy.fft`.
+    block_frames : int >= 256
+        Signals longer than this many frames are reconstructed in overlapping blocks, so
+        memory stays bounded whatever the length (about 0.5 GB per 2048 frames of 1025
+        bins). Each block starts from the phases the previous one converged to in their
+        overlap, and the two are cross-faded there, so no seam is audible.
+    refine : callable or None
+        For a target magnitude that is itself only an estimate (a mel image): every
+        ``refine_every`` iterations, ``refine(A, frames)`` receives the magnitude ``A``
+        [shape=(n_bins, n_block_frames)] of the current estimate (after the momentum
+        step, before the magnitude projection) for the frames
+        ``frames`` (a slice of the whole signal) and returns the magnitude to project on
+        from then on, same shape and units. ``specimg.decode`` uses it to impose the
+        stored mel bands while keeping the fine structure the iterations find.
+    refine_every : int > 0
+        Iterations between calls of ``refine``.
+    hold : (mask, values) or None
+        Coefficients known exactly: ``mask`` [bool, shape=S.shape] marks them and
+        ``values`` [complex, same shape, units of :func:`librosa.stft`] gives them. They
+        are set at the start and after every step, so only the other coefficients are
+        reconstructed (``specimg.decode(..., phase_from=...)`` holds the unedited part of
+        an image at the original audio's STFT).
+    progress : bool
+        Show a progress bar (after one second) over the iterations.
+    magnitude : np.ndarray or None
+        Deprecated name of ``S`` (warns; removed in the next release).
+
+    Returns
+    -------
+    np.ndarray [shape=(..., length)], ``dtype``, the reconstructed signal.
+
+    Raises
+    ------
+    ParameterError
+        If the magnitude or a parameter is invalid.
+
+    See Also
+    --------
+    librosa.griffinlim : the same iteration from a random start; its ``random_state`` is
+        ``rng`` here, and its ``init="random"`` is ``init="random"``.
+    """
+    S = renamed_magnitude(S, magnitude, "griffin_lim")
+    check_magnitude(S)
+    if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 0:
+        raise ParameterError(f"n_iter={n_iter!r} must be an integer >= 0")
+    if isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.number)) or not momentum >= 0:
+        raise ParameterError(f"momentum={momentum!r} must be a number >= 0")  # also rejects NaN
+    n_fft, hop_length, win_length, w = stft_geometry(S.shape[-2], n_fft, hop_length, win_length, window)
+    if hold is not None:
+        if len(hold) != 2 or np.shape(hold[0]) != S.shape or np.shape(hold[1]) != S.shape:
+            raise ParameterError(f"hold must be (mask, values), both of the magnitude's shape {S.shape}")
+    if refine_every < 1:
+        raise ParameterError(f"refine_every={refine_every} must be >= 1")
+    if block_frames < 4 * _BLOCK_OVERLAP:
+        raise ParameterError(f"block_frames={block_frames} must be >= {4 * _BLOCK_OVERLAP}")
+    n_frames = S.shape[-1]
+    if length is None:
+        length = span_length(n_frames, n_fft=n_fft, hop_length=hop_length, center=center)
+    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
+        raise ParameterError(f"length={length!r} must be an integer >= 0")
+    gen = as_generator(rng)
+
+    if not isinstance(init, np.ndarray) and init not in ("pghi", "random", "zeros"):
+        raise ParameterError(f"init={init!r} must be 'pghi', 'random', 'zeros' or an array of phases")
+    if isinstance(init, np.ndarray) and init.shape != S.shape:
+        raise ParameterError(f"init phase of shape {init.shape} must match magnitude {S.shape}")
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        n_signals = int(np.prod(S.shape[:-2], dtype=int))
+        bar = tqdm(total=(n_iter + 1) * n_signals, desc="phase", unit="it", delay=1.0, leave=False,
+                   bar_format="{l_bar}{bar}| {elapsed}<{remaining}")
+    alpha = momentum / (1.0 + momentum)
+    out: np.ndarray = np.zeros(S.shape[:-2] + (length,), dtype=dtype)
+    geometry = dict(n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window)
+    for idx in np.ndindex(*S.shape[:-2]):
+        init_i = init[idx] if isinstance(init, np.ndarray) else init
+        if n_frames <= block_frames:
+            pair = StftPair(
+                n_fft=n_fft, hop_length=hop_length, window=w, n_frames=n_frames, length=length,
+                center=center, dtype=dtype, workers=workers,
+            )  # fmt: skip
+            phase0 = _initial_phase(S[idx], init_i, None, geometry, gen)
+            if bar is not None:
+                bar.update()
+            refine_i = _for_frames(refine, slice(0, n_frames), refine_every)
+            hold_i = None if hold is None else (hold[0][idx], hold[1][idx])
+            X = _fgla(S[idx], phase0, pair, n_iter, alpha, dtype, bar, refine=refine_i, hold=hold_i)
+            out[idx] = pair.inverse(X)
+        else:
+            out[idx] = _fgla_blocks(
+                S[idx], init_i, geometry, w, center, length, n_iter, alpha, dtype, workers, gen, bar,
+                block_frames=block_frames, overlap=_BLOCK_OVERLAP, refine=refine, refine_every=refine_every,
+                hold=None if hold is None else (hold[0][idx], hold[1][idx]),
+            )  # fmt: skip
+    if bar is not None:
+        bar.close()
+    return out
+
+
+
+def _initial_phase(
+    S: np.ndarray, init: str | np.ndarray, known: np.ndarray | None, geometry: dict, gen: np.random.Generator
+) -> np.ndarray:
+    if isinstance(init, np.ndarray):
+        return init
+    if init == "pghi":
+        return pghi(S, known=known, rng=gen, **geometry)
+    phase = gen.uniform(-np.pi, np.pi, size=S.shape) if init == "random" else np.zeros(S.shape)
+    if known is not None:
+        phase = np.where(np.isfinite(known), known, phase)
+    return phase
+
+
+
+def _for_frames(refine: Refine | None, frames: slice, every: int) -> Callable[[int, np.ndarray], np.ndarray | None] | None:
+    """Bind ``refine`` to a block: returns f(iteration, |X| as (n_frames, n_bins)) → new (n_bins, n_frames) or None."""
+    if refine is None:
+        return None
+
+    def step(k: int, A: np.ndarray) -> np.ndarray | None:
+        return refine(A.T, frames) if k % every == 0 else None
+
+    return step
+
+
+
+def _fgla(
+    S: np.ndarray,
+    phase0: np.ndarray,
+    pair: StftPair,
+    n_iter: int,
+    alpha: float,
+    dtype: type,
+    bar: object,
+    fixed: np.ndarray | None = None,
+    refine: Callable[[int, np.ndarray], np.ndarray | None] | None = None,
+    hold: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Fast Griffin-Lim on one (n_bins, n_frames) magnitude; returns the final STFT (n_frames, n_bins).
+
+    ``fixed`` (n_fixed, n_bins), if given, holds the first frames constant throughout;
+    ``refine`` (see :func:`_for_frames`) may replace the target magnitude between steps;
+    ``hold`` (mask, values) in (n_bins, n_frames) holds single coefficients.
+    """
+    from ._kernels import momentum_step, polar, project_magnitude  # numba, on first use
+
+    mag: np.ndarray = np.ascontiguousarray(S.T, dtype=dtype)
+    cdtype = np.result_type(dtype, np.complex64)
+    X = np.empty(mag.shape, dtype=cdtype)
+    polar(mag, np.ascontiguousarray(phase0.T), X)
+    n_fixed = 0 if fixed is None else len(fixed)
+    if n_fixed:
+        X[:n_fixed] = fixed
+    hold_mask = hold_values = None
+    if hold is not None and np.any(hold[0]):
+        hold_mask = np.ascontiguousarray(hold[0].T)
+        hold_values = np.ascontiguousarray(hold[1].T).astype(cdtype, copy=False)
+        np.copyto(X, hold_values, where=hold_mask)
+    prev = np.zeros_like(X)
+    for k in range(n_iter):
+        rebuilt = pair.forward(pair.inverse(X)).astype(cdtype, copy=False)
+        momentum_step(rebuilt, prev, cdtype.type(alpha).real, X)
+        if refine is not None:
+            new_mag = refine(k, np.abs(X))
+            if new_mag is not None:
+                mag = np.ascontiguousarray(new_mag.T, dtype=dtype)
+        project_magnitude(X, mag)
+        if hold_mask is not None:
+            np.copyto(X, hold_values, where=hold_mask)  # type: ignore[arg-type]
+        if n_fixed:
+            X[:n_fixed] = fixed
+        if bar is not None:
+            bar.update()  # type: ignore[attr-defined]
+    return X
+
+
+
+def _fgla_blocks(
+    S: np.ndarray,
+    init: str | np.ndarray,
+    geometry: dict,
+    window: np.ndarray,
+    center: bool,
+    length: int,
+    n_iter: int,
+    alpha: float,
+    dtype: type,
+    workers: int | None,
+    gen: np.random.Generator,
+    bar: object,
+    *,
+    block_frames: int,
+    overlap: int,
+    refine: Refine | None,
+    refine_every: int,
+    hold: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Reconstruct a long signal block by block in bounded memory.
+
+    Blocks of ``block_frames`` frames overlap by ``overlap`` frames. In each block the
+    first 3/4 of the overlap is held at the STFT the previous block converged to (PGHI
+    integrates on from those phases, and Griffin-Lim keeps them), so both blocks
+    synthesise the same samples from the same frames in the second quarter of the overlap,
+    where the outputs are cross-faded; each block's edge frames fall outside it.
+    """
+    n_fft, hop = geometry["n_fft"], geometry["hop_length"]
+    n_frames = S.shape[-1]
+    out: np.ndarray = np.zeros(length, dtype=dtype)
+    step = block_frames - overlap
+    starts = list(range(0, max(n_frames - overlap, 1), step))
+    prev_X: np.ndarray | None = None
+    prev_start = 0
+    tail = n_fft // 2 if center else n_fft
+    for start in starts:
+        stop = min(start + block_frames, n_frames)
+        Sb = S[:, start:stop]
+        local_len = (stop - start - 1) * hop + tail
+        pair = StftPair(
+            n_fft=n_fft, hop_length=hop, window=window, n_frames=stop - start, length=local_len,
+            center=center, dtype=dtype, workers=workers,
+        )  # fmt: skip
+        known = fixed = None
+        if prev_X is not None:
+            n_fixed = 3 * overlap // 4
+            fixed = prev_X[start - prev_start : start - prev_start + n_fixed]
+            known = np.full(Sb.shape, np.nan)
+            known[:, :n_fixed] = np.angle(fixed).T
+        init_b = init[:, start:stop] if isinstance(init, np.ndarray) else init
+        phase0 = _initial_phase(Sb, init_b, known, geometry, gen)
+        refine_b = _for_frames(refine, slice(start, stop), refine_every)
+        hold_b = None if hold is None else (hold[0][:, start:stop], hold[1][:, start:stop])
+        X = _fgla(Sb, phase0, pair, n_iter, alpha, dtype, None, fixed, refine_b, hold_b)
+        y = pair.inverse(X)
+        g0 = start * hop
+        g1 = min(g0 + local_len, length)
+        y = y[: g1 - g0]
+        if prev_X is None:
+            out[g0:g1] = y
+        else:
+            f0, f1 = (start + overlap // 4) * hop, (start + overlap // 2) * hop
+            fade = (0.5 - 0.5 * np.cos(np.pi * (np.arange(f1 - f0) + 0.5) / (f1 - f0))).astype(dtype)
+            out[f0:f1] = (1 - fade) * out[f0:f1] + fade * y[f0 - g0 : f1 - g0]
+            out[f1:g1] = y[f1 - g0 :]
+        prev_X, prev_start = X, start
+        if bar is not None:
+            bar.update(n_iter * (stop - start) / n_frames)  # type: ignore[attr-defined]
+    return out
+

@@ -1,0 +1,91 @@
+"""The lean STFT/ISTFT pair that Griffin-Lim iterates (librosa's convention)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..spectral import frame_offset
+
+__all__ = ["StftPair"]
+
+
+class StftPair:
+    """A lean STFT/ISTFT pair for a fixed geometry, as used inside Griffin-Lim.
+
+    The window, the overlap-add normaliser and the frame layout are computed once; the
+    transforms run in ``dtype`` (float32 by default) with :mod:`scipy.fft` using
+    ``workers`` threads. Results match :func:`librosa.stft` / :func:`librosa.istft`
+    (``pad_mode="constant"``) to floating-point precision.
+
+    Parameters
+    ----------
+    n_fft : int > 0
+    hop_length : int > 0, ``<= n_fft``
+    window : np.ndarray [shape=(n_fft,)], the analysis window padded to ``n_fft``
+    n_frames : int > 0, number of frames
+    length : int >= 0, number of output samples of :meth:`inverse`
+    center : bool
+    dtype : np.float32 or np.float64
+    workers : int or None, threads for :mod:`scipy.fft` (None: all cores)
+    """
+
+    def __init__(
+        self,
+        *,
+        n_fft: int,
+        hop_length: int,
+        window: np.ndarray,
+        n_frames: int,
+        length: int,
+        center: bool = True,
+        dtype: type = np.float32,
+        workers: int | None = None,
+    ) -> None:
+        self.n_fft, self.hop_length, self.n_frames, self.length = n_fft, hop_length, n_frames, length
+        self.offset = frame_offset(n_fft, center)
+        self.dtype = np.dtype(dtype)
+        self.workers = -1 if workers is None else workers
+        self.window = np.asarray(window, dtype=self.dtype)
+        self.n_padded = (n_frames - 1) * hop_length + n_fft
+        wss = self._overlap_add(np.broadcast_to(self.window.astype(np.float64) ** 2, (n_frames, n_fft)))
+        # Where few frames overlap (the ends when center=False) the window-square sum is
+        # ~0; dividing by it would blow noise up by orders of magnitude. Below 5 % of its
+        # peak the least-squares weight is floored instead, which fades those samples (a floor of
+        # 1e-3 still amplified the ends' noise 4-5x on white noise; 5 % keeps the peak).
+        self._inv_wss = (1.0 / np.maximum(wss, 0.05 * wss.max())).astype(self.dtype)
+
+    def _overlap_add(self, frames: np.ndarray) -> np.ndarray:
+        hop, n_fft = self.hop_length, self.n_fft
+        if n_fft % hop == 0:
+            r = n_fft // hop
+            out = np.zeros((self.n_frames + r - 1, hop), dtype=frames.dtype)
+            for i in range(r):
+                out[i : i + self.n_frames] += frames[:, i * hop : (i + 1) * hop]
+            return out.reshape(-1)
+        out = np.zeros(self.n_padded, dtype=frames.dtype)
+        for m in range(self.n_frames):
+            out[m * hop : m * hop + n_fft] += frames[m]
+        return out
+
+    def forward(self, y: np.ndarray) -> np.ndarray:
+        """STFT of ``y`` [shape=(length,)] → complex [shape=(n_frames, n_fft // 2 + 1)]."""
+        import scipy.fft  # on first use: it takes a while to import
+
+        padded = np.zeros(self.n_padded, dtype=self.dtype)
+        n = min(len(y), self.n_padded - self.offset)
+        padded[self.offset : self.offset + n] = y[:n]
+        frames = np.lib.stride_tricks.sliding_window_view(padded, self.n_fft)[:: self.hop_length]
+        return scipy.fft.rfft(frames * self.window, axis=-1, workers=self.workers)
+
+    def inverse(self, X: np.ndarray) -> np.ndarray:
+        """Least-squares ISTFT of complex [shape=(n_frames, n_fft // 2 + 1)] → [shape=(length,)]."""
+        import scipy.fft
+
+        frames = scipy.fft.irfft(X, n=self.n_fft, axis=-1, workers=self.workers).astype(self.dtype, copy=False)
+        frames *= self.window
+        y = self._overlap_add(frames) * self._inv_wss
+        out = y[self.offset : self.offset + self.length]
+        if len(out) < self.length:
+            out = np.pad(out, (0, self.length - len(out)))
+        return out
+
