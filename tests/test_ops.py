@@ -426,6 +426,42 @@ def test_apply_mask_errors(speech: SpectrogramImage, tmp_path: Path) -> None:
         ops.apply_mask(speech, np.zeros(speech.shape, bool), db=float("nan"))
 
 
+def test_mask_files_are_read_by_the_picture_rules(speech: SpectrogramImage, tmp_path: Path) -> None:
+    """Alpha over black (transparent = not painted), BT.601 gray, each dtype by its full scale."""
+    from specimg import pictures
+
+    rows, cols = speech.shape
+    rgba = np.zeros((rows, cols, 4), np.uint8)
+    rgba[100:200, 10:60] = (255, 255, 255, 255)  # painted white
+    rgba[300:400, 10:60] = (255, 255, 255, 0)  # white but transparent: not painted
+    rgba[500:600, 10:60] = (255, 0, 0, 255)  # red: BT.601 gray round(0.299 * 255) = 76
+    rgba[700:800, 10:60] = (255, 255, 255, 128)  # half transparent white: gray 128
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
+    gray = pictures.read_gray(tmp_path / "rgba.png")
+    assert gray.dtype == np.uint8
+    assert (gray[150, 30], gray[350, 30], gray[550, 30], gray[750, 30]) == (255, 0, 76, 128)
+    out = ops.apply_mask(speech, tmp_path / "rgba.png", db=-30.0, threshold=None)
+    assert np.array_equal(out.pixels, ops.apply_mask(speech, gray, db=-30.0, threshold=None).pixels)
+    changed = out.pixels != speech.pixels
+    assert changed[100:200, 10:60].any() and not changed[300:400].any()
+    live = speech.db[::-1] > speech.params.db_min + 30
+    delta = (out.db[::-1] - speech.db[::-1])[500:600, 10:60][live[500:600, 10:60]]
+    np.testing.assert_allclose(delta, -30.0 * 76 / 255, atol=0.01)
+    # other modes give the gray level the picture door reads, scaled by the dtype's full scale
+    L = np.where(gray > 100, 200, 0).astype(np.uint8)
+    Image.fromarray(np.dstack([L, np.full_like(L, 255)]), "LA").save(tmp_path / "la.png")
+    Image.fromarray(L > 0).save(tmp_path / "one.png")
+    Image.fromarray(L.astype(np.uint16) * 257).save(tmp_path / "sixteen.png")
+    Image.fromarray(L, "L").convert("P").save(tmp_path / "palette.png")
+    expected_of = {"la.png": L, "one.png": L > 0, "sixteen.png": L.astype(np.uint16) * 257, "palette.png": L}
+    for name, expected in expected_of.items():
+        got = ops.apply_mask(speech, tmp_path / name, db=-30.0, threshold=None)
+        assert np.array_equal(got.pixels, ops.apply_mask(speech, expected, db=-30.0, threshold=None).pixels), name
+    (tmp_path / "not.png").write_bytes(b"not a picture")
+    with pytest.raises(specimg.FormatError, match="not.png"):
+        ops.apply_mask(speech, tmp_path / "not.png")
+
+
 # ---------------------------------------------------------------------------- apply
 def test_apply_gaussian_blur(speech: SpectrogramImage) -> None:
     blur = functools.partial(cv2.GaussianBlur, ksize=(5, 5), sigmaX=1.0)
@@ -452,6 +488,22 @@ def test_apply_sees_the_image_orientation_and_units(speech: SpectrogramImage) ->
     assert ops.apply(speech, lambda u: u * 0, domain="unit").params.edits[-1]["domain"] == "unit"
     clipped = ops.apply(speech, lambda a: a + 500.0)
     assert np.all(clipped.db == p.db_max)
+
+
+def test_unit_level_does_not_depend_on_invert(speech: SpectrogramImage) -> None:
+    """0 is the floor and 1 db_max in the unit domain, whatever params.invert says."""
+    inverted = SpectrogramImage.from_db(speech.db, speech.params.replace(invert=True))
+    seen: list[np.ndarray] = []
+
+    def record(a: np.ndarray) -> np.ndarray:
+        seen.append(a.copy())
+        return a**2
+
+    a, b = ops.apply(speech, record, domain="unit"), ops.apply(inverted, record, domain="unit")
+    np.testing.assert_array_equal(seen[0], seen[1])
+    np.testing.assert_array_equal(a.db, b.db)
+    for method in ("nlmeans", "tv"):  # the filters see the same level too
+        np.testing.assert_array_equal(ops.denoise(speech, method).db, ops.denoise(inverted, method).db)
 
 
 def test_apply_errors(speech: SpectrogramImage) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..image import SpectrogramImage
-from ._core import channel_db, check_img, db_to_unit, edited, oriented, unit_to_db
+from ._core import channel_db, check_img, db_to_level, edited, level_to_db, oriented
 
 __all__ = ["apply"]
 
@@ -80,7 +80,7 @@ def apply(img: SpectrogramImage, func: Callable[[np.ndarray], Any], *, domain: D
     for c in range(p.n_channels):
         a = oriented(S[c], p)
         if domain == "unit":
-            a = db_to_unit(a, p)
+            a = db_to_level(a, p)
         a = np.ascontiguousarray(a, dtype=np.float64)
         expected = a.shape
         result = func(a)
@@ -96,6 +96,6 @@ def apply(img: SpectrogramImage, func: Callable[[np.ndarray], Any], *, domain: D
         if not np.all(np.isfinite(r)):
             raise ParameterError(f"func {name} returned NaN or infinite values; it must return finite levels")
         if domain == "unit":
-            r = unit_to_db(r, p)
+            r = level_to_db(r, p)
         out[c] = oriented(r, p)
     return edited(img, out, {"op": "apply", "func": name, "domain": domain})

@@ -15,9 +15,10 @@ from typing import Any, Union
 
 import numpy as np
 
+from .. import image
 from ..errors import ClippingWarning, ParameterError
 from ..image import SpectrogramImage
-from ..params import SpectrogramParams
+from ..params import SpectrogramParams, check_float
 
 Span = Union[Sequence[Union[float, None]], None]  # noqa: UP007  (a runtime alias: keep it 3.10-safe)
 
@@ -25,6 +26,7 @@ _CLIP_WARN_FRACTION = 1e-3
 
 
 def check_img(img: Any) -> SpectrogramImage:
+    """``img`` itself, if it is a :class:`SpectrogramImage`; else ParameterError."""
     if not isinstance(img, SpectrogramImage):
         raise ParameterError(
             f"img={type(img).__name__} must be a SpectrogramImage; load a file with specimg.load(path) first"
@@ -32,16 +34,9 @@ def check_img(img: Any) -> SpectrogramImage:
     return img
 
 
-def real_number(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ParameterError(f"{name}={value!r} must be a real number")
-    if not math.isfinite(value):
-        raise ParameterError(f"{name}={value!r} must be finite")
-    return float(value)
-
-
 def nonneg(name: str, value: Any, unit: str) -> float:
-    v = real_number(name, value)
+    """``value`` as a float, if it is a finite real number >= 0 (``unit`` goes in the message)."""
+    v = check_float(name, value)
     if v < 0:
         raise ParameterError(f"{name}={value!r} must be >= 0 ({unit})")
     return v
@@ -67,8 +62,8 @@ def _span(name: str, span: Span, lo: float, hi: float, unit: str, limit: str) ->
         raise ParameterError(
             f"{name}={span!r} must be a pair ({letter}0, {letter}1) in {unit}, or None for the whole axis"
         )
-    a = lo if span[0] is None else real_number(f"{name}[0]", span[0])
-    b = hi if span[1] is None else real_number(f"{name}[1]", span[1])
+    a = lo if span[0] is None else check_float(f"{name}[0]", span[0])
+    b = hi if span[1] is None else check_float(f"{name}[1]", span[1])
     tol = 1e-9 * max(1.0, abs(hi))
     if a < lo - tol:
         raise ParameterError(
@@ -94,12 +89,22 @@ def freq_span(params: SpectrogramParams, freq: Span, name: str = "freq") -> tupl
 
 
 
-def db_to_unit(S: np.ndarray, params: SpectrogramParams) -> np.ndarray:
-    return (S - params.db_min) / (params.db_max - params.db_min)
+def _upright(params: SpectrogramParams) -> SpectrogramParams:
+    return params.replace(invert=False) if params.invert else params
 
 
-def unit_to_db(u: np.ndarray, params: SpectrogramParams) -> np.ndarray:
-    return params.db_min + np.asarray(u, dtype=np.float64) * (params.db_max - params.db_min)
+def db_to_level(S_db: np.ndarray, params: SpectrogramParams) -> np.ndarray:
+    """dB → the unit level of :mod:`specimg.ops`, in [0, 1]: 0 the floor, 1 ``db_max``.
+
+    The file's own map (:func:`specimg.image.db_to_unit`) read as if not inverted: the
+    level an operation sees does not depend on ``params.invert``.
+    """
+    return image.db_to_unit(S_db, _upright(params))
+
+
+def level_to_db(u: np.ndarray, params: SpectrogramParams) -> np.ndarray:
+    """The unit level (clipped to [0, 1]) → dB, the inverse of :func:`db_to_level`."""
+    return image.unit_to_db(u, _upright(params))
 
 
 def channel_db(img: SpectrogramImage) -> np.ndarray:
@@ -145,10 +150,7 @@ def edited(
     params = img.params.replace(edits=(*img.params.edits, edit))
     out = SpectrogramImage.from_db(S_db, params)
     if changed is not None:
-        keep = np.broadcast_to(~np.asarray(changed, dtype=bool), S_db.shape)
-        if params.flip:
-            keep = keep[:, ::-1, :]
-        keep = keep.reshape(-1, S_db.shape[-1])
+        keep = image.stack_channels(np.broadcast_to(~np.asarray(changed, dtype=bool), S_db.shape), params)
         out = SpectrogramImage(np.where(keep, img.pixels, out.pixels), params)
     return out
 

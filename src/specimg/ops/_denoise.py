@@ -10,14 +10,18 @@ from typing import Any, Literal, Union
 import numpy as np
 import scipy.ndimage
 
+from .. import image
 from ..errors import ParameterError
 from ..image import SpectrogramImage
-from ..params import SpectrogramParams
-from ._core import channel_db, check_img, db_to_unit, edited, freq_span, nonneg, real_number, time_span, unit_to_db
+from ..params import SpectrogramParams, check_float
+from ._core import channel_db, check_img, db_to_level, edited, freq_span, level_to_db, nonneg, time_span
 
 __all__ = ["DENOISE_OPTIONS", "DENOISE_STRENGTH", "denoise"]
 
 DenoiseMethod = Literal["nlmeans", "tv", "wavelet", "bilateral", "median", "gate"]
+
+#: Pixels :func:`cv2.fastNlMeansDenoising` works on (it takes 8- or 16-bit images only).
+_NLMEANS_BIT_DEPTH = 16
 
 
 def _pair(name: str, value: Any) -> tuple[int, int]:
@@ -105,16 +109,18 @@ def _smooth_channel(S: np.ndarray, params: SpectrogramParams, method: str, stren
     if method == "nlmeans":
         import cv2
 
-        u16 = np.rint(np.clip(db_to_unit(S, params), 0.0, 1.0) * 65535.0).astype(np.uint16)
-        h = float(strength) / span * 65535.0  # type: ignore[arg-type]
+        # OpenCV's nlmeans takes 8- or 16-bit pixels: the level on the 16-bit scale, whatever
+        # the image's own depth, so the result does not depend on it.
+        pixels = image.from_unit(db_to_level(S, params), _NLMEANS_BIT_DEPTH)
+        h = float(strength) / span * image.pixel_max(_NLMEANS_BIT_DEPTH)  # type: ignore[arg-type]
         den = cv2.fastNlMeansDenoising(
-            np.ascontiguousarray(u16), h=[h], templateWindowSize=opts["template_size"],
+            np.ascontiguousarray(pixels), h=[h], templateWindowSize=opts["template_size"],
             searchWindowSize=opts["search_size"], normType=cv2.NORM_L1,
         )  # fmt: skip
-        return unit_to_db(den / 65535.0, params)
+        return level_to_db(image.to_unit(den), params)
     from skimage import restoration
 
-    u = db_to_unit(S, params)
+    u = db_to_level(S, params)
     if method == "tv":
         den = restoration.denoise_tv_chambolle(
             u, weight=float(strength) / span, eps=opts["eps"], max_num_iter=opts["max_num_iter"]  # type: ignore[arg-type]
@@ -129,7 +135,7 @@ def _smooth_channel(S: np.ndarray, params: SpectrogramParams, method: str, stren
             u, win_size=opts["win_size"], sigma_color=float(strength) / span,  # type: ignore[arg-type]
             sigma_spatial=opts["sigma_spatial"], mode="edge",
         )  # fmt: skip
-    return unit_to_db(den, params)
+    return level_to_db(den, params)
 
 
 _FLOOR_OPTIONS: dict[str, Any] = {"subtract": True, "alpha": 3.0, "reduction": 20.0, "quantile": 0.1}
@@ -165,9 +171,9 @@ def _check_denoise_options(method: str, options: dict[str, Any]) -> dict[str, An
     if "subtract" in opts and not isinstance(opts["subtract"], (bool, np.bool_)):
         raise ParameterError(f"subtract={opts['subtract']!r} must be True or False")
     if "alpha" in opts:
-        opts["alpha"] = real_number("alpha", opts["alpha"])
+        opts["alpha"] = check_float("alpha", opts["alpha"])
     opts["reduction"] = nonneg("reduction", opts["reduction"], "dB of attenuation at most")
-    q = real_number("quantile", opts["quantile"])
+    q = check_float("quantile", opts["quantile"])
     if not 0 < q <= 1:
         raise ParameterError(f"quantile={q!r} must be in (0, 1]: the fraction of quietest frames taken as noise")
     opts["quantile"] = q

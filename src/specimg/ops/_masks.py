@@ -1,4 +1,4 @@
-"""Masks painted in an image editor: reading them (:func:`mask_gray`), :func:`inpaint`
+"""Masks painted in an image editor: reading them as gray levels, :func:`inpaint`
 and :func:`apply_mask`."""
 
 from __future__ import annotations
@@ -9,61 +9,33 @@ from typing import Any, Literal, Union
 
 import numpy as np
 
-from ..errors import FormatError, MissingFileError, ParameterError
+from .. import image, pictures
+from ..errors import ParameterError
 from ..image import SpectrogramImage
-from ..params import SpectrogramParams
-from ._core import channel_db, check_img, db_to_unit, edited, nonneg, oriented, real_number, unit_to_db, warn_clipping
+from ..params import check_float
+from ..typing import PathLike
+from ._core import channel_db, check_img, db_to_level, edited, level_to_db, nonneg, oriented, warn_clipping
 from ._regions import fade_time
 
 __all__ = ["apply_mask", "inpaint"]
 
 InpaintMethod = Literal["telea", "ns", "biharmonic"]
-MaskLike = Union[np.ndarray, str, "os.PathLike[str]"]
+MaskLike = Union[np.ndarray, PathLike]  # noqa: UP007  (a runtime alias: keep it 3.10-safe)
 
 
 def _gray_from_file(path: Path) -> np.ndarray:
-    """Any image file → gray float64 in [0, 1] (alpha composited over black)."""
-    from PIL import Image
+    """Any picture file → gray float64 in [0, 1], by the rules of :mod:`specimg.pictures`.
 
-    from ..formats import _pixel_limit  # masks are as large as the images specimg writes
-
-    if not path.is_file():
-        raise MissingFileError(f"no such mask file: {str(path)!r}")
-    try:
-        with _pixel_limit(), Image.open(path) as im:
-            im.load()
-            mode = im.mode
-            if mode == "P":
-                im = im.convert("RGBA")
-                mode = "RGBA"
-            data = np.asarray(im)
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise FormatError(f"mask {str(path)!r} is not an image Pillow can read: {exc}") from None
-    if mode == "1":
-        return data.astype(np.float64)
-    if mode in ("I;16", "I;16B", "I;16L", "I"):
-        return np.clip(data.astype(np.float64) / 65535.0, 0.0, 1.0)
-    if mode == "F":
-        return np.clip(data.astype(np.float64), 0.0, 1.0)
-    x = data.astype(np.float64) / 255.0
-    if mode == "L":
-        return x
-    if mode == "LA":
-        return x[..., 0] * x[..., 1]
-    if mode in ("RGB", "RGBA"):
-        gray = x[..., 0] * 0.299 + x[..., 1] * 0.587 + x[..., 2] * 0.114
-        return gray * x[..., 3] if mode == "RGBA" else gray
-    raise FormatError(f"mask {str(path)!r} has image mode {mode!r}; save it as grayscale or RGB PNG")
+    Alpha is composited over black (a transparent pixel is not painted), colour goes through
+    BT.601 luma, and the level is the pixel over its dtype's full scale.
+    """
+    return image.to_unit(pictures.read_gray(path, what="mask"))
 
 
 def _gray_from_array(mask: np.ndarray, name: str) -> np.ndarray:
     a = np.asarray(mask)
-    if a.dtype == bool:
-        return a.astype(np.float64)
-    if a.dtype == np.uint8:
-        return a / 255.0
-    if a.dtype == np.uint16:
-        return a / 65535.0
+    if a.dtype in (np.bool_, np.uint8, np.uint16):
+        return image.to_unit(a)
     if not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
         raise ParameterError(f"{name} of dtype {a.dtype} must be bool, uint8, uint16 or a float array in [0, 1]")
     a = a.astype(np.float64)
@@ -98,12 +70,6 @@ def _mask_gray(mask: Any, img: SpectrogramImage, name: str) -> tuple[np.ndarray,
         f"{name} {source or 'array'} is {what} (width×height) but the image is {cols}×{rows}{per_channel}; "
         "paint the mask on a copy of the image itself"
     )
-
-
-def _blocks(a: np.ndarray, params: SpectrogramParams) -> np.ndarray:
-    """Full image (rows, frames) → (n_channels, n_bins, n_frames) in bin order."""
-    b = a.reshape(params.n_channels, params.n_bins, a.shape[-1])
-    return b[:, ::-1, :] if params.flip else b
 
 
 def inpaint(
@@ -160,22 +126,22 @@ def inpaint(
     img = check_img(img)
     if method not in ("telea", "ns", "biharmonic"):
         raise ParameterError(f"method={method!r} is unknown; use 'telea', 'ns' or 'biharmonic'")
-    r = real_number("radius", radius)
+    r = check_float("radius", radius)
     if r <= 0:
         raise ParameterError(f"radius={radius!r} must be > 0 (pixels)")
-    thr = real_number("threshold", threshold)
+    thr = check_float("threshold", threshold)
     if not 0 <= thr < 1:
         raise ParameterError(f"threshold={threshold!r} must be in [0, 1)")
     gray, source = _mask_gray(mask, img, "mask")
     p = img.params
-    hole = _blocks(gray > thr, p)  # bin order
+    hole = image.unstack_channels(gray > thr, p)  # bin order
     S = channel_db(img)
     out = S.copy()
     for c in range(p.n_channels):
         h = oriented(hole[c], p)
         if not h.any():
             continue
-        u = oriented(db_to_unit(S[c], p), p)
+        u = oriented(db_to_level(S[c], p), p)
         if method == "biharmonic":
             from skimage.restoration import inpaint_biharmonic
 
@@ -186,10 +152,11 @@ def inpaint(
             flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
             # cv2's Telea assumes a 0..255-like scale (on 0..1 floats it overshoots wildly):
             # inpaint the level on the 16-bit scale, in float32.
+            scale = image.pixel_max(16)
             filled = cv2.inpaint(
-                np.ascontiguousarray(u * 65535.0, dtype=np.float32), np.ascontiguousarray(h, dtype=np.uint8), r, flag
-            ).astype(np.float64) / 65535.0
-        out[c] = np.where(hole[c], oriented(unit_to_db(filled, p), p), S[c])
+                np.ascontiguousarray(u * scale, dtype=np.float32), np.ascontiguousarray(h, dtype=np.uint8), r, flag
+            ).astype(np.float64) / scale
+        out[c] = np.where(hole[c], oriented(level_to_db(filled, p), p), S[c])
     edit = {
         "op": "inpaint", "method": method, "radius": None if method == "biharmonic" else r, "mask": source,
         "pixels": int(np.count_nonzero(hole)),
@@ -251,9 +218,9 @@ def apply_mask(
         If the mask file does not exist or is not an image.
     """
     img = check_img(img)
-    g = real_number("db", db)
+    g = check_float("db", db)
     if threshold is not None:
-        thr = real_number("threshold", threshold)
+        thr = check_float("threshold", threshold)
         if not 0 <= thr < 1:
             raise ParameterError(f"threshold={threshold!r} must be in [0, 1), or None for a continuous mask")
     fade = nonneg("fade", fade, "seconds")
@@ -264,7 +231,7 @@ def apply_mask(
         gray = 1.0 - gray
     w = (gray > thr).astype(np.float64) if threshold is not None else gray
     p = img.params
-    w = _blocks(w, p)
+    w = image.unstack_channels(w, p)
     if fade > 0:
         w = fade_time(w, fade, p)
     S = channel_db(img)

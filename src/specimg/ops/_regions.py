@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from ..image import SpectrogramImage
-from ..params import SpectrogramParams
-from ._core import Span, channel_db, check_img, edited, freq_span, nonneg, real_number, time_span, warn_clipping
+from ..params import SpectrogramParams, check_float
+from ._core import Span, channel_db, check_img, edited, freq_span, nonneg, time_span, warn_clipping
 
 __all__ = ["erase", "gain", "region_mask"]
 
@@ -187,7 +187,7 @@ def gain(
         If more than 0.1 % of the bins are pushed above ``db_max``.
     """
     img = check_img(img)
-    g = real_number("db", db)
+    g = check_float("db", db)
     w = region_mask(img, time=time, freq=freq, fade=fade, fade_hz=fade_hz)
     S = channel_db(img)
     floor = S <= img.params.db_min
