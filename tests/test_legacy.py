@@ -350,17 +350,17 @@ def test_riffusion_bad_exif_values_name_the_tag(tag: str, value: object) -> None
         legacy.from_riffusion(_riffusion_png(M, tags))
 
 
-def test_read_pixels_composites_every_dtype_over_white() -> None:
+def test_read_pixels_composites_every_dtype_over_black() -> None:
     from specimg.legacy._common import read_pixels
 
     for dtype, full in [(np.uint8, 255), (np.uint16, 65535), (np.float32, 1.0)]:
         rgba = np.zeros((2, 2, 4), dtype=dtype)
         rgba[..., :3] = np.array(0.4 * full, dtype=dtype)
-        rgba[0, :, 3] = np.array(full, dtype=dtype)  # opaque row keeps its value, clear row is white
+        rgba[0, :, 3] = np.array(full, dtype=dtype)  # opaque row keeps its value, clear row holds nothing
         rgb, _ = read_pixels(rgba)
         assert rgb.dtype == dtype
         np.testing.assert_allclose(rgb[0].astype(float), float(np.array(0.4 * full, dtype=dtype)), rtol=1e-6)
-        np.testing.assert_allclose(rgb[1].astype(float), full, rtol=1e-6)
+        np.testing.assert_allclose(rgb[1].astype(float), 0.0)
 
 
 def test_scipy_odd_nperseg_error_says_so() -> None:

@@ -22,24 +22,18 @@ from typing import Literal
 
 import numpy as np
 import tifffile
-from PIL import Image, PngImagePlugin
 
 from .errors import FormatError, MissingFileError, ParameterError
-from .image import SpectrogramImage, pixel_dtype, pixel_max
+from .image import SpectrogramImage, from_unit, full_scale, pixel_dtype
 from .params import FORMAT_NAME, SpectrogramParams
+from .pictures import PNG_KEYWORD, read_picture, to_gray, write_png
 
 __all__ = ["save", "load", "read_metadata", "metadata_source", "atomic_path", "sidecar_path", "image_format", "PNG_KEYWORD"]
 
-#: Keyword of the PNG iTXt chunk that holds the metadata.
-PNG_KEYWORD = "specimg"
 
-_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-_TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
 ImageFormat = Literal["png", "tiff"]
 
-# Largest image read (pixels): 2**31, i.e. 4 GiB of 16-bit pixels.
-_MAX_PIXELS = 1 << 31
 
 
 @contextlib.contextmanager
@@ -131,11 +125,8 @@ def save(
             raise ParameterError(
                 f"bit_depth=32 (float) cannot be stored in PNG {str(path)!r}; write a .tiff or use bit_depth=16"
             )
-        info = PngImagePlugin.PngInfo()
-        info.add_itxt(PNG_KEYWORD, text)
         with atomic_path(path) as tmp:
-            options = {} if compress_level is None else {"compress_level": compress_level}
-            Image.fromarray(img.pixels).save(tmp, format="PNG", pnginfo=info, optimize=False, **options)
+            write_png(tmp, img.pixels, text=text, compress_level=compress_level)
     else:
         rows = img.params.n_bins
         with atomic_path(path) as tmp, tifffile.TiffWriter(tmp) as tif:
@@ -151,31 +142,6 @@ def save(
         with atomic_path(sidecar_path(path)) as tmp:
             tmp.write_text(img.params.to_json(indent=2) + "\n", encoding="utf-8")
     return path
-
-
-@contextlib.contextmanager
-def _pixel_limit() -> Iterator[None]:
-    """Let Pillow open images as large as specimg writes (a 30-minute stereo file at
-    hop 512 has ~330 M pixels, past Pillow's decompression-bomb limit of ~179 M)."""
-    old = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = _MAX_PIXELS
-    try:
-        yield
-    finally:
-        Image.MAX_IMAGE_PIXELS = old
-
-
-_GRAY_MODES = ("L", "I;16", "I;16B", "I")
-
-
-def _kind(path: Path) -> Literal["png", "tiff", "other"]:
-    if not path.is_file():
-        raise MissingFileError(f"no such file: {str(path)!r}")
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-    if head.startswith(_PNG_MAGIC):
-        return "png"
-    return "tiff" if head[:4] in _TIFF_MAGICS else "other"
 
 
 def _ours(text: object) -> str | None:
@@ -200,56 +166,17 @@ def _read_image(
 
     Without ``pixels`` only the headers are read: PNG text chunks come before the image
     data and Pillow reads them on open; tifffile reads descriptions without the pages.
-    With ``any_mode``, colour and palette images are returned as (H, W, 3) RGB instead of
-    being refused (for :func:`load` with ``like=``).
+    With ``any_mode``, colour pictures are returned as (H, W, 3) RGB instead of being
+    refused (for :func:`load` with ``like=``).
     """
-    kind = _kind(path)
-    if kind == "tiff":
-        try:
-            with tifffile.TiffFile(path) as tif:
-                text = _ours(tif.pages[0].description)  # type: ignore[union-attr]
-                n_pages = len(tif.pages)
-                if not pixels:
-                    return None, text, n_pages
-                pages = [page.asarray() for page in tif.pages]  # type: ignore[union-attr]
-        except Exception as exc:  # tifffile raises many kinds on corrupt input
-            raise FormatError(f"{str(path)!r} is not a readable TIFF (truncated or corrupt?): {exc}") from None
-        if any_mode and len(pages) == 1 and pages[0].ndim == 3 and pages[0].shape[-1] in (3, 4):
-            return pages[0][..., :3], text, 1
-        if any(p.ndim != 2 for p in pages):
-            raise FormatError(
-                f"{str(path)!r} holds pages of shape {[p.shape for p in pages]}; specimg TIFFs hold one 2-D "
-                "grayscale page per channel"
-            )
-        if len({p.shape for p in pages}) != 1 or len({p.dtype for p in pages}) != 1:
-            raise FormatError(f"{str(path)!r} holds pages of different sizes or types")
-        return np.concatenate(pages, axis=0), text, n_pages
-    try:
-        with _pixel_limit(), Image.open(path) as im:
-            # the keyword is ours: its text is reported if it is broken, never skipped
-            chunk = im.info.get(PNG_KEYWORD) if kind == "png" else None
-            text = chunk if isinstance(chunk, str) else None
-            if not pixels:
-                return None, text, None
-            if any_mode and im.mode not in _GRAY_MODES:
-                im.load()
-                converted = im.convert("L") if im.mode in ("1", "LA", "La") else im.convert("RGB")
-                return np.array(converted), text, None
-            if im.mode not in _GRAY_MODES:
-                raise FormatError(
-                    f"{str(path)!r} is a {im.mode} image; specimg images are grayscale: for a copy edited "
-                    "in an image editor pass like=<original image> (CLI: --like ORIGINAL.png)"
-                )
-            im.load()
-            data = np.array(im)
-    except FormatError:
-        raise
-    except (OSError, SyntaxError, ValueError) as exc:
-        what = "a readable PNG (truncated or corrupt?)" if kind == "png" else "an image specimg can read"
-        raise FormatError(f"{str(path)!r} is not {what}: {exc}") from None
-    if data.dtype == np.int32:  # Pillow's mode "I" for 16-bit data
-        data = data.astype(np.uint16)
-    return data, text, None
+    picture = read_picture(path, pixels=pixels)
+    text = picture.text if picture.n_pages is None else _ours(picture.text)
+    if picture.pixels is not None and picture.pixels.ndim == 3 and not any_mode:
+        raise FormatError(
+            f"{str(path)!r} is a {picture.mode} image; specimg images are grayscale: for a copy edited "
+            "in an image editor pass like=<original image> (CLI: --like ORIGINAL.png)"
+        )
+    return picture.pixels, text, picture.n_pages
 
 
 def _params_from(path: Path, text: str | None) -> tuple[SpectrogramParams | None, Literal["embedded", "sidecar"] | None]:
@@ -333,7 +260,7 @@ def load(
     if like is not None:
         template = found or params or _params_of(like)
         # the source depth tells decode(phase_from=) how coarse "unchanged" pixels may be
-        source_bits = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16, np.dtype(np.int32): 16}.get(pixels.dtype, 32)
+        source_bits = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16}.get(pixels.dtype, 32)
         edits = template.edits + ({"op": "external", "file": path.name, "bit_depth": source_bits},)
         coerced = _coerce_pixels(pixels, template, path)
         return SpectrogramImage(coerced, template.replace(edits=edits))
@@ -379,17 +306,7 @@ def _params_of(like: SpectrogramImage | SpectrogramParams | str | os.PathLike) -
 
 def _coerce_pixels(pixels: np.ndarray, params: SpectrogramParams, path: Path) -> np.ndarray:
     """An edited image as pixels of ``params``' bit depth and layout (see :func:`load`)."""
-    if pixels.ndim == 3 and pixels.shape[-1] in (3, 4):
-        rgb = pixels[..., :3].astype(np.float64)
-        gray = rgb @ np.array([0.299, 0.587, 0.114])
-        if np.all(rgb[..., 0] == rgb[..., 1]) and np.all(rgb[..., 1] == rgb[..., 2]):
-            gray = rgb[..., 0]  # gray saved as RGB: exact
-        source_max = _range_of(pixels.dtype)
-    elif pixels.ndim == 2:
-        gray = pixels.astype(np.float64)
-        source_max = _range_of(pixels.dtype)
-    else:
-        raise FormatError(f"{str(path)!r} holds pixels of shape {pixels.shape}; expected a 2-D or RGB image")
+    gray = to_gray(pixels, dtype=np.float64)
     expected = (params.n_channels * params.n_bins, params.n_frames)
     if params.n_frames is None:
         expected = (params.n_channels * params.n_bins, gray.shape[1])
@@ -399,18 +316,16 @@ def _coerce_pixels(pixels: np.ndarray, params: SpectrogramParams, path: Path) ->
             f"{expected[1]}×{expected[0]} (width×height); crop or resize it back (editors may add borders or "
             "scale on export)"
         )
-    x = np.clip(gray / source_max, 0.0, 1.0)
-    target = pixel_max(params.bit_depth)
-    if params.bit_depth == 32:
-        return x.astype(np.float32)
-    return np.rint(x * target).astype(pixel_dtype(params.bit_depth))
+    return from_unit(gray / full_scale(pixels.dtype), params.bit_depth)
 
 
-def _range_of(dtype: np.dtype) -> float:
-    if dtype == np.uint8:
-        return 255.0
-    if dtype in (np.uint16, np.int32):  # Pillow gives 16-bit PNGs as uint16 or int32 ("I")
-        return 65535.0
-    if np.issubdtype(dtype, np.floating):
-        return 1.0
-    raise FormatError(f"pixels of dtype {dtype} are not an image format specimg knows")
+@contextlib.contextmanager
+def _pixel_limit() -> Iterator[None]:  # TEMPORARY: removed once ops and dataset read through pictures
+    from PIL import Image
+
+    old = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = 1 << 31
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = old

@@ -34,7 +34,7 @@ import numpy as np
 from .errors import FormatError, MissingFileError, ParameterError
 from .image import full_scale
 
-__all__ = ["MAX_PIXELS", "Picture", "PictureSource", "read_picture", "read_gray", "to_gray", "picture_size", "write_png", "BT601"]
+__all__ = ["PNG_KEYWORD", "MAX_PIXELS", "Picture", "PictureSource", "read_picture", "read_gray", "to_gray", "picture_size", "write_png", "BT601"]
 
 #: Largest picture read, in pixels over all pages: 2³¹ (4 GiB of 16-bit pixels; a
 #: 30-minute stereo recording at hop 512 is ~330 M pixels).
@@ -45,7 +45,8 @@ BT601 = np.array([0.299, 0.587, 0.114])
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
-_PNG_KEYWORD = "specimg"
+#: Keyword of the PNG iTXt chunk that holds the metadata (FORMAT.md).
+PNG_KEYWORD = "specimg"
 _GRAY_MODES = ("L", "I;16", "I;16B", "I;16L", "I", "F")
 
 #: What :func:`read_picture` accepts.
@@ -151,7 +152,7 @@ def _from_pillow(im: Any) -> np.ndarray:
 
 
 def _pillow_text(im: Any, kind: str) -> str | None:
-    chunk = im.info.get(_PNG_KEYWORD) if kind == "png" else None
+    chunk = im.info.get(PNG_KEYWORD) if kind == "png" else None
     return chunk if isinstance(chunk, str) else None
 
 
@@ -230,7 +231,7 @@ def read_picture(source: PictureSource, *, what: str = "image", pixels: bool = T
         path = Path(source)
         name = f"{what} {str(path)!r}"
         if not path.is_file():
-            raise MissingFileError(f"no such {what} file: {str(path)!r}")
+            raise MissingFileError(f"no such file: {str(path)!r}" + ("" if what == "image" else f" (the {what})"))
         try:
             kind = _kind(path)
         except OSError as exc:
@@ -353,6 +354,6 @@ def write_png(
         raise ParameterError(f"a PNG holds 2-D uint8 or uint16 gray pixels, not {a.dtype} of shape {a.shape}")
     info = PngImagePlugin.PngInfo()
     if text is not None:
-        info.add_itxt(_PNG_KEYWORD, text)
+        info.add_itxt(PNG_KEYWORD, text)
     options = {} if compress_level is None else {"compress_level": compress_level}
     Image.fromarray(a).save(target, format="PNG", pnginfo=info, optimize=False, **options)

@@ -8,7 +8,7 @@ from typing import Any, Callable, Literal
 import numpy as np
 
 from ..errors import AssumptionWarning, FormatError, LossyWarning, ParameterError
-from ..image import SpectrogramImage
+from ..image import SpectrogramImage, to_unit
 from ..params import SpectrogramParams
 from ..spectral import calibration, get_window
 from ._common import ImageLike, image_from_db, positive, read_gray, resolve_peak_db
@@ -525,18 +525,13 @@ def from_minmax_image(
         hint="a min-max picture is gray. For a matplotlib/specshow figure with a colormap use specimg.legacy.from_figure",
     )
     top_db = positive("top_db", top_db, " of dB (amplitude_to_db's default is 80)")
-    if pixels.dtype == np.uint8:
-        v = pixels / 255.0
-    elif pixels.dtype == np.uint16:
-        v = pixels / 65535.0
-    elif pixels.dtype.kind == "f":
-        if pixels.min() < 0 or pixels.max() > 1:
-            raise ParameterError(
-                f"a float picture must be scaled to [0, 1]; this one spans {pixels.min():.3g}..{pixels.max():.3g}"
-            )
-        v = pixels.astype(np.float64)
-    else:
+    if pixels.dtype.kind == "f" and pixels.size and (pixels.min() < 0 or pixels.max() > 1):
+        raise ParameterError(
+            f"a float picture must be scaled to [0, 1]; this one spans {pixels.min():.3g}..{pixels.max():.3g}"
+        )
+    if pixels.dtype.kind not in "uf" or pixels.dtype.itemsize > (2 if pixels.dtype.kind == "u" else 8):
         raise FormatError(f"pixels of dtype {pixels.dtype} are not 8-bit, 16-bit or float")
+    v = to_unit(pixels)
     if invert:
         v = 1.0 - v
     n_rows = v.shape[0]

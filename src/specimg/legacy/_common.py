@@ -9,16 +9,16 @@ from pathlib import Path
 from typing import Any, Union
 
 import numpy as np
-from PIL import Image
 
 from ..errors import AssumptionWarning, FormatError, MissingFileError, ParameterError, SpecimgError
-from ..formats import _pixel_limit
 from ..image import SpectrogramImage
 from ..params import SpectrogramParams
+from ..pictures import read_picture, to_gray
 
 __all__ = ["DEFAULT_PEAK_DB", "positive", "read_gray", "default_peak_db", "ImageLike", "resolve_peak_db", "image_from_db", "read_pixels"]
 
-ImageLike = Union[str, "os.PathLike[str]", np.ndarray, Image.Image]
+#: A picture file path, a binary file, a PIL image or an array (see :func:`read_pixels`).
+ImageLike = Union[str, "os.PathLike[str]", np.ndarray, Any]
 
 #: Fallback for :func:`default_peak_db` when the bundled samples cannot be read: the median
 #: loudest bin of our corpus recordings (music, speech, effects) at n_fft=2048, -12.3 dBFS
@@ -149,7 +149,7 @@ def read_gray(image: ImageLike, *, what: str, hint: str) -> np.ndarray:
     if pixels.ndim == 3:
         if not (np.array_equal(pixels[..., 0], pixels[..., 1]) and np.array_equal(pixels[..., 0], pixels[..., 2])):
             raise FormatError(f"the {what} is in colour; {hint}")
-        pixels = pixels[..., 0]
+        pixels = to_gray(pixels)
     return pixels
 
 
@@ -164,9 +164,9 @@ def read_pixels(image: ImageLike, *, what: str = "image") -> tuple[np.ndarray, d
 
     Returns
     -------
-    pixels : np.ndarray [shape=(H, W)] (gray, any dtype) or [shape=(H, W, 3)] uint8 (colour)
-        Palette images are expanded; an alpha channel is composited over white, as an
-        image viewer shows it.
+    pixels : np.ndarray [shape=(H, W)] (gray, any dtype) or [shape=(H, W, 3)] (colour)
+        Read by :func:`specimg.pictures.read_picture`: palette images are expanded and
+        an alpha channel is composited over black, as everywhere in specimg.
     exif : dict
         EXIF tags (empty for arrays and images without them).
 
@@ -177,43 +177,11 @@ def read_pixels(image: ImageLike, *, what: str = "image") -> tuple[np.ndarray, d
     FormatError
         If the file is not an image Pillow can read, or the array is not an image.
     """
-    if isinstance(image, np.ndarray):
-        data = image
-        exif: dict[int, Any] = {}
-    elif isinstance(image, Image.Image):
-        data, exif = _from_pillow(image), dict(image.getexif())
-    elif isinstance(image, (str, os.PathLike)) or hasattr(image, "read"):
-        source: Any = image
-        if not hasattr(image, "read"):
-            source = Path(image)  # type: ignore[arg-type]
-            if not source.is_file():
-                raise MissingFileError(f"{what} {str(source)!r} does not exist")
-        try:
-            with _pixel_limit(), Image.open(source) as im:
-                im.load()
-                data, exif = _from_pillow(im), dict(im.getexif())
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise FormatError(f"{what} {str(getattr(source, 'name', source))!r} is not an image Pillow can read: {exc}") from None
-    else:
-        raise ParameterError(f"{what}={image!r} must be a file path, a binary file, a PIL image or a numpy array")
-    if data.ndim == 3 and data.shape[-1] == 4:
-        full = float(np.iinfo(data.dtype).max) if data.dtype.kind in "ui" else 1.0  # plt.imread gives floats
-        alpha = data[..., 3:].astype(np.float64) / full
-        over_white = data[..., :3] * alpha + full * (1.0 - alpha)
-        data = np.rint(over_white).astype(data.dtype) if data.dtype.kind in "ui" else over_white.astype(data.dtype)
-    if data.ndim == 3 and data.shape[-1] == 1:
-        data = data[..., 0]
-    if not (data.ndim == 2 or (data.ndim == 3 and data.shape[-1] == 3)) or min(data.shape[:2]) < 2:
+    picture = read_picture(image, what=what)
+    data = picture.pixels
+    assert data is not None
+    if min(data.shape[:2]) < 2:
         raise FormatError(f"{what} of shape {data.shape} is not a 2-D gray or (H, W, 3) colour image")
     if data.dtype.kind == "f" and not np.all(np.isfinite(data)):
         raise FormatError(f"{what} holds NaN or infinite pixels")
-    return data, exif
-
-
-def _from_pillow(im: Image.Image) -> np.ndarray:
-    if im.mode in ("L", "I;16", "I;16B", "I;16L", "I", "F"):
-        data = np.array(im)
-        return data.astype(np.uint16) if data.dtype == np.int32 else data
-    if im.mode in ("1", "LA", "La"):
-        return np.array(im.convert("L"))
-    return np.array(im.convert("RGBA" if "A" in im.mode or "transparency" in im.info else "RGB"))
+    return data, picture.exif

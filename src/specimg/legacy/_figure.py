@@ -25,7 +25,7 @@ import scipy.sparse
 from scipy.spatial import cKDTree
 
 from ..errors import AssumptionWarning, FormatError, ParameterError
-from ..image import SpectrogramImage
+from ..image import SpectrogramImage, requantize
 from ..params import SpectrogramParams
 from ._common import ImageLike, image_from_db, positive, read_pixels, resolve_peak_db
 
@@ -279,10 +279,8 @@ def _packed_rgb(pixels: np.ndarray) -> np.ndarray:
     """8-bit colours packed as ``r << 16 | g << 8 | b`` (gray levels as ``(g, g, g)``)."""
     if pixels.dtype == np.uint8:
         rgb8 = pixels
-    elif pixels.dtype.kind == "f":
-        rgb8 = np.rint(np.clip(pixels, 0.0, 1.0) * 255.0).astype(np.uint8)
-    elif pixels.dtype.kind in "ui" and pixels.dtype.itemsize == 2:
-        rgb8 = np.rint(np.clip(pixels, 0, 65535) / 257.0).astype(np.uint8)
+    elif pixels.dtype.kind == "f" or pixels.dtype == np.uint16:
+        rgb8 = requantize(pixels, 8)
     elif pixels.dtype.kind in "uib":
         top = 1 if pixels.dtype.kind == "b" else max(int(pixels.max()), 1)
         scale = 255.0 / (top if top > 255 else (1 if pixels.dtype.kind == "b" else 255))

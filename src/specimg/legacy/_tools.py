@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import AssumptionWarning, FormatError, ParameterError
-from ..image import SpectrogramImage
+from ..image import SpectrogramImage, pixel_max
 from ..params import SpectrogramParams
 from ..spectral import calibration
 from ._arrays import from_minmax_image
@@ -242,10 +242,11 @@ def from_riffusion(
             f"num_frequencies={pixels.shape[0]} if it was made with that many mel bands"
         )
     channels = pixels[::-1, :, 1:3] if stereo else pixels[::-1, :, 0:1]  # flip: row 0 = lowest band
-    u = 255.0 - channels.transpose(2, 0, 1).astype(np.float64)
+    full = pixel_max(8)
+    u = full - channels.transpose(2, 0, 1).astype(np.float64)
     # riffusion stores uint8(255 - 255 * x**power): truncation puts 255 * x**power in
     # (u - 1, u], whose middle is u - 0.5; u = 255 is the maximum itself, u = 0 silence.
-    v = np.where(u >= 255.0, 1.0, np.maximum(u - 0.5, 0.0) / 255.0)
+    v = np.where(u >= full, 1.0, np.maximum(u - 0.5, 0.0) / full)
     with np.errstate(divide="ignore"):
         rel_db = 20.0 / float(values["power_for_image"]) * np.log10(v)
     if "max_value" in values:
