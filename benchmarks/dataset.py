@@ -33,7 +33,7 @@ from the figures, and reported apart):
 Then, on the dataset of the 2-worker build:
 
 * ``--decode-tiles`` random tiles, saved as bare 16-bit PNGs (no metadata, as a GAN would
-  write them), decoded with ``specimg.dataset.decode_dir(..., like=OUT_DIR)``: RMS level of
+  write them), decoded with ``specimg.dataset.decode_dir(..., dataset=OUT_DIR)``: RMS level of
   each against the source segment it was cut from (source resampled to the dataset rate);
 * stitched decoding (``decode_batch(..., stitch=True)``) of every tile of two whole files:
   RMS level against the source, and the seam check: for each tile boundary, the level of the
@@ -299,7 +299,7 @@ def manifest_rows(out: Path) -> list[dict[str, Any]]:
 
 
 def check_tiles(out: Path, sources: Sources, n: int, tmp: Path) -> list[dict[str, Any]]:
-    """Decode ``n`` random tiles, stripped of metadata, with decode_dir(like=out): level vs source."""
+    """Decode ``n`` random tiles, stripped of metadata, with decode_dir(dataset=out): level vs source."""
     import soundfile as sf
     from PIL import Image
 
@@ -315,7 +315,7 @@ def check_tiles(out: Path, sources: Sources, n: int, tmp: Path) -> list[dict[str
     for k, row in enumerate(picked):
         Image.fromarray(specimg.load(row["path"]).pixels).save(gan / f"{k:04d}.png")
     t0 = time.perf_counter()
-    written = decode_dir(gan, tmp / "decoded", like=out, subtype="FLOAT")
+    written = decode_dir(gan, tmp / "decoded", dataset=out, subtype="FLOAT")
     per_tile = (time.perf_counter() - t0) / len(written)
     results = []
     for row, wav in zip(picked, written):
@@ -493,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
         ["d", "s", "s", ".3f"],
     )  # fmt: skip
     print()
-    print(f"tiles decoded with decode_dir(like=OUT_DIR) from bare 16-bit PNGs (balanced quality, "
+    print(f"tiles decoded with decode_dir(dataset=OUT_DIR) from bare 16-bit PNGs (balanced quality, "
           f"{tile_checks[0]['decode_s']:.2f} s per tile): RMS level vs the source segment")
     print_table(["tile", "peak dB", "rms dB", "dRMS dB"],
                 [[c["tile"], c["peak_db"], c["rms_db"], c["rms_diff_db"]] for c in tile_checks],

@@ -452,3 +452,42 @@ def test_bad_scheduler_address_fails_fast(tmp_path: Path, tree: Path) -> None:
     with pytest.raises(SpecimgError, match="tcp://host:8786"):
         build(tree, tmp_path / "out", size=(32, 32), scheduler="garbage")
     assert time.monotonic() - start < 20
+
+
+# ---------------------------------------------------------------------------- layout and tiling pieces
+def test_layout_names_the_files_build_writes(tmp_path: Path) -> None:
+    """specimg.dataset.layout is the one description of the folder: build writes what it names,
+    and its reader gives back the parameters and tile geometry build used."""
+    from specimg.dataset import layout
+
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    sf.write(audio / "tone.wav", _tone(440, 1.0, 0.5), SR)
+    out = tmp_path / "out"
+    build(audio, out, size=SIZE, overlap=0.5, workers=1, validation=0.0)
+    data, path = layout.read_description(out)
+    assert path == out / layout.DATASET_JSON
+    assert layout.description_params(data, path) == dataset_params(size=SIZE)
+    assert layout.tile_geometry(data, path) == (32, 16)
+    assert (out / layout.ERRORS_NAME).is_file() and (out / layout.STATE_DIR / layout.SUMMARY_NAME).is_file()
+    rows = [json.loads(line) for line in (out / "train" / layout.MANIFEST_NAME).read_text().splitlines()]
+    assert rows and all(layout.TILE_RE.search(r["file_name"]) for r in rows)
+    assert (out / layout.STATE_DIR / layout.record_name("tone.wav")).is_file()
+
+
+def test_tile_blocks_match_the_whole_file_analysis() -> None:
+    """Blocks of whole tiles give the columns of the one-go analysis (up to a float32 rounding step)."""
+    from specimg.dataset.tiling import tile_blocks
+
+    p = dataset_params(size=SIZE)
+    y = _tone(660, 2.0, 0.3) + 0.02 * np.random.default_rng(5).standard_normal(2 * SR)
+    n_total = p.frames_for(len(y))
+    n_tiles = 1 + (n_total - 32) // 16
+    (whole,) = list(tile_blocks(y, p, 32, 16, n_tiles, block_frames=10**6))
+    blocks = list(tile_blocks(y, p, 32, 16, n_tiles, block_frames=60))
+    assert len(blocks) > 2 and blocks[0][0] == 0 and blocks[-1][1] == n_tiles
+    for k0, k1, pixels in blocks:
+        for k in range(k0, k1):
+            got = pixels[:, (k - k0) * 16 : (k - k0) * 16 + 32].astype(np.int64)
+            ref = whole[2][:, k * 16 : k * 16 + 32].astype(np.int64)
+            assert np.abs(got - ref).max() <= 1

@@ -270,7 +270,7 @@ def test_params_of(dataset, tmp_path):
 # ---------------------------------------------------------------------------- calibration and seams
 def test_tiles_decode_to_the_source_level(dataset, sources, tmp_path):
     """Issue 5 acceptance: tiles decoded with --like keep the absolute level, RMS within 0.5 dB."""
-    written = decode_dir(dataset / "train", tmp_path / "wav", like=dataset, subtype="FLOAT")
+    written = decode_dir(dataset / "train", tmp_path / "wav", dataset=dataset, subtype="FLOAT")
     rows = manifest(dataset / "train" / "metadata.jsonl")
     assert len(written) == len(rows) > 10
     for row in rows:
@@ -304,7 +304,7 @@ def test_stitch_crossfades_generated_overlaps(dataset):
     """Two different tiles with overlap: the overlap is a raised-cosine blend in dB."""
     a = np.full((N_BINS, N_FRAMES), 0.6, np.float32)
     b = np.full((N_BINS, N_FRAMES), 0.4, np.float32)
-    from specimg.dataset.decode import _stitch
+    from specimg.dataset.arrays import stitch_tiles as _stitch
 
     p = params_of(dataset).replace(bit_depth=16)
     img = _stitch([np.rint(a * 65535).astype(np.uint16), np.rint(b * 65535).astype(np.uint16)], 48, p)
@@ -331,7 +331,7 @@ def test_decode_dir_one_wav_per_image_and_stitched(dataset, tmp_path):
     (gan / ".hidden.png").write_bytes(b"not an image")
     (gan / "notes.txt").write_text("ignored")
 
-    written = decode_dir(gan, tmp_path / "audio", like=dataset / "specimg.json", subtype="FLOAT")
+    written = decode_dir(gan, tmp_path / "audio", dataset=dataset / "specimg.json", subtype="FLOAT")
     names = [p.relative_to(tmp_path / "audio").as_posix() for p in written]
     assert names == ["batch_0.wav", "batch_1.wav", "img_1.wav", "img_2.wav", "img_10.wav", "rgb.wav"]
     assert sorted(p.name for p in (tmp_path / "audio").iterdir()) == sorted(names)  # no staging left
@@ -344,7 +344,7 @@ def test_decode_dir_one_wav_per_image_and_stitched(dataset, tmp_path):
     stitched_dir.mkdir()
     for k, px in enumerate(pixels):
         Image.fromarray(px).save(stitched_dir / f"{k}.png")
-    (one,) = decode_dir(stitched_dir, tmp_path / "audio", like=dataset, stitch=True, subtype="FLOAT")
+    (one,) = decode_dir(stitched_dir, tmp_path / "audio", dataset=dataset, stitch=True, subtype="FLOAT")
     assert one == tmp_path / "audio" / "gan_seq.wav"
     np.testing.assert_array_equal(sf.read(one, dtype="float32")[0], decode_batch(np.stack(pixels), dataset, stitch=True))
 
@@ -357,7 +357,7 @@ def test_decode_dir_leaves_nothing_on_error(dataset, tmp_path, monkeypatch):
         Image.fromarray(specimg.load(p).pixels).save(gan / f"{k}.png")
     Image.fromarray(np.zeros((N_BINS + 1, N_FRAMES), np.uint8)).save(gan / "9_wrong.png")
     with pytest.raises(ParameterError, match="9_wrong.png"):
-        decode_dir(gan, tmp_path / "new", like=dataset)
+        decode_dir(gan, tmp_path / "new", dataset=dataset)
     assert not (tmp_path / "new").exists()  # checked before any decoding
 
     (gan / "9_wrong.png").unlink()
@@ -376,25 +376,25 @@ def test_decode_dir_leaves_nothing_on_error(dataset, tmp_path, monkeypatch):
 
     monkeypatch.setattr(mod, "write_audio", failing)
     with pytest.raises(OSError, match="disk full"):
-        decode_dir(gan, existing, like=dataset)
+        decode_dir(gan, existing, dataset=dataset)
     assert [p.name for p in existing.iterdir()] == ["keep.txt"]  # the first WAV was staged, then removed
     calls.clear()
     with pytest.raises(OSError, match="disk full"):
-        decode_dir(gan, tmp_path / "fresh", like=dataset)
+        decode_dir(gan, tmp_path / "fresh", dataset=dataset)
     assert not (tmp_path / "fresh").exists()
 
 
 def test_decode_dir_bad_arguments(dataset, tmp_path):
     with pytest.raises(MissingFileError):
-        decode_dir(tmp_path / "nope", tmp_path / "a", like=dataset)
+        decode_dir(tmp_path / "nope", tmp_path / "a", dataset=dataset)
     (tmp_path / "empty").mkdir()
     with pytest.raises(MissingFileError, match="no .png"):
-        decode_dir(tmp_path / "empty", tmp_path / "a", like=dataset)
+        decode_dir(tmp_path / "empty", tmp_path / "a", dataset=dataset)
     (tmp_path / "file").write_text("x")
     with pytest.raises(ParameterError, match="is a file"):
-        decode_dir(tmp_path / "empty", tmp_path / "file", like=dataset)
+        decode_dir(tmp_path / "empty", tmp_path / "file", dataset=dataset)
     with pytest.raises(MissingFileError):
-        decode_dir(tmp_path / "empty", tmp_path / "a", like=tmp_path / "no_dataset")
+        decode_dir(tmp_path / "empty", tmp_path / "a", dataset=tmp_path / "no_dataset")
 
 
 # ---------------------------------------------------------------------------- stats
@@ -468,7 +468,7 @@ def test_decode_and_stats_of_a_built_dataset(tmp_path, sources):
     gan.mkdir()
     for k, row in enumerate(picked):  # strip the metadata, as a GAN's output has none
         Image.fromarray(specimg.load(out / "train" / row["file_name"]).pixels).save(gan / f"{k:03d}.png")
-    written = decode_dir(gan, tmp_path / "wav", like=out, subtype="FLOAT")
+    written = decode_dir(gan, tmp_path / "wav", dataset=out, subtype="FLOAT")
     hop = int(params.hop_length)
     for row, wav in zip(picked, written):
         y_hat, sr = sf.read(wav, dtype="float64")
@@ -487,3 +487,69 @@ def test_a_stray_negative_value_does_not_rescale_a_0_1_batch(tile, dataset, refe
     assert abs(level_difference_db(y, reference)) < 0.1
     one = decode_batch(tile[..., None], dataset)
     assert len(one) == 1 and np.allclose(one[0], reference, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------- dataset= (was like= / params=)
+def test_old_keywords_warn_and_decode_the_same(tile, dataset, reference, tmp_path):
+    """like= (decode_dir) and params= (decode_batch) still work for one release, with a
+    DeprecationWarning that points at the caller; dataset= is the name."""
+    with pytest.warns(DeprecationWarning, match=r"decode_batch\(params=.*dataset=") as caught:
+        y = decode_batch(tile, params=dataset)[0]
+    assert caught[0].filename == __file__
+    np.testing.assert_array_equal(y, reference)
+    np.testing.assert_array_equal(decode_batch(tile, dataset=dataset)[0], reference)
+    gan = tmp_path / "gan"
+    gan.mkdir()
+    Image.fromarray(tile).save(gan / "0.png")
+    with pytest.warns(DeprecationWarning, match=r"decode_dir\(like=") as caught:
+        (old,) = decode_dir(gan, tmp_path / "old", like=dataset, subtype="FLOAT")
+    assert caught[0].filename == __file__
+    (new,) = decode_dir(gan, tmp_path / "new", dataset=dataset, subtype="FLOAT")
+    np.testing.assert_array_equal(sf.read(old)[0], sf.read(new)[0])
+
+
+def test_dataset_is_required_once(tile, dataset, tmp_path):
+    with pytest.raises(TypeError, match="missing required argument 'dataset'"):
+        decode_batch(tile)
+    with pytest.raises(TypeError, match="missing required argument 'dataset'"):
+        decode_dir(tmp_path, tmp_path / "out")
+    with pytest.raises(TypeError, match="both dataset= and params="):
+        decode_batch(tile, dataset, params=dataset)
+    with pytest.raises(TypeError, match="both dataset= and like="):
+        decode_dir(tmp_path, tmp_path / "out", dataset=dataset, like=dataset)
+    with pytest.raises(ParameterError, match="dataset=42"):
+        decode_batch(tile, 42)  # type: ignore[call-overload]
+
+
+# ---------------------------------------------------------------------------- pictures read by the one door
+def test_colour_and_transparent_pictures_follow_the_one_picture_rule(tile, dataset, tmp_path):
+    """decode_dir reads pictures through specimg.pictures: equal-channel RGB is the gray tile
+    exactly, an opaque RGBA copy too, and transparency is composited over black (the floor)."""
+    from specimg.pictures import read_gray
+
+    gray8 = (tile // 257).astype(np.uint8)
+    rgba = np.dstack([gray8, gray8, gray8, np.full_like(gray8, 255)])
+    rgba[:, : N_FRAMES // 2, 3] = 0  # the left half transparent
+    gan = tmp_path / "gan"
+    gan.mkdir()
+    Image.fromarray(gray8).save(gan / "0_gray.png")
+    Image.fromarray(np.dstack([gray8] * 3)).save(gan / "1_rgb.png")
+    Image.fromarray(rgba).save(gan / "2_rgba.png")
+    expected = gray8.copy()
+    expected[:, : N_FRAMES // 2] = 0
+    np.testing.assert_array_equal(read_gray(gan / "2_rgba.png"), expected)
+    gray, rgb, transparent = (sf.read(p)[0] for p in decode_dir(gan, tmp_path / "wav", dataset=dataset,
+                                                                  subtype="FLOAT"))  # fmt: skip
+    np.testing.assert_array_equal(rgb, gray)
+    np.testing.assert_array_equal(transparent, decode_batch(expected, dataset)[0])
+
+
+def test_contact_sheet_is_8_bit_at_the_stored_level(dataset, tmp_path):
+    """The contact sheet shows each tile re-quantised to 8 bits (same level), on white gaps."""
+    from specimg.image import requantize
+
+    s = stats(dataset, contact_sheet=tmp_path / "sheet.png", n=1, seed=3)
+    (chosen,) = s["contact_sheet_tiles"]
+    sheet = np.asarray(Image.open(tmp_path / "sheet.png"))
+    assert sheet.dtype == np.uint8 and sheet.shape == (N_BINS, N_FRAMES)
+    np.testing.assert_array_equal(sheet, requantize(specimg.load(dataset / chosen).pixels, 8))

@@ -20,23 +20,28 @@ to the stored pixel fraction ``x = (v - lo) / (hi - lo)``, clipped to [0, 1], wh
 is ``db_min + x * (db_max - db_min)`` (``1 - x`` when ``params.invert``). ``(lo, hi)`` is
 ``value_range`` when given, else follows from the dtype:
 
-* ``uint8`` → (0, 255); ``uint16`` → (0, 65535), whatever the dataset's bit depth;
+* ``uint8`` → (0, 2⁸ − 1); ``uint16`` → (0, 2¹⁶ − 1), whatever the dataset's bit depth (the
+  dtype's full scale, :func:`specimg.image.full_scale`);
 * floats → (-1, 1) if some value of the batch is below -0.05 (a ``tanh`` output), else (0, 1)
   (a ``sigmoid`` output, or tiles divided by their maximum). Values up to 5 % of the range
   outside it are clipped; further out is an error that asks for ``value_range``;
 * other integer dtypes → an error that asks for ``value_range`` or a cast.
 
 Tiles are decoded at 16 bits (float32 for a float-TIFF dataset), so a uint8, uint16 or
-float copy of the same tile gives exactly the same audio.
+float copy of the same tile gives exactly the same audio. Picture files are read through
+:mod:`specimg.pictures`, like every picture specimg reads: colour becomes gray by ITU-R
+BT.601 luma (exact for equal channels), and transparency is composited over black.
+
+The arrays → pixels steps live in :mod:`specimg.dataset.arrays`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, Union, overload
@@ -45,10 +50,13 @@ import numpy as np
 
 from ..codec import decode, write_audio
 from ..errors import FormatError, MissingFileError, ParameterError
-from ..formats import _pixel_limit, _read_image, read_metadata
-from ..image import SpectrogramImage, pixel_dtype, pixel_max
+from ..formats import read_metadata
+from ..image import SpectrogramImage
 from ..params import SpectrogramParams
 from ..phase import QUALITY_PRESETS, Quality
+from ..pictures import picture_size, read_picture, to_gray
+from ..typing import PathLike
+from .arrays import check_height, split_tiles, stitch_tiles, to_pixels, value_range_of
 from .layout import DATASET_JSON, description_params, read_description, tile_geometry
 
 __all__ = ["DATASET_JSON", "decode_batch", "decode_dir", "params_of"]
@@ -56,11 +64,6 @@ __all__ = ["DATASET_JSON", "decode_batch", "decode_dir", "params_of"]
 #: Extensions :func:`decode_dir` reads.
 INPUT_EXTS = (".png", ".tif", ".tiff", ".npy")
 
-# How far (fraction of the range) float values may stray outside the detected range
-# before auto-detection gives up and asks for value_range.
-_RANGE_SLACK = 0.05
-
-PathLike = Union[str, "os.PathLike[str]"]
 Like = Union[SpectrogramParams, SpectrogramImage, PathLike]
 
 
@@ -95,15 +98,35 @@ def params_of(out_dir: PathLike) -> SpectrogramParams:
     return description_params(data, path)
 
 
-def _template(like: Like) -> tuple[SpectrogramParams, int | None, int | None]:
-    """(params for decoding one mono tile, dataset tile width, dataset step) from ``like``."""
+def _dataset_argument(func: str, dataset: Like | None, old_name: str, old: Like | None) -> Like:
+    """``dataset``, or the value passed under its deprecated name ``old_name`` (with a warning)."""
+    if old is not None:
+        if dataset is not None:
+            raise TypeError(f"{func}() got both dataset= and {old_name}=, its old name; pass dataset= only")
+        warnings.warn(
+            f"{func}({old_name}=...) is deprecated: the keyword is now dataset= (same meaning); "
+            f"{old_name}= will be removed in the next release",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return old
+    if dataset is None:
+        raise TypeError(
+            f"{func}() missing required argument 'dataset' (the dataset's OUT_DIR, its {DATASET_JSON}, or its "
+            "SpectrogramParams)"
+        )
+    return dataset
+
+
+def _template(dataset: Like) -> tuple[SpectrogramParams, int | None, int | None]:
+    """(params for decoding one mono tile, dataset tile width, dataset step) from ``dataset``."""
     tile_frames = step = None
-    if isinstance(like, SpectrogramParams):
-        params = like
-    elif isinstance(like, SpectrogramImage):
-        params = like.params
-    elif isinstance(like, (str, os.PathLike)):
-        path = Path(like)
+    if isinstance(dataset, SpectrogramParams):
+        params = dataset
+    elif isinstance(dataset, SpectrogramImage):
+        params = dataset.params
+    elif isinstance(dataset, (str, os.PathLike)):
+        path = Path(dataset)
         if path.is_dir() or path.suffix.lower() == ".json":
             data, json_path = read_description(path)
             params = description_params(data, json_path)
@@ -117,152 +140,14 @@ def _template(like: Like) -> tuple[SpectrogramParams, int | None, int | None]:
             params = found
     else:
         raise ParameterError(
-            f"params={like!r} must be SpectrogramParams, a dataset OUT_DIR or its {DATASET_JSON}, or a specimg image"
+            f"dataset={dataset!r} must be a dataset OUT_DIR or its {DATASET_JSON}, SpectrogramParams, or a specimg image"
         )
     depth = 32 if params.bit_depth == 32 else 16
     work = params.replace(n_samples=None, n_channels=1, edits=(), bit_depth=depth)
     return work, tile_frames, step
 
 
-# ---------------------------------------------------------------------------- arrays → tiles
-def _split(arrays: Any) -> list[np.ndarray]:
-    """Bare 2-D tiles (views) from any accepted layout."""
-    if isinstance(arrays, (list, tuple)):
-        if not arrays:
-            raise ParameterError("arrays is empty; pass at least one image")
-        out: list[np.ndarray] = []
-        for item in arrays:
-            a = np.asarray(item)
-            if a.ndim == 3 and a.shape[0] == 1:
-                a = a[0]
-            elif a.ndim == 3 and a.shape[-1] == 1:
-                a = a[..., 0]
-            if a.ndim != 2:
-                raise ParameterError(
-                    f"an image of the sequence has shape {a.shape}; each must be (H, W), (1, H, W) or (H, W, 1)"
-                )
-            out.append(a)
-        return out
-    a = np.asarray(arrays)
-    if a.ndim == 2:
-        return [a]
-    if a.ndim == 3:
-        if a.shape[0] == 0:
-            raise ParameterError(f"arrays of shape {a.shape} hold no image")
-        if a.shape[-1] == 1 and a.shape[0] > 1:  # one (H, W, 1) image, not H images one column wide
-            return [a[..., 0]]
-        return list(a)
-    if a.ndim == 4:
-        if a.shape[1] == 1:
-            return list(a[:, 0])
-        if a.shape[-1] == 1:
-            return list(a[..., 0])
-        raise ParameterError(
-            f"arrays of shape {a.shape} have no single-channel axis; specimg tiles are grayscale: pass "
-            "(N, 1, H, W) or (N, H, W, 1), e.g. arrays[:, :1] or arrays.mean(axis=1, keepdims=True) for RGB"
-        )
-    raise ParameterError(f"arrays of shape {a.shape} must be (N, H, W), (N, 1, H, W), (N, H, W, 1) or (H, W)")
-
-
-def _value_range(tiles: Sequence[np.ndarray], value_range: tuple[float, float] | None) -> tuple[float, float]:
-    """(lo, hi) of the batch: given, from the dtype, or detected for floats (see the module notes)."""
-    dtypes = {t.dtype for t in tiles}
-    if value_range is not None:
-        try:
-            lo, hi = (float(v) for v in value_range)
-        except (TypeError, ValueError):
-            raise ParameterError(f"value_range={value_range!r} must be a pair (lo, hi) of numbers") from None
-        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-            raise ParameterError(f"value_range={value_range!r} must be finite with lo < hi")
-        for dt in dtypes:
-            if not (np.issubdtype(dt, np.integer) or np.issubdtype(dt, np.floating)) or dt == np.bool_:
-                raise ParameterError(f"images of dtype {dt} are not pixel values; pass integers or floats")
-        return lo, hi
-    if len(dtypes) != 1:
-        raise ParameterError(f"the images mix dtypes {sorted(map(str, dtypes))}; pass value_range=(lo, hi) or cast them")
-    dt = dtypes.pop()
-    if dt == np.uint8:
-        return 0.0, 255.0
-    if dt == np.uint16:
-        return 0.0, 65535.0
-    if np.issubdtype(dt, np.floating):
-        lo_seen = min(float(np.min(t)) for t in tiles)
-        hi_seen = max(float(np.max(t)) for t in tiles)
-        if not (np.isfinite(lo_seen) and np.isfinite(hi_seen)):
-            raise ParameterError("images hold NaN or infinite values; clean them first (e.g. np.nan_to_num)")
-        # [-1, 1] (tanh) only when values are clearly negative: a [0, 1] (sigmoid) batch with
-        # a stray -1e-4 must not be read as [-1, 1], which would lift it by ~14 dB
-        lo, hi = (-1.0, 1.0) if lo_seen < -_RANGE_SLACK else (0.0, 1.0)
-        slack = _RANGE_SLACK * (hi - lo)
-        if lo_seen < lo - slack or hi_seen > hi + slack:
-            raise ParameterError(
-                f"float images span [{lo_seen:.4g}, {hi_seen:.4g}], outside [{lo:g}, {hi:g}]; pass value_range=(lo, hi) "
-                "with the range the network outputs (e.g. (0, 255) for unscaled 8-bit values)"
-            )
-        return lo, hi
-    if np.issubdtype(dt, np.integer) and dt != np.bool_:
-        raise ParameterError(
-            f"images of dtype {dt} have no standard pixel range; cast them to uint8 or uint16, or pass "
-            "value_range=(lo, hi) (e.g. (0, 65535) for 16-bit values read by Pillow as int32)"
-        )
-    raise ParameterError(f"images of dtype {dt} are not pixel values; pass uint8, uint16 or floats")
-
-
-def _pixels(tile: np.ndarray, lo: float, hi: float, params: SpectrogramParams) -> np.ndarray:
-    """One tile as pixels of ``params.bit_depth`` (16 or 32), mapped from the range (lo, hi)."""
-    if params.bit_depth == 16 and tile.dtype == np.uint16 and (lo, hi) == (0.0, 65535.0):
-        return np.ascontiguousarray(tile)
-    x = (tile.astype(np.float64) - lo) / (hi - lo)
-    if tile.dtype.kind == "f" and not np.all(np.isfinite(x)):
-        raise ParameterError("images hold NaN or infinite values; clean them first (e.g. np.nan_to_num)")
-    np.clip(x, 0.0, 1.0, out=x)
-    p_max = pixel_max(params.bit_depth)
-    if params.bit_depth == 32:
-        return (x * p_max).astype(np.float32)
-    return np.rint(x * p_max).astype(pixel_dtype(params.bit_depth))
-
-
-def _check_height(tiles: Sequence[np.ndarray], params: SpectrogramParams) -> None:
-    for i, t in enumerate(tiles):
-        if t.shape[0] != params.n_bins:
-            hint = ""
-            if t.shape[1] == params.n_bins:
-                hint = "; it looks transposed (frames × bins): pass arrays.swapaxes(-1, -2)"
-            raise ParameterError(
-                f"image {i} has {t.shape[0]} rows (H) but the dataset's tiles have n_bins={params.n_bins} "
-                f"({params.scale} bins, shape (H, W) = ({params.n_bins}, n_frames)){hint}"
-            )
-        if t.shape[1] < 2:
-            raise ParameterError(f"image {i} has {t.shape[1]} column(s); a tile needs at least 2 frames")
-
-
-def _stitch(tiles: Sequence[np.ndarray], step: int, params: SpectrogramParams) -> np.ndarray:
-    """Consecutive pixel tiles (started ``step`` frames apart) as one image, overlaps crossfaded."""
-    width = tiles[0].shape[1]
-    if any(t.shape[1] != width for t in tiles):
-        raise ParameterError(f"tiles to stitch must have one width; got {sorted({t.shape[1] for t in tiles})} frames")
-    if not 1 <= step <= width:
-        raise ParameterError(
-            f"step_frames={step} must be in [1, {width}] (the tile width): tiles must cover contiguous frames"
-        )
-    overlap = width - step
-    total = (len(tiles) - 1) * step + width
-    out = np.empty((params.n_bins, total), dtype=tiles[0].dtype)
-    # raised-cosine weight of the newer tile over the overlap; 1 - fade for the older one
-    fade = 0.5 - 0.5 * np.cos(np.pi * (np.arange(overlap) + 0.5) / max(overlap, 1))
-    p_max = pixel_max(params.bit_depth)
-    for k, t in enumerate(tiles):
-        start = k * step
-        if k == 0 or overlap == 0:
-            out[:, start : start + width] = t
-            continue
-        old = out[:, start : start + overlap].astype(np.float64)
-        mixed = (1.0 - fade) * old + fade * t[:, :overlap].astype(np.float64)
-        out[:, start : start + overlap] = mixed if params.bit_depth == 32 else np.clip(np.rint(mixed), 0, p_max)
-        out[:, start + overlap : start + width] = t[:, overlap:]
-    return out
-
-
+# ---------------------------------------------------------------------------- decoding
 def _check_quality(quality: str, n_iter: int | None) -> None:
     if quality not in QUALITY_PRESETS:
         raise ParameterError(f"quality={quality!r} must be one of {sorted(QUALITY_PRESETS)}")
@@ -283,7 +168,7 @@ def _decode_tiles(
 ) -> list[np.ndarray] | np.ndarray:
     """Decode pixel tiles of ``params``' bit depth (checked) one by one, or stitched."""
     if stitch:
-        img = SpectrogramImage(_stitch(tiles, step, params), params)
+        img = SpectrogramImage(stitch_tiles(tiles, step, params), params)
         return decode(img, quality=quality, n_iter=n_iter, rng=rng, progress=progress)[0]
     from tqdm import tqdm
 
@@ -299,7 +184,7 @@ def _decode_tiles(
 @overload
 def decode_batch(
     arrays: Any,
-    params: Like,
+    dataset: Like | None = ...,
     *,
     value_range: tuple[float, float] | None = ...,
     quality: Quality = ...,
@@ -308,13 +193,14 @@ def decode_batch(
     step_frames: int | None = ...,
     rng: np.random.Generator | int | None = ...,
     progress: bool = ...,
+    params: Like | None = ...,
 ) -> list[np.ndarray]: ...
 
 
 @overload
 def decode_batch(
     arrays: Any,
-    params: Like,
+    dataset: Like | None = ...,
     *,
     value_range: tuple[float, float] | None = ...,
     quality: Quality = ...,
@@ -323,12 +209,13 @@ def decode_batch(
     step_frames: int | None = ...,
     rng: np.random.Generator | int | None = ...,
     progress: bool = ...,
+    params: Like | None = ...,
 ) -> np.ndarray: ...
 
 
 def decode_batch(
     arrays: Any,
-    params: Like,
+    dataset: Like | None = None,
     *,
     value_range: tuple[float, float] | None = None,
     quality: Quality = "balanced",
@@ -337,6 +224,7 @@ def decode_batch(
     step_frames: int | None = None,
     rng: np.random.Generator | int | None = 0,
     progress: bool = False,
+    params: Like | None = None,
 ) -> list[np.ndarray] | np.ndarray:
     """Decode bare generated tiles to audio with a dataset's calibration.
 
@@ -347,9 +235,10 @@ def decode_batch(
         frequencies at the bottom when ``params.flip``), ``W`` frames. uint8, uint16, or
         floats in [-1, 1] or [0, 1]; anything ``np.asarray`` takes (a CPU torch tensor,
         for instance).
-    params : SpectrogramParams, or str or path-like
-        The dataset's parameters (:func:`params_of`), its ``OUT_DIR`` or ``specimg.json``
-        (which also give the tile step for ``stitch``), or any specimg image of it.
+    dataset : str or path-like, SpectrogramParams or SpectrogramImage
+        The dataset: its ``OUT_DIR`` or ``specimg.json`` (which also give the tile step
+        for ``stitch``), its parameters (:func:`params_of`), or any specimg image of it.
+        Required.
     value_range : (float, float) or None
         The values that mean the darkest and the brightest pixel. None → from the dtype,
         and for floats (-1, 1) if some value of the batch is below -0.05, else (0, 1); see the
@@ -366,13 +255,15 @@ def decode_batch(
         in dB with a raised-cosine weight (identical frames come out unchanged).
     step_frames : int > 0 or None
         Frames between the starts of consecutive tiles, for ``stitch``. None → the
-        dataset's ``tile.step_frames`` when ``params`` is a dataset folder or
+        dataset's ``tile.step_frames`` when ``dataset`` is a dataset folder or
         ``specimg.json``, else ``W`` (no overlap).
     rng : np.random.Generator, int or None
         Seed of the phase reconstruction. An int seeds every tile alike, so a tile's audio
         does not depend on the other tiles of the batch.
     progress : bool
         Show a progress bar after one second.
+    params : deprecated
+        The old name of ``dataset`` (warns ``DeprecationWarning``; removed in the next release).
 
     Returns
     -------
@@ -390,7 +281,9 @@ def decode_batch(
         If ``H != params.n_bins``, the layout or dtype is not one of the above, float values
         lie outside the detected range, or the tiles cannot be stitched.
     MissingFileError, FormatError
-        If ``params`` is a path without a readable dataset description.
+        If ``dataset`` is a path without a readable dataset description.
+    TypeError
+        If ``dataset`` is missing, or given twice (as ``dataset`` and ``params``).
 
     Examples
     --------
@@ -400,12 +293,13 @@ def decode_batch(
     >>> audio = specimg.dataset.decode_batch(fake, "my_dataset")   # doctest: +SKIP
     >>> sr = specimg.dataset.params_of("my_dataset").sr            # doctest: +SKIP
     """
+    dataset = _dataset_argument("decode_batch", dataset, "params", params)
     _check_quality(quality, n_iter)
-    work, tile_frames, dataset_step = _template(params)
-    tiles = _split(arrays)
-    _check_height(tiles, work)
-    lo, hi = _value_range(tiles, value_range)
-    pixels = [_pixels(t, lo, hi, work) for t in tiles]
+    work, tile_frames, dataset_step = _template(dataset)
+    tiles = split_tiles(arrays)
+    check_height(tiles, work)
+    lo, hi = value_range_of(tiles, value_range)
+    pixels = [to_pixels(t, lo, hi, work) for t in tiles]
     step = _step(step_frames, dataset_step, tile_frames, pixels[0].shape[1]) if stitch else 0
     return _decode_tiles(pixels, work, stitch=stitch, step=step, quality=quality, n_iter=n_iter, rng=rng,
                          progress=progress)  # fmt: skip
@@ -467,43 +361,25 @@ def _probe(path: Path) -> tuple[int, int, int]:
                 "or (H, W)"
             )
         return int(shape[0]), int(shape[1]), int(shape[2])
-    from PIL import Image
-
-    try:
-        if path.suffix.lower() in (".tif", ".tiff"):
-            import tifffile
-
-            with tifffile.TiffFile(path) as tif:
-                page_shape = tif.pages[0].shape  # type: ignore[union-attr]
-                return len(tif.pages), int(page_shape[0]), int(page_shape[1])
-        with _pixel_limit(), Image.open(path) as im:
-            return 1, im.size[1], im.size[0]
-    except (OSError, ValueError, SyntaxError, IndexError) as exc:
-        raise FormatError(f"{str(path)!r} is not a readable image: {exc}") from None
+    return picture_size(path)  # from the header: FormatError if it is not a picture
 
 
 def _read(path: Path) -> list[np.ndarray]:
-    """The tiles of an input file as 2-D arrays of its own dtype (colour converted to gray)."""
+    """The tiles of an input file as 2-D arrays of its own dtype (colour converted to gray, TIFF pages apart)."""
     if path.suffix.lower() == ".npy":
-        return _split(np.load(path, allow_pickle=False))
-    pixels, _, n_pages = _read_image(path, pixels=True, any_mode=True)
-    assert pixels is not None
-    if pixels.ndim == 3 and pixels.shape[-1] == 3:
-        rgb = pixels.astype(np.float64)
-        if np.all(rgb[..., 0] == rgb[..., 1]) and np.all(rgb[..., 1] == rgb[..., 2]):
-            return [pixels[..., 0]]  # gray saved as RGB: exact
-        gray = rgb @ np.array([0.299, 0.587, 0.114])  # ITU-R BT.601 luma, as Pillow's convert("L")
-        return [np.rint(gray).astype(pixels.dtype)]
-    if n_pages and n_pages > 1:
-        return list(pixels.reshape(n_pages, -1, pixels.shape[-1]))
-    return [pixels]
+        return split_tiles(np.load(path, allow_pickle=False))
+    picture = read_picture(path)
+    assert picture.pixels is not None
+    gray = to_gray(picture.pixels)  # the one gray rule (alpha already over black)
+    n_pages = picture.n_pages or 1
+    return list(gray.reshape(n_pages, -1, gray.shape[-1])) if n_pages > 1 else [gray]
 
 
 def decode_dir(
     gan_output_dir: PathLike,
     audio_out: PathLike,
     *,
-    like: Like,
+    dataset: Like | None = None,
     stitch: bool = False,
     quality: Quality = "balanced",
     n_iter: int | None = None,
@@ -512,6 +388,7 @@ def decode_dir(
     rng: np.random.Generator | int | None = 0,
     subtype: str | None = None,
     progress: bool = False,
+    like: Like | None = None,
 ) -> list[Path]:
     """Decode a folder of bare generated images and arrays to WAV files.
 
@@ -519,7 +396,7 @@ def decode_dir(
     (sub-folders included, hidden files skipped), sorted by relative path with numbers
     compared by value (``img_2`` before ``img_10``). Each file is a tile as
     :func:`decode_batch` takes it (an 8- or 16-bit PNG, RGB converted to gray; a ``.npy``
-    may hold a batch). Metadata embedded in a file is ignored: ``like`` calibrates all.
+    may hold a batch). Metadata embedded in a file is ignored: ``dataset`` calibrates all.
 
     Parameters
     ----------
@@ -527,8 +404,8 @@ def decode_dir(
         Folder of generated tiles.
     audio_out : str or path-like
         Folder for the WAV files (created if missing).
-    like : str or path-like, or SpectrogramParams
-        The dataset's ``OUT_DIR`` or ``specimg.json`` (or its parameters).
+    dataset : str or path-like, or SpectrogramParams
+        The dataset: its ``OUT_DIR`` or ``specimg.json`` (or its parameters). Required.
     stitch : bool
         False: one WAV per tile, ``<relative path without extension>.wav`` (a ``.npy`` of
         N > 1 tiles gives ``<name>_<k>.wav``, k zero-padded). True: all tiles in the order
@@ -539,6 +416,8 @@ def decode_dir(
         soundfile subtype; None → PCM_16 (clips, with a warning, above 0 dBFS).
     progress : bool
         Show a progress bar after one second.
+    like : deprecated
+        The old name of ``dataset`` (warns ``DeprecationWarning``; removed in the next release).
 
     Returns
     -------
@@ -554,9 +433,12 @@ def decode_dir(
         is checked before anything is decoded, and outputs are staged in a hidden folder
         inside ``audio_out`` that is moved into place only once every file is complete:
         on any error no output file is left behind.
+    TypeError
+        If ``dataset`` is missing, or given twice (as ``dataset`` and ``like``).
     """
+    dataset = _dataset_argument("decode_dir", dataset, "like", like)
     _check_quality(quality, n_iter)
-    work, tile_frames, dataset_step = _template(like)
+    work, tile_frames, dataset_step = _template(dataset)
     folder, out = Path(gan_output_dir), Path(audio_out)
     if out.exists() and not out.is_dir():
         raise ParameterError(f"audio_out={str(out)!r} is a file; give a folder for the WAV files")
@@ -597,10 +479,10 @@ def decode_dir(
         if stitch:
             raws = [_read(folder / rel) for rel, _ in plan]
             for raw in raws:
-                _check_height(raw, work)
+                check_height(raw, work)
             # one range for the whole stitched file, not one per input file
-            lo, hi = _value_range([t for raw in raws for t in raw], value_range)
-            tiles = [_pixels(t, lo, hi, work) for raw in raws for t in raw]
+            lo, hi = value_range_of([t for raw in raws for t in raw], value_range)
+            tiles = [to_pixels(t, lo, hi, work) for raw in raws for t in raw]
             step = _step(step_frames, dataset_step, tile_frames, tiles[0].shape[1])
             y = _decode_tiles(tiles, work, stitch=True, step=step, quality=quality, n_iter=n_iter, rng=rng,
                               progress=progress)  # fmt: skip
@@ -613,10 +495,10 @@ def decode_dir(
             with tqdm(total=total, desc="decode", unit="tile", delay=1.0, leave=False, disable=not progress) as bar:
                 for rel, outs in plan:
                     raw = _read(folder / rel)
-                    _check_height(raw, work)
-                    lo, hi = _value_range(raw, value_range)
+                    check_height(raw, work)
+                    lo, hi = value_range_of(raw, value_range)
                     for t, o in zip(raw, outs):
-                        y = _decode_tiles([_pixels(t, lo, hi, work)], work, stitch=False, step=0, quality=quality,
+                        y = _decode_tiles([to_pixels(t, lo, hi, work)], work, stitch=False, step=0, quality=quality,
                                           n_iter=n_iter, rng=rng, progress=False)[0]  # fmt: skip
                         (stage / o).parent.mkdir(parents=True, exist_ok=True)
                         write_audio(stage / o, y, work.sr, subtype=subtype)

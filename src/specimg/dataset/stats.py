@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
 from ..errors import FormatError, ParameterError
-from ..formats import _read_image, atomic_path, image_format
+from ..formats import atomic_path, image_format
+from ..image import pixel_dtype, requantize
+from ..pictures import read_gray, write_png
+from ..typing import PathLike
 from .layout import (
     ERRORS_NAME,
     MANIFEST_NAME,
@@ -37,8 +39,6 @@ HIST_STEP_DB = 10.0
 
 # Characters of the longest bar of the text histogram.
 _BAR = 40
-
-PathLike = Union[str, "os.PathLike[str]"]
 
 
 def _read_jsonl(path: Path) -> tuple[list[dict[str, Any]], int]:
@@ -278,27 +278,21 @@ def _chosen(paths: list[Path], n: int, seed: int) -> list[Path]:
 
 def _contact_sheet(chosen: list[Path], out: Path) -> Path:
     """The tiles ``chosen`` in a grid as an 8-bit PNG, 2-pixel white gaps, written atomically."""
-    from PIL import Image
-
     if not chosen:
         raise ParameterError("the dataset has no tiles on disk to draw a contact sheet from")
-    images = []
-    for path in chosen:
-        pixels, _, _ = _read_image(path, pixels=True)
-        assert pixels is not None
-        scale = 255.0 / (65535.0 if pixels.dtype == np.uint16 else 255.0 if pixels.dtype == np.uint8 else 1.0)
-        images.append(np.clip(np.rint(pixels.astype(np.float64) * scale), 0, 255).astype(np.uint8))
+    images = [requantize(read_gray(path, what="tile"), 8) for path in chosen]  # same level, 8 bits for viewing
     h = max(im.shape[0] for im in images)
     w = max(im.shape[1] for im in images)
     cols = math.ceil(math.sqrt(len(images)))
     rows = math.ceil(len(images) / cols)
     gap = 2
-    sheet = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap), 255, dtype=np.uint8)
+    white = np.iinfo(pixel_dtype(8)).max
+    sheet = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap), white, dtype=pixel_dtype(8))
     for k, im in enumerate(images):
         r, c = divmod(k, cols)
         sheet[r * (h + gap) : r * (h + gap) + im.shape[0], c * (w + gap) : c * (w + gap) + im.shape[1]] = im
     with atomic_path(out) as tmp:
-        Image.fromarray(sheet).save(tmp, format="PNG")
+        write_png(tmp, sheet)
     return out
 
 
