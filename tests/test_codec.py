@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import specimg
-from specimg import ClippingWarning, LossyWarning
+from specimg import ClippingWarning, LossyWarning, ParameterError
 from specimg.metrics import level_difference_db, magnitude_convergence, spectral_convergence
 from specimg.spectral import magnitude, stft_magnitude
 
@@ -168,3 +168,25 @@ def test_mel_decode_with_subnormal_magnitudes_gives_no_nan() -> None:
     )
     y_hat, _ = specimg.decode(img, quality="fast")
     assert np.all(np.isfinite(y_hat)) and len(y_hat) == len(y)
+
+
+@pytest.mark.parametrize("scale", ["linear", "mel"])
+def test_unknown_quality_raises_naming_the_presets(scale) -> None:
+    """A typo in quality used to run 0 mel refinements silently; it is refused up front."""
+    img = specimg.encode(sine(440, 8000), 8000, n_fft=512, scale=scale, n_mels=32)
+    with pytest.raises(ParameterError, match="quality='hgih'") as info:
+        specimg.decode(img, quality="hgih")
+    for name in ("'fast'", "'balanced'", "'high'"):
+        assert name in str(info.value)
+    with pytest.raises(ParameterError, match="quality='hgih'"):
+        specimg.decode(img, quality="hgih", n_iter=2)  # n_iter does not hide the typo
+
+
+def test_decode_is_reconstruct_of_the_calibrated_magnitude() -> None:
+    """decode holds no unit glue: it is phase.reconstruct(channel magnitude, params)."""
+    from specimg.phase import reconstruct
+
+    img = specimg.encode(sine(440, 8000) + 0.1 * sine(1234, 8000), 8000, n_fft=512)
+    y_hat, _ = specimg.decode(img, n_iter=4, rng=0)
+    direct = reconstruct(img.channel_magnitude(0), img.params, n_iter=4, rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(y_hat, direct)

@@ -138,3 +138,28 @@ def test_frames_and_axes():
     assert p.times(3)[1] == pytest.approx(512 / 22050)
     m = p.replace(scale="mel", n_mels=64)
     assert m.n_bins == 64 and len(m.frequencies) == 64 and m.frequencies[0] > 0
+
+
+def test_duration_and_output_length():
+    p = SpectrogramParams(sr=8000, n_fft=512, n_samples=12000)
+    assert p.duration == 1.5
+    assert p.output_length(3) == 12000  # n_samples when known
+    unknown = p.replace(n_samples=None)
+    assert unknown.duration is None
+    assert unknown.output_length(10) == unknown.length_for(10) == 9 * 128
+
+
+def test_resolved_fields_are_never_none():
+    p = SpectrogramParams(sr=8000, n_fft=512, hop_length=None, win_length=None, fmax=None)
+    assert (type(p.hop_length), type(p.win_length), type(p.fmax)) == (int, int, float)
+    assert inspect.signature(SpectrogramParams).parameters["hop_length"].default is None
+    assert json.loads(p.to_json())["hop_length"] == 128
+
+
+def test_check_float_is_public():
+    from specimg.params import check_float
+
+    assert check_float("x", 2) == 2.0 and type(check_float("x", 2)) is float
+    for bad, match in ((True, "real number"), ("1", "real number"), (float("inf"), "finite")):
+        with pytest.raises(ParameterError, match=match):
+            check_float("x", bad)

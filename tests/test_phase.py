@@ -182,3 +182,63 @@ def test_bad_magnitudes():
                      (np.ones((1025, 3), complex), "real"), (np.ones(5), "n_bins")]:
         with pytest.raises(ParameterError, match=match):
             pghi(S)
+
+
+def test_magnitude_keyword_is_deprecated_but_works():
+    S = np.abs(librosa.stft(np.random.default_rng(2).standard_normal(4000), n_fft=512, hop_length=128))
+    kw = dict(n_iter=2, hop_length=128, rng=0)
+    with pytest.warns(DeprecationWarning, match=r"griffin_lim\(magnitude=...\) is deprecated"):
+        old = griffin_lim(magnitude=S, **kw)
+    np.testing.assert_array_equal(old, griffin_lim(S, **kw))
+    with pytest.warns(DeprecationWarning, match=r"pghi\(magnitude=...\)"):
+        pghi(magnitude=S, hop_length=128, rng=0)
+    with pytest.warns(DeprecationWarning, match=r"reconstruct\(magnitude=...\)"):
+        reconstruct(magnitude=S, n_iter=1, hop_length=128, rng=0)
+    from specimg import ParameterError
+
+    with pytest.raises(ParameterError, match="both S and magnitude"):
+        griffin_lim(S, magnitude=S)
+
+
+def test_unknown_quality_names_the_presets():
+    from specimg import ParameterError
+    from specimg.phase import resolve_quality
+
+    assert [resolve_quality(q) for q in QUALITY_PRESETS] == list(QUALITY_PRESETS.values())
+    assert resolve_quality("high", n_iter=3) == 3
+    for bad in ("hgih", None, ["fast"]):
+        with pytest.raises(ParameterError, match="'fast', 'balanced', 'high'"):
+            resolve_quality(bad)  # type: ignore[arg-type]
+    with pytest.raises(ParameterError, match="quality='hgih'"):
+        reconstruct(np.ones((257, 4)), quality="hgih")
+
+
+def test_reconstruct_with_params_takes_the_calibrated_magnitude():
+    """reconstruct(S_calibrated, params) is reconstruct(S_librosa, geometry) with the
+    calibration undone inside, and refine/hold in calibrated units too."""
+    import specimg
+    from specimg.spectral import calibration, stft, stft_magnitude
+
+    y = np.random.default_rng(3).standard_normal(6000)
+    p = specimg.SpectrogramParams(sr=8000, n_fft=512, hop_length=128, window=("kaiser", 8.0), n_samples=len(y))
+    S_cal = stft_magnitude(y, p, dtype=np.float32)
+    cal = calibration(p)
+    raw = (S_cal * np.float32(1.0 / cal)).astype(np.float32)
+    kw = dict(n_iter=3, rng=0)
+    geometry = dict(n_fft=512, hop_length=128, win_length=512, window=("kaiser", 8.0), length=len(y))
+    np.testing.assert_array_equal(reconstruct(S_cal, p, **kw), reconstruct(raw, **geometry, **kw))
+    seen = []
+
+    def refine(A, frames):
+        seen.append(float(A.max()))
+        return S_cal[:, frames]
+
+    reconstruct(S_cal, p, refine=refine, refine_every=1, **kw)
+    assert seen and max(seen) == pytest.approx(float(S_cal.max()), rel=0.5)  # calibrated, not librosa units
+    X = stft(y, p, dtype=np.float32)
+    held = reconstruct(np.abs(X), p, hold=(np.ones(X.shape, bool), X), init=np.angle(X), **kw)
+    assert np.max(np.abs(held - y)) < 1e-5
+    from specimg import ParameterError
+
+    with pytest.raises(ParameterError, match="hop_length come"):
+        reconstruct(S_cal, p, hop_length=256)

@@ -202,3 +202,34 @@ def test_mel_reweight_imposes_the_mel_bands_and_keeps_fine_structure():
     S0[:, 3] = 0.0
     X0 = match_mel(S0, M, p)
     np.testing.assert_allclose(X0[:, 3], mel_to_linear(M[:, 3:4], p)[:, 0], rtol=1e-9, atol=1e-15)
+
+
+@pytest.mark.parametrize("center", [True, False])
+@pytest.mark.parametrize("n_fft, hop_length, win_length", [(512, 128, None), (1023, 300, 700), (64, 16, 32)])
+@pytest.mark.parametrize("n", [2000, 2047, 4096])
+def test_geometry_has_one_source(center, n_fft, hop_length, win_length, n):
+    """Frame count, span, window and calibration come from spectral's resolver, and agree
+    with librosa.stft and with SpectrogramParams."""
+    from specimg.spectral import analysis_window, calibration, frame_count, span_length, stft, stft_lengths, window_for
+
+    y = np.random.default_rng(n).standard_normal(n)
+    p = SpectrogramParams(sr=8000, n_fft=n_fft, hop_length=hop_length, win_length=win_length, center=center)
+    assert stft_lengths(n_fft, win_length, hop_length) == (p.win_length, p.hop_length)
+    X_lr = librosa.stft(y, n_fft=n_fft, hop_length=hop_length, win_length=win_length, center=center, pad_mode="constant")
+    count = frame_count(n, n_fft=n_fft, hop_length=hop_length, center=center)
+    assert count == X_lr.shape[-1] == p.frames_for(n)
+    assert span_length(count, n_fft=n_fft, hop_length=hop_length, center=center) == p.length_for(count)
+    if n_fft % 2 == 0:  # librosa.istft keeps one more sample for an odd n_fft when centred
+        istft = librosa.istft(X_lr, n_fft=n_fft, hop_length=hop_length, win_length=win_length, center=center)
+        assert len(istft) == p.length_for(count)
+    np.testing.assert_array_equal(window_for(p), analysis_window(p.window, p.win_length, n_fft))
+    assert calibration(p) == 2.0 / window_for(p).sum()
+    X = stft(y, p)
+    np.testing.assert_allclose(X, X_lr * calibration(p), rtol=1e-12)
+    np.testing.assert_allclose(np.abs(X), stft_magnitude(y, p), rtol=1e-12)
+
+
+def test_get_window_is_the_old_name_of_window_for():
+    from specimg import spectral
+
+    assert spectral.get_window is spectral.window_for

@@ -444,8 +444,16 @@ def _phase_source(phase_from: np.ndarray | PathLike, img: SpectrogramImage) -> n
     return y
 
 
-# One quantisation step as a fraction of the pixel range, per bit depth (float: ~1e-6).
-_STEP_FRACTION = {8: 1 / 255, 16: 1 / 65535, 32: 1e-6}
+# One quantisation step of float32 pixels, as a fraction of the pixel range (a tolerance
+# for "unchanged", wider than float32's resolution near full scale).
+_FLOAT_STEP_FRACTION = 1e-6
+
+
+def _step_fraction(bit_depth: object) -> float:
+    """One quantisation step of ``bit_depth`` as a fraction of the pixel range (0 if unknown)."""
+    if isinstance(bit_depth, int) and bit_depth in (8, 16):
+        return 1.0 / pixel_max(bit_depth)
+    return _FLOAT_STEP_FRACTION if bit_depth == 32 else 0.0
 
 
 def _unchanged(y: np.ndarray, img: SpectrogramImage, channel: int) -> tuple[np.ndarray, np.ndarray]:
@@ -459,7 +467,7 @@ def _unchanged(y: np.ndarray, img: SpectrogramImage, channel: int) -> tuple[np.n
     # one step of the coarsest depth the pixels went through: an 8-bit export loaded with
     # load(like=) is rounded or truncated to 8 bits everywhere, edited or not
     depths = [p.bit_depth] + [e.get("bit_depth") for e in p.edits if e.get("op") == "external"]
-    fraction = max(_STEP_FRACTION.get(d, 0.0) for d in depths)  # of the full pixel range
+    fraction = max(_step_fraction(d) for d in depths)  # of the full pixel range
     step = fraction * pixel_max(p.bit_depth)
     changed = np.abs(before.astype(np.float64) - after.astype(np.float64)) > step
     if p.scale == "mel":  # a linear bin changed if any mel band over it changed

@@ -118,7 +118,8 @@ def frame_count(n_samples: int, *, n_fft: int, hop_length: int, center: bool) ->
 
 def span_length(n_frames: int, *, n_fft: int, hop_length: int, center: bool) -> int:
     """Samples that ``n_frames`` frames span: ``(n_frames - 1) * hop_length``, plus ``n_fft``
-    if not ``center`` (the length :func:`librosa.istft` returns without ``length``)."""
+    if not ``center`` (for an even ``n_fft``, the length :func:`librosa.istft` returns without
+    ``length``)."""
     span = (n_frames - 1) * hop_length
     return span if center else span + n_fft
 
