@@ -53,7 +53,7 @@ from ..errors import FormatError, MissingFileError, ParameterError
 from ..formats import read_metadata
 from ..image import SpectrogramImage
 from ..params import SpectrogramParams
-from ..phase import QUALITY_PRESETS, Quality
+from ..phase import Quality, resolve_quality
 from ..pictures import picture_size, read_picture, to_gray
 from ..typing import PathLike
 from .arrays import check_height, split_tiles, stitch_tiles, to_pixels, value_range_of
@@ -149,27 +149,26 @@ def _template(dataset: Like) -> tuple[SpectrogramParams, int | None, int | None]
 
 # ---------------------------------------------------------------------------- decoding
 def _check_quality(quality: str, n_iter: int | None) -> None:
-    if quality not in QUALITY_PRESETS:
-        raise ParameterError(f"quality={quality!r} must be one of {sorted(QUALITY_PRESETS)}")
+    """Check ``quality`` and ``n_iter`` before anything is read or decoded."""
+    resolve_quality(quality)
     if n_iter is not None and (isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 0):
         raise ParameterError(f"n_iter={n_iter!r} must be an integer >= 0")
 
 
-def _decode_tiles(
-    tiles: Sequence[np.ndarray],
-    params: SpectrogramParams,
-    *,
-    stitch: bool,
-    step: int,
-    quality: Quality,
-    n_iter: int | None,
-    rng: np.random.Generator | int | None,
-    progress: bool,
-) -> list[np.ndarray] | np.ndarray:
-    """Decode pixel tiles of ``params``' bit depth (checked) one by one, or stitched."""
-    if stitch:
-        img = SpectrogramImage(stitch_tiles(tiles, step, params), params)
-        return decode(img, quality=quality, n_iter=n_iter, rng=rng, progress=progress)[0]
+def _decode_stitched(
+    tiles: Sequence[np.ndarray], params: SpectrogramParams, *, step: int, quality: Quality, n_iter: int | None,
+    rng: np.random.Generator | int | None, progress: bool,
+) -> np.ndarray:  # fmt: skip
+    """Decode consecutive pixel tiles of ``params``' bit depth, ``step`` frames apart, as one signal."""
+    img = SpectrogramImage(stitch_tiles(tiles, step, params), params)
+    return decode(img, quality=quality, n_iter=n_iter, rng=rng, progress=progress)[0]
+
+
+def _decode_each(
+    tiles: Sequence[np.ndarray], params: SpectrogramParams, *, quality: Quality, n_iter: int | None,
+    rng: np.random.Generator | int | None, progress: bool,
+) -> list[np.ndarray]:  # fmt: skip
+    """Decode pixel tiles of ``params``' bit depth one by one."""
     from tqdm import tqdm
 
     out = []
@@ -300,9 +299,10 @@ def decode_batch(
     check_height(tiles, work)
     lo, hi = value_range_of(tiles, value_range)
     pixels = [to_pixels(t, lo, hi, work) for t in tiles]
-    step = _step(step_frames, dataset_step, tile_frames, pixels[0].shape[1]) if stitch else 0
-    return _decode_tiles(pixels, work, stitch=stitch, step=step, quality=quality, n_iter=n_iter, rng=rng,
-                         progress=progress)  # fmt: skip
+    if stitch:
+        step = _step(step_frames, dataset_step, tile_frames, pixels[0].shape[1])
+        return _decode_stitched(pixels, work, step=step, quality=quality, n_iter=n_iter, rng=rng, progress=progress)
+    return _decode_each(pixels, work, quality=quality, n_iter=n_iter, rng=rng, progress=progress)
 
 
 def _step(step_frames: int | None, dataset_step: int | None, tile_frames: int | None, width: int) -> int:
@@ -484,9 +484,8 @@ def decode_dir(
             lo, hi = value_range_of([t for raw in raws for t in raw], value_range)
             tiles = [to_pixels(t, lo, hi, work) for raw in raws for t in raw]
             step = _step(step_frames, dataset_step, tile_frames, tiles[0].shape[1])
-            y = _decode_tiles(tiles, work, stitch=True, step=step, quality=quality, n_iter=n_iter, rng=rng,
-                              progress=progress)  # fmt: skip
-            write_audio(stage / stitched_name, y, work.sr, subtype=subtype)  # type: ignore[arg-type]
+            y = _decode_stitched(tiles, work, step=step, quality=quality, n_iter=n_iter, rng=rng, progress=progress)
+            write_audio(stage / stitched_name, y, work.sr, subtype=subtype)
             staged.append(stitched_name)
         else:
             from tqdm import tqdm
@@ -498,8 +497,8 @@ def decode_dir(
                     check_height(raw, work)
                     lo, hi = value_range_of(raw, value_range)
                     for t, o in zip(raw, outs):
-                        y = _decode_tiles([to_pixels(t, lo, hi, work)], work, stitch=False, step=0, quality=quality,
-                                          n_iter=n_iter, rng=rng, progress=False)[0]  # fmt: skip
+                        (y,) = _decode_each([to_pixels(t, lo, hi, work)], work, quality=quality, n_iter=n_iter,
+                                            rng=rng, progress=False)  # fmt: skip
                         (stage / o).parent.mkdir(parents=True, exist_ok=True)
                         write_audio(stage / o, y, work.sr, subtype=subtype)
                         staged.append(o)

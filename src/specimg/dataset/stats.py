@@ -63,8 +63,9 @@ def _read_jsonl(path: Path) -> tuple[list[dict[str, Any]], int]:
     return rows, bad
 
 
-def _histogram(values: list[float], step: float = HIST_STEP_DB) -> dict[str, Any]:
-    """Summary and fixed-width histogram (bins aligned to multiples of ``step``) of dB values."""
+def _histogram(values: list[object], step: float = HIST_STEP_DB) -> dict[str, Any]:
+    """Summary and fixed-width histogram (bins aligned to multiples of ``step``) of the dB values
+    among ``values`` (manifest cells: anything not a finite number is left out)."""
     finite = np.asarray([v for v in values if isinstance(v, (int, float)) and math.isfinite(v)], dtype=np.float64)
     if finite.size == 0:
         return {"n": 0, "min": None, "median": None, "max": None, "edges": [], "counts": []}
@@ -184,14 +185,14 @@ def stats(out_dir: PathLike, *, contact_sheet: PathLike | None = None, n: int = 
     tile_frames, step = tile_geometry(desc, desc_path)
     if tile_frames is None:
         raise FormatError(f"{str(desc_path)!r} lacks \"tile\": {{\"n_frames\": ...}}; see the dataset layout")
-    hop = int(params.hop_length)  # type: ignore[arg-type]
+    hop = params.hop_length
 
     tiles: dict[str, int] = {}
     sources: dict[str, set[str]] = {}
     classes: dict[str, Counter[str]] = defaultdict(Counter)
     spans: dict[tuple[str, int], list[tuple[int, int]]] = defaultdict(list)
-    peaks: list[float] = []
-    rms: list[float] = []
+    peaks: list[object] = []
+    rms: list[object] = []
     bad_lines = 0
     listed: list[Path] = []
     for split in SPLITS:
@@ -208,8 +209,8 @@ def stats(out_dir: PathLike, *, contact_sheet: PathLike | None = None, n: int = 
             channel = row.get("channel")
             if isinstance(frame, int):
                 spans[(source, channel if isinstance(channel, int) else 0)].append((frame, frame + tile_frames))
-            peaks.append(row.get("peak_db"))  # type: ignore[arg-type]
-            rms.append(row.get("rms_db"))  # type: ignore[arg-type]
+            peaks.append(row.get("peak_db"))
+            rms.append(row.get("rms_db"))
             if isinstance(row.get("file_name"), str):
                 listed.append(root / split / row["file_name"])
     n_tiles = sum(tiles.values())

@@ -22,7 +22,7 @@ from ..errors import AudioError, SpecimgError
 from ..formats import save
 from ..image import SpectrogramImage, pixel_max, pixels_to_db
 from ..params import SpectrogramParams
-from ..spectral import magnitude, mel_basis
+from ..spectral import frame_offset, magnitude, mel_basis, span_length
 from .layout import STATE_DIR, record_name, tile_name
 from .state import write_json
 
@@ -104,7 +104,7 @@ def tile_blocks(
         ``pixels`` [shape=(n_bins, >= (k1 - 1 - k0) * step + n_frames)], flipped as stored,
         whose column 0 is frame ``k0 * step``.
     """
-    hop, n_fft = int(p.hop_length), p.n_fft  # type: ignore[arg-type]
+    hop, n_fft = p.hop_length, p.n_fft
     total = p.frames_for(y.shape[-1])
     if total <= block_frames:
         S = magnitude(y, p, dtype=np.float32)
@@ -116,8 +116,8 @@ def tile_blocks(
     for k0 in range(0, n_tiles, per_block):
         k1 = min(n_tiles, k0 + per_block)
         a, b = k0 * step, (k1 - 1) * step + n_frames
-        start = a * hop - n_fft // 2  # centred frames see n_fft // 2 zeros before the signal
-        seg = np.zeros((b - 1 - a) * hop + n_fft, dtype=y.dtype)
+        start = a * hop - frame_offset(n_fft, p.center)  # centred frames see zeros before the signal
+        seg = np.zeros(span_length(b - a, n_fft=n_fft, hop_length=hop, center=False), dtype=y.dtype)
         lo, hi = max(start, 0), min(start + len(seg), y.shape[-1])
         if hi > lo:
             seg[lo - start : hi - start] = y[lo:hi]
@@ -201,7 +201,7 @@ def build_file(job: Job) -> dict[str, Any]:
 def _write_tiles(job: Job, y: np.ndarray, folder: Path, n_tiles: int, rows: list[dict[str, Any]]) -> int:
     """Write the tiles of every channel of ``y``, appending manifest rows; return the silent count."""
     p, n_frames, step = job.params, job.n_frames, job.step
-    hop = int(p.hop_length)  # type: ignore[arg-type]
+    hop = p.hop_length
     silent = 0
     for c in range(y.shape[0] if n_tiles else 0):
         for k0, k1, pixels in tile_blocks(y[c], p, n_frames, step, n_tiles, block_frames=job.block_frames):
