@@ -189,7 +189,7 @@ def window_for(params: SpectrogramParams) -> np.ndarray:
 
 
 #: Former name of :func:`window_for` (it shadowed :func:`scipy.signal.get_window` with
-#: another signature); kept for ``specimg.legacy`` until it calls ``window_for``.
+#: another signature); kept for one release so that old code keeps working.
 get_window = window_for
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import AssumptionWarning, FormatError, LossyWarning, ParameterError
 from ..image import SpectrogramImage, to_unit
 from ..params import SpectrogramParams
-from ..spectral import calibration, get_window
+from ..spectral import calibration, window_for
 from ._common import ImageLike, image_from_db, positive, read_gray, resolve_peak_db
 
 __all__ = ["from_array", "from_scipy_spectrogram", "from_minmax_image"]
@@ -284,7 +284,7 @@ def _geometry(
 
 def _psd_to_power(S: np.ndarray, params: SpectrogramParams) -> np.ndarray:
     """One-sided density ``2|X|²/(sr·Σw²)`` back to the raw power ``|X|²``."""
-    w = get_window(params)
+    w = window_for(params)
     P = S * (params.sr * float(np.sum(w**2)))
     P[..., 1 : (None if params.n_fft % 2 else -1), :] /= 2.0
     return P
@@ -428,7 +428,7 @@ def from_scipy_spectrogram(
         sr=sr, n_fft=nfft, hop_length=hop, window=window, center=False, scale="linear",
         n_samples=n_samples, n_channels=S.shape[0],
     )
-    w = get_window(params)
+    w = window_for(params)
     scale = 1.0 / (sr * float(np.sum(w**2))) if scaling == "density" else 1.0 / float(np.sum(w)) ** 2
     if mode == "psd":
         P = S / scale

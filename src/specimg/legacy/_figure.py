@@ -491,7 +491,7 @@ def _row_cells(y_axis: str, params: SpectrogramParams) -> tuple[np.ndarray, np.n
 
     if y_axis == "mel":
         coords = librosa.mel_frequencies(
-            n_mels=params.n_mels, fmin=params.fmin, fmax=float(params.fmax), htk=params.htk  # type: ignore[arg-type]
+            n_mels=params.n_mels, fmin=params.fmin, fmax=params.fmax, htk=params.htk
         )
     else:
         coords = librosa.fft_frequencies(sr=params.sr, n_fft=params.n_fft)
