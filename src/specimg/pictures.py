@@ -248,7 +248,7 @@ def read_picture(source: PictureSource, *, what: str = "image", pixels: bool = T
     try:
         with _pillow() as Image:
             with contextlib.ExitStack() as stack:
-                im = source if opened is None else stack.enter_context(Image.open(opened))
+                im: Any = source if opened is None else stack.enter_context(Image.open(opened))
                 if kind != "pillow" and im.format == "PNG":
                     kind = "png"
                 width, height = im.size
