@@ -318,14 +318,3 @@ def _coerce_pixels(pixels: np.ndarray, params: SpectrogramParams, path: Path) ->
         )
     return from_unit(gray / full_scale(pixels.dtype), params.bit_depth)
 
-
-@contextlib.contextmanager
-def _pixel_limit() -> Iterator[None]:  # TEMPORARY: removed once ops and dataset read through pictures
-    from PIL import Image
-
-    old = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = 1 << 31
-    try:
-        yield
-    finally:
-        Image.MAX_IMAGE_PIXELS = old
