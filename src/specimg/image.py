@@ -394,6 +394,11 @@ class SpectrogramImage:
         return out
 
     @property
+    def duration(self) -> float:
+        """Seconds of audio the image decodes to: ``n_samples / sr``, or the frames' span."""
+        return self.params.output_length(self.n_frames) / self.params.sr
+
+    @property
     def times(self) -> np.ndarray:
         """Time in seconds of each column."""
         return self.params.times(self.n_frames)

@@ -44,13 +44,12 @@ def nonneg(name: str, value: Any, unit: str) -> float:
 
 def duration(params: SpectrogramParams, n_frames: int) -> float:
     """Length of the audio the image stands for, in seconds."""
-    n = params.n_samples if params.n_samples is not None else params.length_for(n_frames)
-    return n / params.sr
+    return params.output_length(n_frames) / params.sr
 
 
 def top_hz(params: SpectrogramParams) -> float:
     """Highest frequency an image row can stand for: sr / 2, or fmax for mel."""
-    return float(params.fmax) if params.scale == "mel" else params.sr / 2  # type: ignore[arg-type]
+    return params.fmax if params.scale == "mel" else params.sr / 2
 
 
 def _span(name: str, span: Span, lo: float, hi: float, unit: str, limit: str) -> tuple[float, float] | None:

@@ -200,7 +200,7 @@ def gain(
 
 def fade_time(w: np.ndarray, fade: float, params: SpectrogramParams) -> np.ndarray:
     """Extend a weight (…, n_frames) outward along time with a raised cosine of ``fade`` s."""
-    dt = params.hop_length / params.sr  # type: ignore[operator]
+    dt = params.hop_length / params.sr
     n = math.floor(fade / dt)
     out = w.copy()
     for k in range(1, n + 1):
