@@ -1,0 +1,113 @@
+"""``specimg dataset build|decode|stats``: GAN training sets (:mod:`specimg.dataset`)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Literal
+
+import click
+
+from ..errors import ParameterError
+from ..phase import QUALITY_PRESETS
+from ._common import grid_size
+
+__all__ = ["dataset"]
+
+
+def _size(text: str) -> tuple[int, int]:
+    size = grid_size(text)
+    if size is None:
+        raise ParameterError(f"--size {text!r} must be ROWSxFRAMES with positive integers, e.g. 256x256")
+    return size
+
+
+def _value_range(text: str | None) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    lo, sep, hi = text.partition(":")
+    try:
+        if sep:
+            return float(lo), float(hi)
+    except ValueError:
+        pass
+    raise ParameterError(f"--value-range {text!r} must be LO:HI, e.g. -1:1 or 0:255")
+
+
+@click.group()
+def dataset() -> None:
+    """GAN training sets: build tiles from audio, decode what a GAN makes, summarise."""
+
+
+@dataset.command("build")
+@click.argument("audio_dir", metavar="AUDIO_DIR", type=click.Path(file_okay=False))
+@click.argument("out_dir", metavar="OUT_DIR", type=click.Path(file_okay=False))
+@click.option("--size", default="256x256", show_default=True, help="ROWSxFRAMES of every tile: mel bands × STFT frames.")
+@click.option("--sr", type=int, default=22050, show_default=True, help="Every file is resampled to this rate (Hz).")
+@click.option("--hop-length", type=int, default=None, help="[default: n-fft // 4]")
+@click.option("--n-fft", type=int, default=None,
+              help="[default: the smallest power of two >= 1024 that leaves no mel band empty]")
+@click.option("--n-mels", type=int, default=None, help="Must equal the rows of --size. [default: rows]")
+@click.option("--overlap", type=float, default=0.0, show_default=True, help="Fraction of a tile repeated by the next.")
+@click.option("--min-level-db", type=float, default=-80.0, show_default=True,
+              help="Skip tiles whose loudest bin is below this level (dB re full scale).")
+@click.option("--bit-depth", type=click.Choice(["8", "16"]), default="16", show_default=True)
+@click.option("--validation", type=float, default=0.1, show_default=True,
+              help="Fraction of the source files in the validation split.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the train/validation split.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes. [default: one per CPU]")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Build on a Dask cluster, e.g. tcp://host:8786 (pip install 'specimg[dask]'; the folders must "
+                   "be at the same paths on the workers).")
+def dataset_build(audio_dir: str, out_dir: str, size: str, bit_depth: str, **kwargs: Any) -> None:
+    """Cut the audio files under AUDIO_DIR into spectrogram tiles in OUT_DIR.
+
+    Every tile has the same size and one absolute dB scale (stored in OUT_DIR/specimg.json),
+    with Hugging Face imagefolder manifests (train/ and validation/metadata.jsonl) and class
+    folders when every file sits in a subfolder. Interrupted? Run the same command again.
+    """
+    from ..dataset import build
+
+    depth: Literal[8, 16] = 8 if bit_depth == "8" else 16
+    report = build(audio_dir, out_dir, size=_size(size), bit_depth=depth, progress=sys.stderr.isatty(), **kwargs)
+    click.echo(str(report))
+
+
+@dataset.command("decode")
+@click.argument("gan_output_dir", metavar="GAN_OUTPUT_DIR", type=click.Path(file_okay=False))
+@click.argument("audio_out", metavar="AUDIO_OUT", type=click.Path(file_okay=False))
+@click.option("--like", "like", required=True, type=click.Path(), metavar="OUT_DIR",
+              help="The dataset the GAN was trained on (its folder or specimg.json): its calibration is used.")
+@click.option("--stitch", is_flag=True, help="Join all tiles, in name order, into one file without seams.")
+@click.option("--quality", type=click.Choice(list(QUALITY_PRESETS)), default="balanced", show_default=True)
+@click.option("--n-iter", type=click.IntRange(min=0), default=None, help="Griffin-Lim iterations. [default: preset]")
+@click.option("--value-range", default=None, metavar="LO:HI",
+              help="Values of silence and of the loudest level in the inputs. [default: from the dtype]")
+@click.option("--step-frames", type=click.IntRange(min=1), default=None,
+              help="--stitch: frames between tile starts. [default: the dataset's]")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--subtype", default=None, help="soundfile subtype, e.g. PCM_24 or FLOAT. [default: PCM_16]")
+def dataset_decode(gan_output_dir: str, audio_out: str, like: str, stitch: bool, quality: str, n_iter: int | None,
+                   value_range: str | None, step_frames: int | None, seed: int, subtype: str | None) -> None:  # fmt: skip
+    """Decode the bare images (PNG, TIFF) and arrays (.npy) in GAN_OUTPUT_DIR to WAV files in AUDIO_OUT."""
+    from ..dataset import decode_dir
+
+    written = decode_dir(
+        gan_output_dir, audio_out, like=like, stitch=stitch, quality=quality, n_iter=n_iter,  # type: ignore[arg-type]
+        value_range=_value_range(value_range), step_frames=step_frames, rng=seed, subtype=subtype,
+        progress=sys.stderr.isatty(),
+    )  # fmt: skip
+    click.echo(f"{audio_out}: {len(written)} file(s) decoded")
+
+
+@dataset.command("stats")
+@click.argument("out_dir", metavar="OUT_DIR", type=click.Path(file_okay=False))
+@click.option("--contact-sheet", type=click.Path(dir_okay=False), default=None, metavar="PNG",
+              help="Also write a PNG of tiles drawn at random.")
+@click.option("-n", "--n", "n", type=click.IntRange(min=1), default=16, show_default=True,
+              help="Tiles on the contact sheet.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random choice of tiles.")
+def dataset_stats(out_dir: str, contact_sheet: str | None, n: int, seed: int) -> None:
+    """Print what dataset OUT_DIR holds: tiles, hours of audio, levels, skipped and failed files."""
+    from ..dataset import format_stats, stats
+
+    click.echo(format_stats(stats(out_dir, contact_sheet=contact_sheet, n=n, seed=seed)))
