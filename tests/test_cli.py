@@ -1,4 +1,5 @@
-"""The ``specimg`` command, run in a subprocess exactly as a user runs it.
+"""The ``specimg`` command, run in-process through click's ``CliRunner`` (fast), and a few
+smoke tests that run the installed command in a subprocess exactly as a user runs it.
 
 Every command exits 0 on success; on bad input it exits 1 with one ``specimg: error: ...``
 line on stderr, no traceback, and no output file.
@@ -12,40 +13,77 @@ import re
 import shutil
 import subprocess
 import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+from click.testing import CliRunner
 from PIL import Image
 
 import specimg
+from specimg.cli import cli
 
 SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"
 SPEECH = SAMPLE_DATA / "speech.wav"
 MUSIC = SAMPLE_DATA / "music.wav"
 
 
-def run(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
+@dataclass
+class Ran:
+    """What a run of the command left: exit status and the text of stdout and stderr."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@contextmanager
+def working_directory(path: Path) -> Iterator[None]:
+    before = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def run(*args: object, cwd: Path) -> Ran:
+    """``specimg ARGS`` in-process, in folder ``cwd``; an exception that escaped the command
+    is appended to stderr as a traceback, so that the tests' checks report it."""
+    with working_directory(cwd):
+        result = CliRunner().invoke(cli, [str(a) for a in args], prog_name="specimg")
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit) and result.exc_info:
+        stderr += "".join(traceback.format_exception(*result.exc_info))
+    return Ran(result.exit_code, result.stdout, stderr)
+
+
+def run_installed(*args: object, cwd: Path, module: str | None = None) -> Ran:
+    """The installed ``specimg`` console script (or ``python -m MODULE``) in a subprocess."""
+    if module is None:
+        script = Path(sys.executable).with_name("specimg")
+        if not script.exists():
+            pytest.skip(f"console script not installed beside {sys.executable}")
+        command = [str(script)]
+    else:
+        command = [sys.executable, "-m", module]
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONWARNINGS",)}
-    return subprocess.run(
-        [sys.executable, "-m", "specimg.cli", *map(str, args)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=300,
-        check=False,
-    )
+    done = subprocess.run([*command, *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True,
+                          encoding="utf-8", timeout=300, check=False)  # fmt: skip
+    return Ran(done.returncode, done.stdout, done.stderr)
 
 
-def assert_ok(result: subprocess.CompletedProcess[str]) -> None:
+def assert_ok(result: Ran) -> None:
     assert result.returncode == 0, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
     assert "Traceback" not in result.stderr
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
+def assert_one_line_error(result: Ran, *fragments: str) -> str:
     assert "Traceback" not in result.stderr, result.stderr
     assert result.returncode == 1, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
     lines = result.stderr.splitlines()
@@ -192,14 +230,46 @@ def test_demo(tmp_path: Path) -> None:
     assert set(listing(out)) == {"speech.png", "speech.decoded.wav", "music.png", "music.decoded.wav"}
 
 
-def test_console_script(tmp_path: Path) -> None:
-    """The installed ``specimg`` entry point handles errors like ``python -m specimg.cli``."""
-    script = Path(sys.executable).with_name("specimg")
-    if not script.exists():
-        pytest.skip(f"console script not installed beside {sys.executable}")
-    result = subprocess.run([str(script), "encode", "missing.wav", "x.png"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+# ---------------------------------------------------------------------------- as a user runs it
+def test_console_script_error(tmp_path: Path) -> None:
+    """The installed ``specimg`` entry point: one error line, exit 1, no traceback."""
+    result = run_installed("encode", "missing.wav", "x.png", cwd=tmp_path)
     assert_one_line_error(result, "missing.wav")
+    assert result.stdout == "" and listing(tmp_path) == []
+
+
+def test_console_script_round_trip_with_a_warning(files: dict[str, Path], tmp_path: Path) -> None:
+    """``specimg encode`` with a warning on one line, then ``specimg decode``, as a user runs them."""
+    png, wav = tmp_path / "clip.png", tmp_path / "clip.wav"
+    enc = run_installed("encode", files["clip"], png, "--n-fft", "512", "--bit-depth", "8", cwd=tmp_path)
+    assert_ok(enc)
+    lines = enc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("specimg: warning: ") and "bit_depth=8" in lines[0], enc.stderr
+    dec = run_installed("decode", png, wav, "--quality", "fast", cwd=tmp_path)
+    assert_ok(dec)
+    assert dec.stderr == "" and sf.info(wav).frames == sf.info(files["clip"]).frames
+
+
+def test_python_dash_m(files: dict[str, Path], tmp_path: Path) -> None:
+    """``python -m specimg`` and ``python -m specimg.cli`` are the command too."""
+    version = run_installed("--version", cwd=tmp_path, module="specimg")
+    assert_ok(version)
+    assert version.stdout.strip() == f"specimg, version {specimg.__version__}"
+    info = run_installed("info", files["bare"], cwd=tmp_path, module="specimg.cli")
+    assert_one_line_error(info, "bare.png", "no specimg metadata")
+
+
+def test_in_process_warnings_are_shown_not_raised(files: dict[str, Path], tmp_path: Path) -> None:
+    """Under pytest's ``filterwarnings = error`` the command still prints its warnings as
+    lines, as in a subprocess, and leaves the caller's warning filters as they were."""
+    import warnings
+
+    filters, show = list(warnings.filters), warnings.showwarning
+    result = run("encode", files["clip"], tmp_path / "x.png", "--n-fft", "512", "--bit-depth", "8", cwd=tmp_path)
+    assert_ok(result)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("specimg: warning: ") and "bit_depth=8" in lines[0], result.stderr
+    assert warnings.filters == filters and warnings.showwarning is show
 
 
 # ---------------------------------------------------------------------------- bad input

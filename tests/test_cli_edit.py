@@ -1,4 +1,4 @@
-"""``specimg edit`` and ``specimg diff``, run in a subprocess as a user runs them."""
+"""``specimg edit`` and ``specimg diff``, run in-process through click's ``CliRunner``."""
 
 from __future__ import annotations
 
@@ -110,6 +110,21 @@ def test_diff_shows_a_known_gain_in_its_cell(original: Path, tmp_path: Path) -> 
     assert len(columns) == 12 and columns[-1] == f"5.50–{duration:.2f} s"
     assert [label for label, _ in rows] == ["2756–11025 Hz", "1000–2756 Hz", "0–1000 Hz"]
     assert rows[1][1][0] == pytest.approx(6.0, abs=0.01) and rows[0][1][0] == pytest.approx(0.0, abs=0.01)
+
+
+def test_region_diff_library_call(original: Path) -> None:
+    """The numbers ``specimg diff`` prints: specimg.metrics.region_diff."""
+    from specimg.metrics import region_diff
+
+    a = specimg.load(original)
+    b = specimg.ops.gain(a, -6.0, freq=(0.0, 2000.0), fade_hz=0.0)
+    d = region_diff(a, b, grid=(3, 2), freq_bands=[2000.0])
+    assert d.mean_db.shape == (2, 3) and d.time_edges[0] == 0.0 and d.freq_edges.tolist() == [0.0, 2000.0, 11025.0]
+    np.testing.assert_allclose(d.mean_db[0], -6.0, atol=0.05)  # bins near the floor cannot fall 6 dB
+    np.testing.assert_allclose(d.mean_db[1], 0.0, atol=0.01)
+    assert d.max_abs_db == pytest.approx(6.0, abs=0.01) and 0 < d.changed < 1
+    with pytest.raises(specimg.ParameterError, match="grid"):
+        region_diff(a, b, grid=(0, 4))
 
 
 def test_diff_refuses_different_spectrograms(original: Path, tmp_path: Path) -> None:

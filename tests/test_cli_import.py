@@ -1,4 +1,4 @@
-"""``specimg import``, run in a subprocess as a user runs it, on inputs made by the producing
+"""``specimg import``, run in-process through click's ``CliRunner``, on inputs made by the producing
 libraries' own calls (scipy, librosa, matplotlib) and by the conventions of audio-diffusion
 and riffusion, from two seconds of the bundled sample audio.
 """
@@ -345,3 +345,24 @@ def test_a_warning_that_explains_the_error_is_shown_with_it(audio: dict[str, Any
     assert len(lines) == 2 and lines[0].startswith("specimg: warning: the sample rate is not given"), lines
     assert lines[1].startswith("specimg: error: ") and "odd nperseg" in lines[1], lines
     assert not out.exists()
+
+
+def test_import_folder_library_call(audio: dict[str, Any], tmp_path: Path) -> None:
+    """What the CLI prints comes from specimg.legacy.import_folder's results: one per file,
+    name clashes first, then the files in name order; a bad file fails alone."""
+    from specimg.errors import ParameterError
+    from specimg.legacy import import_folder
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    minmax_png(audio["speech"], src / "a.png")
+    (src / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    (src / "b.tif").write_bytes(b"not read: its output name is taken")
+    seen: list[Any] = []
+    results = import_folder("minmax", src, out, on_result=seen.append, peak_db=-20.0)
+    assert results == seen
+    assert [(r.source.name, r.ok) for r in results] == [("b.tif", False), ("a.png", True), ("b.png", False)]
+    assert "rename one" in results[0].error and results[1].warnings == () and results[1].target == out / "a.png"
+    assert listing(out) == ["a.png"]
+    with pytest.raises(ParameterError, match="in_dir itself"):
+        import_folder("minmax", src, src)

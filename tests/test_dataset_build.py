@@ -385,14 +385,14 @@ def test_dask_local_cluster_gives_byte_identical_tiles(built: tuple[Path, Any], 
 
 
 # ---------------------------------------------------------------------------- CLI
-def run_cli(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "specimg.cli", *map(str, args)],
-        cwd=cwd, capture_output=True, text=True, encoding="utf-8", timeout=300, check=False,
-    )  # fmt: skip
+def run_cli(*args: object, cwd: Path) -> Any:
+    """``specimg ARGS`` in-process (click's CliRunner), as tests/test_cli.py runs it."""
+    from .test_cli import run
+
+    return run(*args, cwd=cwd)
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+def assert_one_line_error(result: Any, *fragments: str) -> None:
     assert result.returncode == 1, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("specimg: error: "), result.stderr
