@@ -417,6 +417,19 @@ def test_cli_build(tree: Path, built: tuple[Path, Any], tmp_path: Path) -> None:
         run_cli("dataset", "build", tree, "cli-out", "--size", "64x16", cwd=tmp_path), "other settings", "n_frames"
     )
 
+    # stats and decode of what was built (two tiles standing for a GAN's output)
+    stats = run_cli("dataset", "stats", "cli-out", cwd=tmp_path)
+    assert stats.returncode == 0 and stats.stderr == "", stats.stderr
+    gan = tmp_path / "gan"
+    gan.mkdir()
+    for tile in sorted((tmp_path / "cli-out" / "train").rglob("*.png"))[:2]:
+        (gan / tile.name).write_bytes(tile.read_bytes())
+    decoded = run_cli("dataset", "decode", "gan", "wavs", "--like", "cli-out", "--quality", "fast", cwd=tmp_path)
+    assert decoded.returncode == 0 and decoded.stderr == "", decoded.stderr
+    assert decoded.stdout.strip() == "wavs: 2 file(s) decoded" and len(list((tmp_path / "wavs").glob("*.wav"))) == 2
+    assert_one_line_error(run_cli("dataset", "decode", "gan", "w2", "--like", "cli-out", "--value-range", "0-1",
+                                  cwd=tmp_path), "--value-range")  # fmt: skip
+
 
 def test_save_compress_level(tmp_path: Path) -> None:
     img = specimg.encode(_tone(440, 0.5, 0.5), SR, n_fft=512)

@@ -92,7 +92,7 @@ def dataset_decode(gan_output_dir: str, audio_out: str, like: str, stitch: bool,
     from ..dataset import decode_dir
 
     written = decode_dir(
-        gan_output_dir, audio_out, like=like, stitch=stitch, quality=quality, n_iter=n_iter,  # type: ignore[arg-type]
+        gan_output_dir, audio_out, dataset=like, stitch=stitch, quality=quality, n_iter=n_iter,  # type: ignore[arg-type]
         value_range=_value_range(value_range), step_frames=step_frames, rng=seed, subtype=subtype,
         progress=sys.stderr.isatty(),
     )  # fmt: skip
