@@ -264,7 +264,7 @@ def read_picture(source: PictureSource, *, what: str = "image", pixels: bool = T
     except (FormatError, MemoryError):
         raise
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        what_kind = "a readable PNG (truncated or corrupt?)" if kind == "png" else "a picture Pillow can read"
+        what_kind = "a readable PNG (truncated or corrupt?)" if kind == "png" else "an image Pillow can read"
         raise FormatError(f"{name} is not {what_kind}: {exc}") from None
     return Picture(_normalise(data, name), text, None, size, im.mode, exif)
 
