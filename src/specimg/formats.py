@@ -234,7 +234,8 @@ def load(
     like : SpectrogramImage, SpectrogramParams or path, optional
         The original of an image edited in an external editor (GIMP, Photoshop, Paint),
         which usually drops our metadata and may save 8-bit or RGB. Its parameters are
-        borrowed, RGB(A) is converted to gray (ITU-R BT.601 luma, as Pillow's
+        borrowed, RGB(A) is converted to gray by :mod:`specimg.pictures`' rules
+        (transparency composited over black, then ITU-R BT.601 luma, as Pillow's
         ``convert("L")``), and the pixel range of the file (0..255, 0..65535, or 0..1 for
         floats) is rescaled to the original's bit depth. An entry
         ``{"op": "external", "file": <name>, "bit_depth": <8, 16 or 32>}`` is appended to
