@@ -128,3 +128,24 @@ def test_one_alpha_and_gray_rule_for_edited_copy_mask_and_minmax(tmp_path: Path)
     live = unit > 0
     np.testing.assert_allclose(mm.db[live], (unit[live] - 1.0) * 80.0, atol=pixel_range.db_step(mm.params) + 1e-9)
     assert np.all(mm.db[~live] == mm.params.db_min)
+
+
+def test_header_only_never_decodes_pixels(tmp_path: Path) -> None:
+    """read_metadata on a truncated PNG still finds the metadata: the pixels were not read."""
+    img = specimg.encode(np.random.default_rng(0).standard_normal(SR), SR, n_fft=512)
+    path = specimg.save(img, tmp_path / "a.png")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    assert specimg.read_metadata(path) == img.params
+    assert picture_size(path) == (1, 257, img.n_frames)
+    with pytest.raises(FormatError, match="a.png"):
+        specimg.load(path)
+
+
+def test_int32_pixels_outside_sixteen_bits_are_refused() -> None:
+    ok = read_picture(np.full((4, 4), 65535, dtype=np.int32)).pixels
+    assert ok is not None and ok.dtype == np.uint16
+    with pytest.raises(FormatError, match="32-bit integer pixels"):
+        read_picture(np.full((4, 4), 70000, dtype=np.int32))
+    with pytest.raises(FormatError, match="32-bit integer pixels"):
+        legacy.from_minmax_image(np.full((129, 10), -5, dtype=np.int32), sr=SR, peak_db=0.0)

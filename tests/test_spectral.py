@@ -232,4 +232,5 @@ def test_geometry_has_one_source(center, n_fft, hop_length, win_length, n):
 def test_get_window_is_the_old_name_of_window_for():
     from specimg import spectral
 
-    assert spectral.get_window is spectral.window_for
+    with pytest.warns(DeprecationWarning, match="window_for"):
+        assert spectral.get_window is spectral.window_for

@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import AudioError, ClippingWarning, LossyWarning, MissingFileError, ParameterError
 from .formats import atomic_path, image_format, load, save
-from .image import SpectrogramImage, pixel_max
+from .image import SpectrogramImage, db_step, pixel_max
 from .params import SpectrogramParams
 from .phase import Init, Quality, Refine, reconstruct, resolve_quality
 from .spectral import magnitude, match_mel, mel_basis, mel_to_linear, stft, to_db
@@ -257,7 +257,7 @@ def encode(
     if params.bit_depth == 8:
         warnings.warn(
             "bit_depth=8 quantises the level in steps of "
-            f"{(params.db_max - params.db_min) / 255:.2f} dB (lossy); use 16 to keep it exact",
+            f"{db_step(params):.2f} dB (lossy); use 16 to keep it exact",
             LossyWarning,
             stacklevel=2,
         )

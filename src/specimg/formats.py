@@ -24,9 +24,9 @@ import numpy as np
 import tifffile
 
 from .errors import FormatError, MissingFileError, ParameterError
-from .image import SpectrogramImage, from_unit, full_scale, pixel_dtype
+from .image import SpectrogramImage, from_unit, pixel_dtype
 from .params import FORMAT_NAME, SpectrogramParams
-from .pictures import PNG_KEYWORD, read_picture, to_gray, write_png
+from .pictures import PNG_KEYWORD, read_picture, unit_gray, write_png
 
 __all__ = ["save", "load", "read_metadata", "metadata_source", "atomic_path", "sidecar_path", "image_format", "PNG_KEYWORD"]
 
@@ -307,7 +307,7 @@ def _params_of(like: SpectrogramImage | SpectrogramParams | str | os.PathLike) -
 
 def _coerce_pixels(pixels: np.ndarray, params: SpectrogramParams, path: Path) -> np.ndarray:
     """An edited image as pixels of ``params``' bit depth and layout (see :func:`load`)."""
-    gray = to_gray(pixels, dtype=np.float64)
+    gray = unit_gray(pixels)
     expected = (params.n_channels * params.n_bins, params.n_frames)
     if params.n_frames is None:
         expected = (params.n_channels * params.n_bins, gray.shape[1])
@@ -317,5 +317,5 @@ def _coerce_pixels(pixels: np.ndarray, params: SpectrogramParams, path: Path) ->
             f"{expected[1]}×{expected[0]} (width×height); crop or resize it back (editors may add borders or "
             "scale on export)"
         )
-    return from_unit(gray / full_scale(pixels.dtype), params.bit_depth)
+    return from_unit(gray, params.bit_depth)
 

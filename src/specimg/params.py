@@ -312,7 +312,7 @@ class SpectrogramParams:
         """Length of the original audio in seconds, ``n_samples / sr``, or None if unknown.
 
         For an image whose ``n_samples`` is unknown, ``output_length(n_frames) / sr`` is the
-        length a decoder returns.
+        length a decoder returns; :attr:`SpectrogramImage.duration` gives that in both cases.
         """
         return None if self.n_samples is None else self.n_samples / self.sr
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +35,7 @@ import numpy as np
 from .errors import FormatError, MissingFileError, ParameterError
 from .image import full_scale
 
-__all__ = ["PNG_KEYWORD", "MAX_PIXELS", "Picture", "PictureSource", "read_picture", "read_gray", "to_gray", "picture_size", "write_png", "BT601"]
+__all__ = ["PNG_KEYWORD", "MAX_PIXELS", "Picture", "PictureSource", "read_picture", "read_gray", "to_gray", "unit_gray", "picture_size", "write_png", "BT601"]
 
 #: Largest picture read, in pixels over all pages: 2³¹ (4 GiB of 16-bit pixels; a
 #: 30-minute stereo recording at hop 512 is ~330 M pixels).
@@ -94,17 +95,25 @@ def _check_size(n_pages: int, height: int, width: int, name: str) -> None:
         )
 
 
+_PILLOW_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def _pillow() -> Iterator[Any]:
-    """Pillow with its decompression-bomb check handed to :func:`_check_size`."""
+    """Pillow with its decompression-bomb check handed to :func:`_check_size`.
+
+    Pillow's limit is a global; the lock keeps two threads of ours from restoring it in
+    the wrong order (which could leave the caller's own check switched off).
+    """
     from PIL import Image
 
-    old = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = None
-    try:
-        yield Image
-    finally:
-        Image.MAX_IMAGE_PIXELS = old
+    with _PILLOW_LOCK:
+        old = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            yield Image
+        finally:
+            Image.MAX_IMAGE_PIXELS = old
 
 
 def _kind(path: Path) -> str:
@@ -125,7 +134,13 @@ def _over_black(data: np.ndarray) -> np.ndarray:
 def _normalise(data: np.ndarray, name: str) -> np.ndarray:
     """An array from any reader → gray (H, W) or RGB (H, W, 3), the alpha rule applied."""
     if data.dtype == np.int32:  # Pillow's mode "I" for 16-bit data
-        data = np.clip(data, 0, int(full_scale(np.uint16))).astype(np.uint16)
+        top = int(full_scale(np.uint16))
+        if data.size and (int(data.min()) < 0 or int(data.max()) > top):
+            raise FormatError(
+                f"{name} holds 32-bit integer pixels {int(data.min())}..{int(data.max())}; specimg reads 8- and "
+                f"16-bit pictures (0..{top}) and float ones in [0, 1]"
+            )
+        data = data.astype(np.uint16)
     if data.ndim == 3 and data.shape[-1] == 1:
         data = data[..., 0]
     if data.ndim == 3 and data.shape[-1] == 2:  # gray + alpha
@@ -229,7 +244,7 @@ def read_picture(source: PictureSource, *, what: str = "image", pixels: bool = T
         return Picture(data if pixels else None, None, None, size, "array")
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        name = f"{what} {str(path)!r}"
+        name = repr(str(path)) if what == "image" else f"{what} {str(path)!r}"
         if not path.is_file():
             raise MissingFileError(f"no such file: {str(path)!r}" + ("" if what == "image" else f" (the {what})"))
         try:
@@ -240,7 +255,7 @@ def read_picture(source: PictureSource, *, what: str = "image", pixels: bool = T
             return _read_tiff(path, name, pixels)
         opened: Any = path
     elif hasattr(source, "read"):
-        kind, name, opened = "png", f"{what} {str(getattr(source, 'name', '<file>'))!r}", source
+        kind, name, opened = "stream", f"{what} {str(getattr(source, 'name', '<file>'))!r}", source
     elif type(source).__module__.startswith("PIL.") and hasattr(source, "mode"):
         kind, name, opened = "pillow", what, None
     else:
@@ -255,11 +270,11 @@ def read_picture(source: PictureSource, *, what: str = "image", pixels: bool = T
                 n_frames = int(getattr(im, "n_frames", 1) or 1) if im.format == "TIFF" else 1
                 _check_size(n_frames, height, width, name)
                 text = _pillow_text(im, kind)
-                exif = dict(im.getexif()) if hasattr(im, "getexif") else {}
                 size = (1, int(height), int(width))
-                if not pixels:
-                    return Picture(None, text, None, size, im.mode, exif)
+                if not pixels:  # getexif() would decode a PNG's pixels: header only means none
+                    return Picture(None, text, None, size, im.mode)
                 im.load()
+                exif = dict(im.getexif()) if hasattr(im, "getexif") else {}
                 data = _from_pillow(im)
     except (FormatError, MemoryError):
         raise
@@ -303,6 +318,27 @@ def to_gray(pixels: np.ndarray, *, dtype: Any = None) -> np.ndarray:
     if out_dtype.kind in "ui":
         gray = np.rint(gray)
     return gray.astype(out_dtype)
+
+
+def unit_gray(pixels: np.ndarray) -> np.ndarray:
+    """Gray level of a picture in [0, 1], keeping the fraction of the luma.
+
+    Parameters
+    ----------
+    pixels : np.ndarray [shape=(H, W) or (H, W, 3)], as :attr:`Picture.pixels`
+
+    Returns
+    -------
+    np.ndarray [shape=(H, W)], float64 in [0, 1]: :func:`to_gray` over the dtype's
+    :func:`specimg.image.full_scale`.
+
+    Examples
+    --------
+    >>> unit_gray(np.array([[[255, 0, 0]]], dtype=np.uint8))
+    array([[0.299]])
+    """
+    a = np.asarray(pixels)
+    return np.clip(to_gray(a, dtype=np.float64) / full_scale(a.dtype), 0.0, 1.0)
 
 
 def read_gray(source: PictureSource, *, what: str = "image", dtype: Any = None) -> np.ndarray:

@@ -12,6 +12,7 @@ use, so that ``import specimg`` stays fast.
 from __future__ import annotations
 
 import functools
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import librosa  # lazy: submodules load on first attribute access
@@ -188,9 +189,17 @@ def window_for(params: SpectrogramParams) -> np.ndarray:
     return analysis_window(params.window, params.win_length, params.n_fft)
 
 
-#: Former name of :func:`window_for` (it shadowed :func:`scipy.signal.get_window` with
-#: another signature); kept for one release so that old code keeps working.
-get_window = window_for
+def __getattr__(name: str) -> Any:
+    """``get_window``, the former name of :func:`window_for` (it shadowed
+    :func:`scipy.signal.get_window` with another signature), warns for one release."""
+    if name == "get_window":
+        warnings.warn(
+            "specimg.spectral.get_window(params) is now window_for(params); the old name goes in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return window_for
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def calibration(params: SpectrogramParams) -> float:

@@ -277,16 +277,8 @@ def _colormap_lab(cmap: str) -> np.ndarray:
 
 def _packed_rgb(pixels: np.ndarray) -> np.ndarray:
     """8-bit colours packed as ``r << 16 | g << 8 | b`` (gray levels as ``(g, g, g)``)."""
-    if pixels.dtype == np.uint8:
-        rgb8 = pixels
-    elif pixels.dtype.kind == "f" or pixels.dtype == np.uint16:
-        rgb8 = requantize(pixels, 8)
-    elif pixels.dtype.kind in "uib":
-        top = 1 if pixels.dtype.kind == "b" else max(int(pixels.max()), 1)
-        scale = 255.0 / (top if top > 255 else (1 if pixels.dtype.kind == "b" else 255))
-        rgb8 = np.rint(np.clip(pixels.astype(np.float64) * scale, 0, 255)).astype(np.uint8)
-    else:
-        raise FormatError(f"image pixels of dtype {pixels.dtype} are not gray levels or colours")
+    # pictures.read_picture gave bool, uint8, uint16 or float: each by its dtype's full scale
+    rgb8 = pixels if pixels.dtype == np.uint8 else requantize(pixels, 8)
     g = rgb8.astype(np.uint32)
     if g.ndim == 2:
         return g * np.uint32(0x010101)

@@ -29,7 +29,9 @@ def _gray_from_file(path: Path) -> np.ndarray:
     Alpha is composited over black (a transparent pixel is not painted), colour goes through
     BT.601 luma, and the level is the pixel over its dtype's full scale.
     """
-    return image.to_unit(pictures.read_gray(path, what="mask"))
+    picture = pictures.read_picture(path, what="mask")
+    assert picture.pixels is not None
+    return pictures.unit_gray(picture.pixels)
 
 
 def _gray_from_array(mask: np.ndarray, name: str) -> np.ndarray:

@@ -125,6 +125,10 @@ def reconstruct(
 
 def _librosa_units(S: np.ndarray, params: SpectrogramParams, kwargs: dict[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
     """Calibrated ``S``, ``refine`` and ``hold`` of :func:`reconstruct` in librosa's units, with the geometry of ``params``."""
+    from ..params import SpectrogramParams
+
+    if not isinstance(params, SpectrogramParams):
+        raise ParameterError(f"params={params!r:.300} must be a SpectrogramParams (or None for librosa units)")
     clash = [name for name in _GEOMETRY if name in kwargs]
     if clash:
         raise ParameterError(f"{', '.join(clash)} come(s) from params; do not pass them with params")
