@@ -31,6 +31,7 @@ _SINGLE_THREADED = False  # BLAS limited to one thread for the rest of this (wor
 _BLAS_LIMITS: Any = None
 
 _BUSY = threading.Event()  # set while a pool worker runs a job
+_PARENT: list[int] = []  # the build's pid, seen by a pool worker when it started
 
 
 def _limit_blas() -> None:
@@ -136,6 +137,8 @@ def _run_on_dask_worker(job: Job) -> dict[str, Any]:
 
 
 def _run_in_pool_worker(job: Job) -> dict[str, Any]:
+    if _PARENT and os.getppid() != _PARENT[0]:
+        os._exit(1)  # orphaned: the build is gone, take no job still queued for it
     _BUSY.set()
     try:
         return build_file(job)
@@ -150,6 +153,7 @@ def _init_pool_worker() -> None:
     _limit_blas()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = os.getppid()
+    _PARENT[:] = [parent]
 
     def watch() -> None:
         while os.getppid() == parent:
