@@ -16,7 +16,7 @@ from typing import Literal, Union
 import numpy as np
 
 from ..errors import ParameterError
-from ..spectral import span_length
+from ..spectral import frame_offset, span_length
 from ..typing import Window
 from ._checks import as_generator, check_magnitude, renamed_magnitude, stft_geometry
 from ._pghi import pghi
@@ -293,11 +293,12 @@ def _fgla_blocks(
     starts = list(range(0, max(n_frames - overlap, 1), step))
     prev_X: np.ndarray | None = None
     prev_start = 0
-    tail = n_fft // 2 if center else n_fft
     for start in starts:
         stop = min(start + block_frames, n_frames)
         Sb = S[:, start:stop]
-        local_len = (stop - start - 1) * hop + tail
+        # the block's frames and the samples up to its last frame's centre
+        span = span_length(stop - start, n_fft=n_fft, hop_length=hop, center=center)
+        local_len = span + frame_offset(n_fft, center)
         pair = StftPair(
             n_fft=n_fft, hop_length=hop, window=window, n_frames=stop - start, length=local_len,
             center=center, dtype=dtype, workers=workers,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..spectral import frame_offset
+from ..spectral import frame_offset, span_length
 
 __all__ = ["StftPair"]
 
@@ -46,7 +46,7 @@ class StftPair:
         self.dtype = np.dtype(dtype)
         self.workers = -1 if workers is None else workers
         self.window = np.asarray(window, dtype=self.dtype)
-        self.n_padded = (n_frames - 1) * hop_length + n_fft
+        self.n_padded = span_length(n_frames, n_fft=n_fft, hop_length=hop_length, center=False)
         wss = self._overlap_add(np.broadcast_to(self.window.astype(np.float64) ** 2, (n_frames, n_fft)))
         # Where few frames overlap (the ends when center=False) the window-square sum is
         # ~0; dividing by it would blow noise up by orders of magnitude. Below 5 % of its
