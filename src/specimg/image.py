@@ -84,6 +84,10 @@ def full_scale(dtype: npt.DTypeLike) -> float:
     FormatError
         For any other dtype (signed 8/16-bit, complex, ...).
 
+    Returns
+    -------
+    float
+
     >>> full_scale(np.uint16), full_scale(np.float32)
     (65535.0, 1.0)
     """
@@ -120,6 +124,22 @@ def to_unit(pixels: np.ndarray) -> np.ndarray:
 def from_unit(x: np.ndarray, bit_depth: int) -> np.ndarray:
     """A level in [0, 1] as pixels of ``bit_depth`` (rounded to the nearest step; float32 as is).
 
+    Parameters
+    ----------
+    x : np.ndarray, float, level in [0, 1] (clipped)
+    bit_depth : int, 8, 16 or 32
+
+    Returns
+    -------
+    np.ndarray, same shape, dtype ``pixel_dtype(bit_depth)``
+
+    Raises
+    ------
+    ParameterError
+        If ``bit_depth`` is not 8, 16 or 32.
+
+    Examples
+    --------
     >>> from_unit(np.array([0.0, 0.5, 1.0]), 8)
     array([  0, 128, 255], dtype=uint8)
     """
@@ -133,6 +153,22 @@ def from_unit(x: np.ndarray, bit_depth: int) -> np.ndarray:
 def requantize(pixels: np.ndarray, bit_depth: int) -> np.ndarray:
     """Pixels of any picture dtype re-expressed at ``bit_depth`` (same level, new steps).
 
+    Parameters
+    ----------
+    pixels : np.ndarray, bool, uint8, uint16, int32 (16-bit data) or float in [0, 1]
+    bit_depth : int, 8, 16 or 32
+
+    Returns
+    -------
+    np.ndarray, same shape, dtype ``pixel_dtype(bit_depth)``
+
+    Raises
+    ------
+    FormatError
+        If ``pixels`` has no picture dtype.
+
+    Examples
+    --------
     >>> requantize(np.array([0, 255], dtype=np.uint8), 16)
     array([    0, 65535], dtype=uint16)
     """
@@ -145,6 +181,16 @@ def db_step(params: SpectrogramParams) -> float:
     For float32 pixels, the dB that float32's 24-bit mantissa resolves near full scale
     (about ``(db_max - db_min) * 6e-8``) is given.
 
+    Parameters
+    ----------
+    params : SpectrogramParams
+
+    Returns
+    -------
+    float, dB
+
+    Examples
+    --------
     >>> db_step(SpectrogramParams(sr=22050, bit_depth=8))
     0.49411764705882355
     """
@@ -172,6 +218,11 @@ def db_to_unit(S_db: np.ndarray, params: SpectrogramParams) -> np.ndarray:
 
 def unit_to_db(x: np.ndarray, params: SpectrogramParams) -> np.ndarray:
     """The picture level in [0, 1] to dB, the inverse of :func:`db_to_unit`.
+
+    Parameters
+    ----------
+    x : np.ndarray, level in [0, 1] (clipped)
+    params : SpectrogramParams
 
     Returns
     -------
@@ -223,6 +274,15 @@ def stack_channels(channels: np.ndarray, params: SpectrogramParams) -> np.ndarra
     """(n_channels, n_bins, n_frames) in bin order → the 2-D image rows of the file.
 
     Channels are stacked vertically, channel 0 on top; each is flipped when ``params.flip``.
+
+    Parameters
+    ----------
+    channels : np.ndarray [shape=(n_channels, n_bins, n_frames)], bins in ascending frequency
+    params : SpectrogramParams
+
+    Returns
+    -------
+    np.ndarray [shape=(n_channels * n_bins, n_frames)], C-contiguous, same dtype
     """
     if params.flip:
         channels = channels[:, ::-1, :]
@@ -230,7 +290,17 @@ def stack_channels(channels: np.ndarray, params: SpectrogramParams) -> np.ndarra
 
 
 def unstack_channels(pixels: np.ndarray, params: SpectrogramParams) -> np.ndarray:
-    """2-D image rows → (n_channels, n_bins, n_frames) in bin order (a view, no copy)."""
+    """2-D image rows → (n_channels, n_bins, n_frames) in bin order (a view, no copy).
+
+    Parameters
+    ----------
+    pixels : np.ndarray [shape=(n_channels * n_bins, n_frames)], the rows of the file
+    params : SpectrogramParams
+
+    Returns
+    -------
+    np.ndarray [shape=(n_channels, n_bins, n_frames)], a view of ``pixels``
+    """
     channels = pixels.reshape(params.n_channels, params.n_bins, pixels.shape[-1])
     return channels[:, ::-1, :] if params.flip else channels
 

@@ -344,6 +344,14 @@ def unit_gray(pixels: np.ndarray) -> np.ndarray:
 def read_gray(source: PictureSource, *, what: str = "image", dtype: Any = None) -> np.ndarray:
     """The gray pixels of a picture: :func:`to_gray` of :func:`read_picture`.
 
+    Parameters
+    ----------
+    source : str, path-like, binary file object, PIL.Image.Image or np.ndarray
+    what : str
+        Name of the input, for messages.
+    dtype : numpy dtype, optional
+        As :func:`to_gray`.
+
     Returns
     -------
     np.ndarray [shape=(H, W)], the file's dtype (or ``dtype``); several TIFF pages stacked.
@@ -359,7 +367,23 @@ def read_gray(source: PictureSource, *, what: str = "image", dtype: Any = None) 
 
 
 def picture_size(source: str | os.PathLike[str], *, what: str = "image") -> tuple[int, int, int]:
-    """(n_pages, height, width) of a picture file, from its header only."""
+    """(n_pages, height, width) of a picture file, from its header only.
+
+    Parameters
+    ----------
+    source : str or path-like
+    what : str
+        Name of the input, for messages.
+
+    Returns
+    -------
+    tuple of int (n_pages, height, width)
+
+    Raises
+    ------
+    MissingFileError, FormatError
+        As :func:`read_picture`.
+    """
     return read_picture(source, what=what, pixels=False).size
 
 

@@ -97,6 +97,20 @@ def frame_offset(n_fft: int, center: bool) -> int:
     ``n_fft // 2`` if ``center`` (frame ``t`` is centred on sample ``t * hop_length``), else 0,
     as :func:`librosa.stft`. The centre of frame ``t`` is sample
     ``t * hop_length - frame_offset + n_fft // 2``.
+
+    Parameters
+    ----------
+    n_fft : int > 0, samples per frame
+    center : bool, as :func:`librosa.stft`
+
+    Returns
+    -------
+    int, samples
+
+    Examples
+    --------
+    >>> frame_offset(2048, True), frame_offset(2048, False)
+    (1024, 0)
     """
     return n_fft // 2 if center else 0
 
@@ -107,6 +121,17 @@ def frame_count(n_samples: int, *, n_fft: int, hop_length: int, center: bool) ->
     ``1 + (n_samples + 2 * (n_fft // 2) - n_fft) // hop_length`` if ``center``, else
     ``1 + (n_samples - n_fft) // hop_length`` (at least 1), as :func:`librosa.stft` with
     ``pad_mode="constant"``.
+
+    Parameters
+    ----------
+    n_samples : int >= 0, length of the signal
+    n_fft : int > 0
+    hop_length : int > 0
+    center : bool
+
+    Returns
+    -------
+    int >= 1, frames
 
     Examples
     --------
@@ -120,7 +145,24 @@ def frame_count(n_samples: int, *, n_fft: int, hop_length: int, center: bool) ->
 def span_length(n_frames: int, *, n_fft: int, hop_length: int, center: bool) -> int:
     """Samples that ``n_frames`` frames span: ``(n_frames - 1) * hop_length``, plus ``n_fft``
     if not ``center`` (for an even ``n_fft``, the length :func:`librosa.istft` returns without
-    ``length``)."""
+    ``length``).
+
+    Parameters
+    ----------
+    n_frames : int >= 1
+    n_fft : int > 0
+    hop_length : int > 0
+    center : bool
+
+    Returns
+    -------
+    int, samples
+
+    Examples
+    --------
+    >>> span_length(44, n_fft=2048, hop_length=512, center=True)
+    22016
+    """
     span = (n_frames - 1) * hop_length
     return span if center else span + n_fft
 
@@ -181,6 +223,11 @@ def _pad(w: np.ndarray, n_fft: int) -> np.ndarray:
 
 def window_for(params: SpectrogramParams) -> np.ndarray:
     """Analysis window of ``params``, zero-padded and centred to ``n_fft`` samples.
+
+    Parameters
+    ----------
+    params : SpectrogramParams
+        Its ``window``, ``win_length`` and ``n_fft``.
 
     Returns
     -------
