@@ -6,9 +6,13 @@
 * :func:`decode_dir`, :func:`decode_batch` — bare generated images or arrays (no
   metadata) → audio, with the dataset's calibration (:func:`params_of`).
 * :func:`stats` — tile count, hours of audio, level histogram, skipped and failed files.
+* :class:`TileDataset` — a split's tiles as a ``torch.utils.data.Dataset`` (needs the
+  ``torch`` extra; torch is imported on first use, not by ``import specimg.dataset``).
 
 The on-disk layout (version 1) is described in :func:`build` and :mod:`specimg.dataset.layout`.
 """
+
+from typing import Any
 
 from .build import BuildReport, build
 from .layout import AUDIO_EXTENSIONS, DATASET_FORMAT, DATASET_VERSION, SPLITS, tile_name
@@ -31,4 +35,14 @@ __all__ = [
     "DATASET_FORMAT",
     "DATASET_VERSION",
     "SPLITS",
+    "TileDataset",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``TileDataset`` from :mod:`specimg.dataset.loaders`, which imports torch on first use."""
+    if name == "TileDataset":
+        from . import loaders
+
+        return loaders.TileDataset
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
