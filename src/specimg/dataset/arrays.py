@@ -1,99 +1,477 @@
-"""What a GAN emits → pixel tiles of the dataset: layouts, value range, stitching.
+"""What a GAN emits → pixel tiles of the dataset: files, layouts, tensors, grids, value range, loader traps.
 
 The range contract these functions implement is written in :mod:`specimg.dataset.decode`
 (module notes): ``(lo, hi)`` from ``value_range``, the dtype's full scale
 (:func:`specimg.image.full_scale`) or, for floats, detected; pixels re-quantised at the
-decoding bit depth with :func:`specimg.image.from_unit`.
+decoding bit depth with :func:`specimg.image.from_unit`. Before any tile is decoded,
+:func:`value_range_of` and :func:`check_saturation` refuse inputs that no tile of the
+dataset can give (the loader traps: a 16-bit tile read as 8 bits, int16 wrap-around,
+values scaled twice or not at all), naming the likely cause and the fix.
+
+torch is never imported here: a tensor is recognised by its type's module
+(:func:`is_tensor`) and converted with its own methods.
 """
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import ParameterError
-from ..image import from_unit, full_scale, pixel_dtype, pixel_max
+from ..errors import FormatError, ParameterError, SpecimgError
+from ..image import db_to_unit, from_unit, full_scale, pixel_dtype, pixel_max, to_unit
 from ..params import SpectrogramParams
+from ..pictures import read_picture, to_gray
+from ..typing import PathLike
 
-__all__ = ["RANGE_SLACK", "check_height", "split_tiles", "stitch_tiles", "to_pixels", "value_range_of"]
+__all__ = [
+    "DB_BELOW",
+    "GRID_MAX_PADDING",
+    "RANGE_SLACK",
+    "SATURATED_FRACTION",
+    "as_numpy",
+    "check_height",
+    "check_saturation",
+    "cut_grid",
+    "domain_of",
+    "grid_geometry",
+    "guess_grid",
+    "is_tensor",
+    "read_input",
+    "split_tiles",
+    "stitch_tiles",
+    "to_pixels",
+    "unit_from_db",
+    "value_range_of",
+]
 
 #: How far (fraction of the range) float values may stray outside the detected range
 #: before auto-detection gives up and asks for value_range.
 RANGE_SLACK = 0.05
 
+#: Float values reaching below this are taken as calibrated dB (when they fit the
+#: dataset's dB range): no pixel level in [-1, 1] or [0, 1] gets there, and every tile of
+#: real audio has bins far quieter than -3 dB.
+DB_BELOW = -3.0
 
-def split_tiles(arrays: Any) -> list[np.ndarray]:
-    """Bare 2-D tiles (views) from any accepted layout.
+#: A tile with more than this fraction of its pixels at full scale (``db_max``, above a
+#: full-scale sine) is refused (:func:`check_saturation`). Real audio has none there; a 16-bit
+#: tile read as 8 bits has every bin above the lowest 1/257 of the range there: 97 % of a
+#: real recording's, about half of a pure tone's (the rest sits at the floor).
+SATURATED_FRACTION = 0.5
+
+#: Largest padding (pixels) :func:`guess_grid` considers between the cells of a grid.
+GRID_MAX_PADDING = 16
+
+Domain = Literal["unit", "db"]
+
+# The fix offered by every loader-trap message.
+_READ_RIGHT = (
+    "read the tiles with specimg.dataset.TileDataset (float32 in [-1, 1]), or with "
+    "torchvision.io.read_image(path, ImageReadMode.UNCHANGED) / np.asarray(PIL.Image.open(path)), which keep "
+    "their dtype; or build the dataset at 8 bits (specimg dataset build --bit-depth 8), which every loader reads"
+)
+
+
+# ---------------------------------------------------------------------------- tensors and layouts
+def is_tensor(x: Any) -> bool:
+    """Whether ``x`` is a torch tensor (told by its type's module: torch is not imported).
+
+    Examples
+    --------
+    >>> is_tensor(np.zeros(3))
+    False
+    """
+    return type(x).__module__.split(".")[0] == "torch" and hasattr(x, "detach")
+
+
+def as_numpy(x: Any) -> np.ndarray:
+    """A tensor (CPU or CUDA, with or without grad) or array-like as a numpy array.
+
+    Integer tensors keep their dtype (uint8, uint16, int16, int32: their values mean what
+    they meant), float64 stays float64, other floats (float16, bfloat16) become float32.
 
     Parameters
     ----------
-    arrays : array-like [shape=(N, H, W), (N, 1, H, W), (N, H, W, 1), (H, W) or (H, W, 1)], or a sequence of
-        (H, W), (1, H, W) or (H, W, 1) arrays
+    x : torch.Tensor or array-like
 
     Returns
     -------
-    list of np.ndarray [shape=(H, W)], the input's dtype
+    np.ndarray
+
+    Examples
+    --------
+    >>> as_numpy([[0, 255]]).dtype
+    dtype('int64')
+    """
+    if not is_tensor(x):
+        return np.asarray(x)
+    t = x.detach()
+    if t.device.type != "cpu":
+        t = t.to("cpu")
+    if t.is_floating_point() and str(t.dtype) not in ("torch.float32", "torch.float64"):
+        t = t.float()
+    return np.asarray(t.numpy())
+
+
+def _is_labels(x: Any, n: int) -> bool:
+    """Whether ``x`` is a DataLoader's label batch: n integers in one dimension."""
+    a = as_numpy(x) if (is_tensor(x) or isinstance(x, (np.ndarray, list))) else None
+    return a is not None and a.ndim == 1 and len(a) == n and a.dtype.kind in "iu"
+
+
+def _chw_to_gray(a: np.ndarray) -> np.ndarray:
+    """One (3, H, W) colour image as gray, by :func:`specimg.pictures.to_gray`."""
+    return to_gray(np.moveaxis(a, 0, -1))
+
+
+def _one_image(a: np.ndarray) -> np.ndarray:
+    """An item of a sequence: (H, W), (1, H, W), (H, W, 1), (3, H, W) or (H, W, 3) → (H, W)."""
+    if a.ndim == 3 and a.shape[0] == 1:
+        return a[0]
+    if a.ndim == 3 and a.shape[-1] == 1:
+        return a[..., 0]
+    if a.ndim == 3 and a.shape[0] == 3:
+        return _chw_to_gray(a)
+    if a.ndim == 3 and a.shape[-1] == 3:
+        return to_gray(a)
+    if a.ndim != 2:
+        raise ParameterError(
+            f"an image of the sequence has shape {a.shape}; each must be (H, W), (1, H, W), (H, W, 1), or colour "
+            "(3, H, W) / (H, W, 3)"
+        )
+    return a
+
+
+def split_tiles(arrays: Any) -> list[np.ndarray]:
+    """Bare 2-D gray images from any accepted layout, tensors and colour included.
+
+    Parameters
+    ----------
+    arrays : array-like or torch.Tensor [shape=(N, H, W), (N, 1, H, W), (N, H, W, 1), (N, 3, H, W),
+        (N, H, W, 3), (H, W), (H, W, 1) or (H, W, 3)], a sequence of (H, W), (1, H, W), (H, W, 1),
+        (3, H, W) or (H, W, 3) images, or a DataLoader batch ``(images, labels)``
+        A 3-D tensor is one image ``[C, H, W]`` when C is 1 or 3 (torch's layout), a 3-D
+        numpy array ``(N, H, W)`` is N tiles (one ``(H, W, 1)`` or ``(H, W, 3)`` image when
+        its last axis is 1 or 3). Colour becomes gray by :func:`specimg.pictures.to_gray`
+        (equal channels exactly; else ITU-R BT.601 luma, which keeps any affine range).
+        The labels of a ``(images, labels)`` pair are ignored.
+
+    Returns
+    -------
+    list of np.ndarray [shape=(H, W)], the input's dtype (tensors: see :func:`as_numpy`)
 
     Raises
     ------
     ParameterError
-        For an empty batch or another layout (colour: several channels).
+        For an empty batch or another layout.
 
     Examples
     --------
     >>> [t.shape for t in split_tiles(np.zeros((2, 1, 4, 3)))]
     [(4, 3), (4, 3)]
+    >>> [t.shape for t in split_tiles(np.zeros((2, 3, 4, 5)))]
+    [(4, 5), (4, 5)]
     """
     if isinstance(arrays, (list, tuple)):
         if not arrays:
             raise ParameterError("arrays is empty; pass at least one image")
+        if len(arrays) == 2 and as_numpy(arrays[0]).ndim == 4 and _is_labels(arrays[1], len(arrays[0])):
+            return split_tiles(arrays[0])  # a DataLoader batch (images, labels)
         out: list[np.ndarray] = []
         for item in arrays:
-            a = np.asarray(item)
-            if a.ndim == 3 and a.shape[0] == 1:
-                a = a[0]
-            elif a.ndim == 3 and a.shape[-1] == 1:
-                a = a[..., 0]
-            if a.ndim != 2:
-                raise ParameterError(
-                    f"an image of the sequence has shape {a.shape}; each must be (H, W), (1, H, W) or (H, W, 1)"
-                )
-            out.append(a)
+            a = as_numpy(item)
+            out.extend(split_tiles(a) if a.ndim == 4 else [_one_image(a)])
         return out
-    a = np.asarray(arrays)
+    a = as_numpy(arrays)
     if a.ndim == 2:
         return [a]
     if a.ndim == 3:
         if a.shape[0] == 0:
             raise ParameterError(f"arrays of shape {a.shape} hold no image")
-        if a.shape[-1] == 1 and a.shape[0] > 1:  # one (H, W, 1) image, not H images one column wide
-            return [a[..., 0]]
+        if is_tensor(arrays) and a.shape[0] in (1, 3):  # torch's [C, H, W]
+            return [_one_image(a)]
+        if a.shape[-1] in (1, 3) and a.shape[0] > 3:  # one (H, W, C) image, not H images C columns wide
+            return [_one_image(a)]
         return list(a)
     if a.ndim == 4:
+        if a.shape[0] == 0:
+            raise ParameterError(f"arrays of shape {a.shape} hold no image")
         if a.shape[1] == 1:
             return list(a[:, 0])
         if a.shape[-1] == 1:
             return list(a[..., 0])
+        if a.shape[1] == 3:
+            return [_chw_to_gray(x) for x in a]
+        if a.shape[-1] == 3:
+            return [to_gray(x) for x in a]
         raise ParameterError(
-            f"arrays of shape {a.shape} have no single-channel axis; specimg tiles are grayscale: pass "
-            "(N, 1, H, W) or (N, H, W, 1), e.g. arrays[:, :1] or arrays.mean(axis=1, keepdims=True) for RGB"
+            f"arrays of shape {a.shape} have no gray or RGB channel axis; specimg tiles are grayscale: pass "
+            "(N, 1, H, W), (N, H, W, 1), or RGB as (N, 3, H, W) / (N, H, W, 3)"
         )
-    raise ParameterError(f"arrays of shape {a.shape} must be (N, H, W), (N, 1, H, W), (N, H, W, 1) or (H, W)")
+    raise ParameterError(f"arrays of shape {a.shape} must be (N, H, W), (N, C, H, W), (N, H, W, C) or (H, W)")
 
 
-def value_range_of(tiles: Sequence[np.ndarray], value_range: tuple[float, float] | None) -> tuple[float, float]:
-    """(lo, hi) of a batch: ``value_range`` checked, else from the dtype, or detected for floats.
+# ---------------------------------------------------------------------------- files
+def _torch_load(path: Path) -> Any:
+    try:
+        import torch
+    except ImportError:
+        raise SpecimgError(f"{str(path)!r}: reading .pt/.pth files needs torch: pip install 'specimg[torch]'") from None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, AttributeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise FormatError(
+            f"{str(path)!r} is not a tensor file torch.load(weights_only=True) reads ({first}); save a tensor or a "
+            "list of tensors with torch.save"
+        ) from None
 
-    uint8 and uint16 → (0, :func:`~specimg.image.full_scale`); floats → (-1, 1) if some
-    value is below ``-RANGE_SLACK``, else (0, 1).
+
+def _pick(items: dict[str, Any], key: str | None, path: Path) -> list[Any]:
+    """The values of a .npz / a saved dict: all of them in order, or ``key``'s."""
+    if key is None:
+        return list(items.values())
+    if key not in items:
+        raise ParameterError(f"{str(path)!r} has no array {key!r}; it holds {', '.join(map(repr, items)) or 'none'}")
+    return [items[key]]
+
+
+def read_input(path: PathLike, *, key: str | None = None) -> list[np.ndarray]:
+    """The images of one input file as 2-D gray arrays of its own dtype.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A picture (PNG, TIFF: colour converted to gray, TIFF pages apart), ``.npy``,
+        ``.npz`` (every array in the file's order, or ``key``'s), or ``.pt``/``.pth``
+        (``torch.load(weights_only=True)``: a tensor, a list or tuple of tensors, a
+        ``(images, labels)`` batch or a dict of tensors, every value or ``key``'s).
+    key : str or None
+        The one array of a ``.npz`` (or entry of a saved dict) to read.
+
+    Returns
+    -------
+    list of np.ndarray [shape=(H, W)]
+        In any layout :func:`specimg.dataset.arrays.split_tiles` takes.
+
+    Raises
+    ------
+    FormatError
+        If the file is unreadable (or refused by ``weights_only``).
+    ParameterError
+        For an unknown ``key`` or a layout that is not images.
+    SpecimgError
+        For ``.pt``/``.pth`` without torch installed.
+    """
+    path = Path(path)
+    ext = path.suffix.lower()
+    try:
+        if ext == ".npy":
+            return split_tiles(np.load(path, allow_pickle=False))
+        if ext == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                return [t for a in _pick({k: z[k] for k in z.files}, key, path) for t in split_tiles(a)]
+    except (OSError, ValueError, EOFError) as exc:
+        if isinstance(exc, ParameterError):
+            raise
+        raise FormatError(f"{str(path)!r} is not a readable {ext} array file: {exc}") from None
+    if ext in (".pt", ".pth"):
+        obj = _torch_load(path)
+        items = _pick({str(k): v for k, v in obj.items()}, key, path) if isinstance(obj, dict) else [obj]
+        try:
+            return [t for item in items for t in split_tiles(item)]
+        except ParameterError as exc:
+            raise ParameterError(f"{str(path)!r}: {exc}") from None
+    picture = read_picture(path)
+    assert picture.pixels is not None
+    gray = to_gray(picture.pixels)  # the one gray rule (alpha already over black)
+    n_pages = picture.n_pages or 1
+    return list(gray.reshape(n_pages, -1, gray.shape[-1])) if n_pages > 1 else [gray]
+
+
+# ---------------------------------------------------------------------------- grids of tiles
+def grid_geometry(
+    height: int, width: int, rows: int, cols: int, *, n_bins: int, padding: int | None = None
+) -> tuple[int, int]:
+    """(padding, tile width) of a ``rows`` × ``cols`` grid image of ``n_bins``-high tiles.
+
+    The layout is torchvision's ``make_grid`` / ``save_image``: cells ``padding`` pixels
+    apart and from the edges, so ``height = rows * (n_bins + padding) + padding`` and
+    ``width = cols * (W + padding) + padding``.
+
+    Parameters
+    ----------
+    height, width : int, of the grid image (pixels)
+    rows, cols : int > 0
+    n_bins : int, the dataset's tile height
+    padding : int >= 0 or None
+        None → found from ``height`` (torchvision's default is 2).
+
+    Returns
+    -------
+    (int, int)
+
+    Raises
+    ------
+    ParameterError
+        If no padding fits, or the given one does not.
+
+    Examples
+    --------
+    >>> grid_geometry(262, 1042, 2, 8, n_bins=128)
+    (2, 128)
+    """
+    for name, v in (("rows", rows), ("cols", cols)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ParameterError(f"grid {name}={v!r} must be a positive integer (grid=(rows, cols))")
+    if padding is None:
+        extra = height - rows * n_bins
+        if extra < 0 or extra % (rows + 1):
+            raise ParameterError(
+                f"an image {height} pixels high is no grid of {rows} rows of {n_bins}-row tiles with equal "
+                f"padding (torchvision.utils.save_image: height = rows × ({n_bins} + padding) + padding); "
+                "check grid=(rows, cols)"
+            )
+        padding = extra // (rows + 1)
+    elif isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
+        raise ParameterError(f"grid_padding={padding!r} must be an integer >= 0")
+    elif height != rows * (n_bins + padding) + padding:
+        raise ParameterError(
+            f"an image {height} pixels high is no grid of {rows} rows of {n_bins}-row tiles with padding {padding} "
+            f"(that is {rows * (n_bins + padding) + padding} pixels high); check grid= and grid_padding="
+        )
+    cell = (width - padding) / cols - padding
+    if cell != int(cell) or cell < 2:
+        raise ParameterError(
+            f"an image {width} pixels wide is no grid of {cols} columns with padding {padding} "
+            f"(width = cols × (W + padding) + padding); check grid=(rows, cols)"
+        )
+    return int(padding), int(cell)
+
+
+def cut_grid(image: np.ndarray, rows: int, cols: int, *, n_bins: int, padding: int | None = None) -> list[np.ndarray]:
+    """The tiles of a grid image, row by row (``make_grid``'s order), without the padding.
+
+    Parameters
+    ----------
+    image : np.ndarray [shape=(height, width)]
+    rows, cols, n_bins, padding : as for :func:`grid_geometry`
+
+    Returns
+    -------
+    list of np.ndarray [shape=(n_bins, W)], views of ``image``, ``rows * cols`` of them
+
+    Examples
+    --------
+    >>> [t.shape for t in cut_grid(np.zeros((14, 26)), 2, 3, n_bins=4)]
+    [(4, 6), (4, 6), (4, 6), (4, 6), (4, 6), (4, 6)]
+    """
+    p, w = grid_geometry(image.shape[0], image.shape[1], rows, cols, n_bins=n_bins, padding=padding)
+    return [
+        image[p + r * (n_bins + p) : p + r * (n_bins + p) + n_bins, p + c * (w + p) : p + c * (w + p) + w]
+        for r in range(rows)
+        for c in range(cols)
+    ]
+
+
+def guess_grid(height: int, width: int, n_bins: int, n_frames: int | None = None) -> str | None:
+    """A hint naming the grid an image that is not ``n_bins`` high may be, or None.
+
+    Examples
+    --------
+    >>> guess_grid(262, 1042, 128, 128)
+    'grid=(2, 8) with padding 2 (--grid 2x8)'
+    """
+    for rows in range(1, height // max(n_bins, 1) + 1):
+        extra = height - rows * n_bins
+        if extra % (rows + 1) or not (0 < extra // (rows + 1) <= GRID_MAX_PADDING or (extra == 0 and rows > 1)):
+            continue
+        p = extra // (rows + 1)
+        if n_frames is not None:
+            cols = (width - p) / (n_frames + p)
+            if cols == int(cols) and cols >= 1:
+                return f"grid=({rows}, {int(cols)}) with padding {p} (--grid {rows}x{int(cols)})"
+            continue
+        return f"grid=({rows}, COLS) with padding {p} (--grid {rows}xCOLS)"
+    return None
+
+
+# ---------------------------------------------------------------------------- value range and traps
+def domain_of(tiles: Sequence[np.ndarray], params: SpectrogramParams, domain: Domain | None) -> str:
+    """``"db"`` if the tiles are calibrated dB, else ``"pixels"``.
+
+    ``domain="db"`` → dB; ``"unit"`` → pixels; None → dB when the tiles are floats
+    reaching below :data:`DB_BELOW` and all within the dataset's [db_min, db_max] (±
+    :data:`RANGE_SLACK` of the span), else pixels.
+
+    Raises
+    ------
+    ParameterError
+        For another ``domain``, or dB values outside the dataset's range with ``domain="db"``.
+    """
+    if domain not in (None, "unit", "db"):
+        raise ParameterError(f"domain={domain!r} must be 'unit', 'db' or None (detect)")
+    if domain == "unit":
+        return "pixels"
+    floats = all(t.dtype.kind == "f" for t in tiles)
+    if not floats:
+        if domain == "db":
+            raise ParameterError(f"domain='db' needs float dB values, not {tiles[0].dtype}")
+        return "pixels"
+    lo_seen = min(float(np.min(t)) for t in tiles)
+    hi_seen = max(float(np.max(t)) for t in tiles)
+    slack = RANGE_SLACK * (params.db_max - params.db_min)
+    inside = params.db_min - slack <= lo_seen and hi_seen <= params.db_max + slack
+    if domain == "db":
+        if not inside:
+            raise ParameterError(
+                f"dB values span [{lo_seen:.4g}, {hi_seen:.4g}], outside the dataset's [{params.db_min:g}, "
+                f"{params.db_max:g}] dB; are they dB of this dataset (TileDataset(domain='db'))?"
+            )
+        return "db"
+    return "db" if inside and lo_seen < DB_BELOW else "pixels"
+
+
+def unit_from_db(tile: np.ndarray, params: SpectrogramParams) -> np.ndarray:
+    """Calibrated dB → the stored pixel level in [0, 1] (:func:`specimg.image.db_to_unit`)."""
+    return db_to_unit(tile.astype(np.float64), params)
+
+
+def _float_range_hint(lo_seen: float, hi_seen: float, params: SpectrogramParams | None) -> str:
+    u16 = full_scale(np.uint16)
+    if lo_seen >= -RANGE_SLACK and hi_seen <= 255 * (1 + RANGE_SLACK):
+        return ("they look like 8-bit values as floats (e.g. read_image(path).float() without / 255): "
+                "divide by 255 or pass value_range=(0, 255)")  # fmt: skip
+    if lo_seen >= -RANGE_SLACK and hi_seen <= u16 * (1 + RANGE_SLACK):
+        return (f"they look like 16-bit values as floats (e.g. ToTensor() of a 16-bit PNG opened in Pillow mode "
+                f"'I', then .float()): divide by {u16:g} or pass value_range=(0, {u16:g})")  # fmt: skip
+    if lo_seen < 0 and max(-lo_seen, hi_seen) <= 4:
+        return ("they look normalised with a mean/std other than 0.5 (e.g. transforms.Normalize with ImageNet's "
+                "statistics): use Normalize(0.5, 0.5), or pass value_range=(lo, hi) of that normalisation")  # fmt: skip
+    db = f"; calibrated dB of this dataset lie in [{params.db_min:g}, {params.db_max:g}]" if params else ""
+    return f"pass value_range=(lo, hi) with the range the network outputs{db}"
+
+
+def value_range_of(
+    tiles: Sequence[np.ndarray], value_range: tuple[float, float] | None, *, domain: Domain | None = None,
+    params: SpectrogramParams | None = None,
+) -> tuple[float, float]:  # fmt: skip
+    """(lo, hi) of a batch of pixel values: ``value_range`` checked, else from the dtype, or detected for floats.
+
+    uint8 and uint16 → (0, :func:`~specimg.image.full_scale`); floats → (-1, 1) with
+    ``domain="unit"`` (:class:`~specimg.dataset.TileDataset`'s), else (-1, 1) if some
+    value is below ``-RANGE_SLACK`` and (0, 1) otherwise.
 
     Raises
     ------
     ParameterError
         For a bad ``value_range``, mixed dtypes, non-finite floats, floats outside the
-        detected range by more than ``RANGE_SLACK``, or a dtype without a standard range.
+        range by more than ``RANGE_SLACK`` (naming the likely scaling mistake), int16 values
+        (the wrap-around of ``ToTensor()`` on 16-bit PNGs), or a dtype without a standard range.
 
     Examples
     --------
@@ -117,6 +495,7 @@ def value_range_of(tiles: Sequence[np.ndarray], value_range: tuple[float, float]
     if len(dtypes) != 1:
         raise ParameterError(f"the images mix dtypes {sorted(map(str, dtypes))}; pass value_range=(lo, hi) or cast them")
     dt = dtypes.pop()
+    u16 = full_scale(np.uint16)
     if dt in (np.uint8, np.uint16):
         return 0.0, full_scale(dt)
     if np.issubdtype(dt, np.floating):
@@ -126,20 +505,68 @@ def value_range_of(tiles: Sequence[np.ndarray], value_range: tuple[float, float]
             raise ParameterError("images hold NaN or infinite values; clean them first (e.g. np.nan_to_num)")
         # [-1, 1] (tanh) only when values are clearly negative: a [0, 1] (sigmoid) batch with
         # a stray -1e-4 must not be read as [-1, 1], which would lift it by ~14 dB
-        lo, hi = (-1.0, 1.0) if lo_seen < -RANGE_SLACK else (0.0, 1.0)
+        lo, hi = (-1.0, 1.0) if domain == "unit" or lo_seen < -RANGE_SLACK else (0.0, 1.0)
         slack = RANGE_SLACK * (hi - lo)
         if lo_seen < lo - slack or hi_seen > hi + slack:
             raise ParameterError(
-                f"float images span [{lo_seen:.4g}, {hi_seen:.4g}], outside [{lo:g}, {hi:g}]; pass value_range=(lo, hi) "
-                "with the range the network outputs (e.g. (0, 255) for unscaled 8-bit values)"
+                f"float images span [{lo_seen:.4g}, {hi_seen:.4g}], outside [{lo:g}, {hi:g}]: no tile of the dataset "
+                f"gives that; {_float_range_hint(lo_seen, hi_seen, params)}"
             )
         return lo, hi
+    if dt == np.int16:
+        wrapped = any(bool(np.any(t < 0)) for t in tiles)
+        raise ParameterError(
+            ("int16 images with negative values: the loader trap of ToTensor() (or np.int16) on 16-bit PNGs, "
+             "which wraps every level above 32767 around to negative numbers. " if wrapped else
+             "int16 images: ToTensor() reads 16-bit PNGs (Pillow mode I;16) as int16, wrapping levels above "
+             "32767 around. ")
+            + f"Fix: reinterpret the bits as uint16 (x.numpy().view(np.uint16), or x.view(torch.uint16)), or {_READ_RIGHT}"
+        )  # fmt: skip
     if np.issubdtype(dt, np.integer) and dt != np.bool_:
         raise ParameterError(
             f"images of dtype {dt} have no standard pixel range; cast them to uint8 or uint16, or pass "
-            f"value_range=(lo, hi) (e.g. (0, {full_scale(np.uint16):g}) for 16-bit values read by Pillow as int32)"
+            f"value_range=(lo, hi) (e.g. (0, {u16:g}) for 16-bit values read by Pillow as int32, mode 'I')"
         )
     raise ParameterError(f"images of dtype {dt} are not pixel values; pass uint8, uint16 or floats")
+
+
+def check_saturation(pixels: Sequence[np.ndarray], params: SpectrogramParams) -> None:
+    """Refuse tiles whose level is mostly at full scale: the mark of a 16-bit tile read as 8 bits.
+
+    ``ImageFolder``'s ``convert("RGB")``, ``Image.convert("L")`` or StyleGAN2-ADA's
+    ``dataset_tool --img-format L`` clip every 16-bit level above 255 (the lowest 1/257
+    of the range) to white, so most of a tile reads full scale. No tile of real audio has
+    more than :data:`SATURATED_FRACTION` (half) of its bins at ``db_max``, above a full-scale
+    sine; a nearly silent tile is at the floor, not at full scale.
+
+    Parameters
+    ----------
+    pixels : sequence of np.ndarray [shape=(H, W)], pixels of ``params.bit_depth``
+    params : SpectrogramParams
+        ``invert`` says which end is loud.
+
+    Raises
+    ------
+    ParameterError
+        Naming the tiles, the likely loader trap and the fix.
+    """
+    edge = 0.5 / 255  # within half an 8-bit step of full scale
+    worst, bad = 0.0, []
+    for i, p in enumerate(pixels):
+        x = to_unit(p)
+        frac = float(np.mean(x <= edge)) if params.invert else float(np.mean(x >= 1.0 - edge))
+        if frac > SATURATED_FRACTION:
+            bad.append(i)
+            worst = max(worst, frac)
+    if bad:
+        which = f"tile {bad[0]}" if len(bad) == 1 else f"{len(bad)} of {len(pixels)} tiles (first: {bad[0]})"
+        raise ParameterError(
+            f"{which}: {worst:.1%} of the pixels at full scale (db_max = {params.db_max:g} dB), which no tile of "
+            "real audio has; decoded, it would be loud noise. Likely loader trap: a 16-bit tile read as 8 bits "
+            "(ImageFolder/PIL convert('RGB') or convert('L') then ToTensor(), StyleGAN2-ADA dataset_tool, "
+            f"diffusers' training scripts) turns every level above the lowest 1/257 white. Fix: {_READ_RIGHT}. "
+            "If these really are the tiles, pass check=False (--no-check)"
+        )
 
 
 def to_pixels(tile: np.ndarray, lo: float, hi: float, params: SpectrogramParams) -> np.ndarray:
@@ -179,25 +606,38 @@ def to_pixels(tile: np.ndarray, lo: float, hi: float, params: SpectrogramParams)
     return from_unit(x, params.bit_depth)
 
 
-def check_height(tiles: Sequence[np.ndarray], params: SpectrogramParams) -> None:
+def check_height(tiles: Sequence[np.ndarray], params: SpectrogramParams, *, n_frames: int | None = None,
+                 name: str = "") -> None:  # fmt: skip
     """Check that every tile has ``params.n_bins`` rows and at least 2 frames.
+
+    Parameters
+    ----------
+    tiles : sequence of np.ndarray [shape=(H, W)]
+    params : SpectrogramParams
+    n_frames : int or None
+        The dataset's tile width, used to name the grid a taller image may be.
+    name : str
+        The file the tiles come from, for the message.
 
     Raises
     ------
     ParameterError
-        Naming the first tile that does not (and suggesting a transpose if it fits).
+        Naming the first tile that does not (and suggesting a transpose or a grid if one fits).
     """
+    where = f"{name}: " if name else ""
     for i, t in enumerate(tiles):
         if t.shape[0] != params.n_bins:
             hint = ""
             if t.shape[1] == params.n_bins:
                 hint = "; it looks transposed (frames × bins): pass arrays.swapaxes(-1, -2)"
+            elif t.shape[0] > params.n_bins and (grid := guess_grid(t.shape[0], t.shape[1], params.n_bins, n_frames)):
+                hint = f"; it looks like a torchvision save_image grid: pass {grid}"
             raise ParameterError(
-                f"image {i} has {t.shape[0]} rows (H) but the dataset's tiles have n_bins={params.n_bins} "
+                f"{where}image {i} has {t.shape[0]} rows (H) but the dataset's tiles have n_bins={params.n_bins} "
                 f"({params.scale} bins, shape (H, W) = ({params.n_bins}, n_frames)){hint}"
             )
         if t.shape[1] < 2:
-            raise ParameterError(f"image {i} has {t.shape[1]} column(s); a tile needs at least 2 frames")
+            raise ParameterError(f"{where}image {i} has {t.shape[1]} column(s); a tile needs at least 2 frames")
 
 
 def stitch_tiles(tiles: Sequence[np.ndarray], step: int, params: SpectrogramParams) -> np.ndarray:

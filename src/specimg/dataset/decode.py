@@ -1,16 +1,17 @@
 """Audio from what a GAN makes: bare images or arrays decoded with a dataset's calibration.
 
 A GAN trained on a specimg dataset (``specimg.dataset.build``) emits tiles with no metadata
-at all: arrays of uint8, uint16 or floats, in one of the layouts deep-learning frameworks
-use. Every tile of the dataset shares one set of parameters, stored once in
+at all: tensors or arrays of uint8, uint16 or floats, in one of the layouts deep-learning
+frameworks use. Every tile of the dataset shares one set of parameters, stored once in
 ``OUT_DIR/specimg.json`` (see the dataset layout), so those parameters turn any generated
 tile into audio at the absolute level the dataset was built on:
 
 * :func:`params_of` reads the parameters of a dataset;
-* :func:`decode_batch` decodes arrays, one audio signal per tile or, with ``stitch=True``,
-  consecutive tiles as one signal without seams;
-* :func:`decode_dir` does the same for a folder of PNG/TIFF images and ``.npy`` arrays and
-  writes WAV files.
+* :func:`decode_batch` decodes tensors (CPU or CUDA), arrays, or one file, one audio signal
+  per tile or, with ``stitch=True``, consecutive tiles as one signal without seams;
+* :func:`decode_dir` does the same for a folder of PNG/TIFF images (``save_image`` grids
+  too), ``.npy``/``.npz`` arrays and ``.pt``/``.pth`` tensors and writes WAV files, on a
+  local process pool or a Dask cluster.
 
 Range contract
 --------------
@@ -22,27 +23,43 @@ is ``db_min + x * (db_max - db_min)`` (``1 - x`` when ``params.invert``). ``(lo,
 
 * ``uint8`` → (0, 2⁸ − 1); ``uint16`` → (0, 2¹⁶ − 1), whatever the dataset's bit depth (the
   dtype's full scale, :func:`specimg.image.full_scale`);
-* floats → (-1, 1) if some value of the batch is below -0.05 (a ``tanh`` output), else (0, 1)
-  (a ``sigmoid`` output, or tiles divided by their maximum). Values up to 5 % of the range
-  outside it are clipped; further out is an error that asks for ``value_range``;
-* other integer dtypes → an error that asks for ``value_range`` or a cast.
+* floats with ``domain="unit"`` (:class:`~specimg.dataset.TileDataset`'s default) → (-1, 1);
+* floats with ``domain="db"`` (``TileDataset(domain="db")``) are calibrated dB, mapped by
+  :func:`specimg.image.db_to_unit`;
+* floats with ``domain=None`` (default): dB if some value is below -3 and all lie in the
+  dataset's [db_min, db_max] (± 5 %); else (-1, 1) if some value is below -0.05 (a ``tanh``
+  output), else (0, 1) (a ``sigmoid`` output, or tiles divided by their maximum). Values up
+  to 5 % of the range outside it are clipped; further out is an error that names the likely
+  scaling mistake (8- or 16-bit values as floats, ImageNet normalisation) and the fix;
+* int16 → an error naming the wrap-around of ``ToTensor()`` on 16-bit PNGs; other integer
+  dtypes → an error that asks for ``value_range`` or a cast.
+
+Loader traps
+------------
+A 16-bit tile read as 8 bits (``ImageFolder``'s ``convert("RGB")``, ``convert("L")``,
+StyleGAN2-ADA's ``dataset_tool``) comes out mostly white. Unless ``check=False``, a tile
+with more than half of its pixels at full scale is refused with an error naming that trap
+and the fix, instead of being decoded as noise far above 0 dBFS
+(:func:`specimg.dataset.arrays.check_saturation`).
 
 Tiles are decoded at 16 bits (float32 for a float-TIFF dataset), so a uint8, uint16 or
-float copy of the same tile gives exactly the same audio. Picture files are read through
-:mod:`specimg.pictures`, like every picture specimg reads: colour becomes gray by ITU-R
-BT.601 luma (exact for equal channels), and transparency is composited over black.
+float copy of the same tile gives exactly the same audio. Colour (3 channels, e.g. RGB saved
+from a gray tile) becomes gray by :func:`specimg.pictures.to_gray` (exact for equal
+channels, else ITU-R BT.601 luma); picture files are read through :mod:`specimg.pictures`,
+where transparency is composited over black.
 
 The arrays → pixels steps live in :mod:`specimg.dataset.arrays`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, Union, overload
 
@@ -51,18 +68,32 @@ import numpy as np
 from ..codec import decode, write_audio
 from ..errors import FormatError, MissingFileError, ParameterError
 from ..formats import read_metadata
-from ..image import SpectrogramImage
+from ..image import SpectrogramImage, from_unit
 from ..params import SpectrogramParams
 from ..phase import Quality, resolve_quality
-from ..pictures import picture_size, read_picture, to_gray
+from ..pictures import picture_size
 from ..typing import PathLike
-from .arrays import check_height, split_tiles, stitch_tiles, to_pixels, value_range_of
+from .arrays import (
+    Domain,
+    check_height,
+    check_saturation,
+    cut_grid,
+    domain_of,
+    grid_geometry,
+    guess_grid,
+    read_input,
+    split_tiles,
+    stitch_tiles,
+    to_pixels,
+    unit_from_db,
+    value_range_of,
+)
 from .layout import DATASET_JSON, description_params, read_description, tile_geometry
 
 __all__ = ["DATASET_JSON", "decode_batch", "decode_dir", "params_of"]
 
 #: Extensions :func:`decode_dir` reads.
-INPUT_EXTS = (".png", ".tif", ".tiff", ".npy")
+INPUT_EXTS = (".png", ".tif", ".tiff", ".npy", ".npz", ".pt", ".pth")
 
 Like = Union[SpectrogramParams, SpectrogramImage, PathLike]
 
@@ -179,44 +210,81 @@ def _decode_each(
     return out
 
 
+# ---------------------------------------------------------------------------- inputs → pixels
+def _prepare(
+    images: Sequence[np.ndarray], work: SpectrogramParams, *, grid: tuple[int, int] | None, grid_padding: int | None,
+    tile_frames: int | None, value_range: tuple[float, float] | None, domain: Domain | None, check: bool,
+    name: str = "",
+) -> list[np.ndarray]:  # fmt: skip
+    """Images (2-D, any dtype) → tiles cut from grids, checked, mapped to pixels of ``work``'s bit depth."""
+    tiles = _cut(images, work, grid=grid, grid_padding=grid_padding, name=name)
+    check_height(tiles, work, n_frames=tile_frames, name=name)
+    if value_range is None and domain_of(tiles, work, domain) == "db":
+        pixels = [from_unit(unit_from_db(t, work), work.bit_depth) for t in tiles]
+    else:
+        lo, hi = value_range_of(tiles, value_range, domain=domain, params=work)
+        pixels = [to_pixels(t, lo, hi, work) for t in tiles]
+    if check:
+        try:
+            check_saturation(pixels, work)
+        except ParameterError as exc:
+            raise ParameterError(f"{name}: {exc}" if name else str(exc)) from None
+    return pixels
+
+
+def _cut(images: Sequence[np.ndarray], work: SpectrogramParams, *, grid: tuple[int, int] | None,
+         grid_padding: int | None, name: str = "") -> list[np.ndarray]:  # fmt: skip
+    if grid is None:
+        return list(images)
+    rows, cols = _grid(grid)
+    try:
+        return [t for im in images for t in cut_grid(im, rows, cols, n_bins=work.n_bins, padding=grid_padding)]
+    except ParameterError as exc:
+        raise ParameterError(f"{name}: {exc}" if name else str(exc)) from None
+
+
+def _grid(grid: Any) -> tuple[int, int]:
+    try:
+        rows, cols = grid
+    except (TypeError, ValueError):
+        raise ParameterError(f"grid={grid!r} must be a pair (rows, cols)") from None
+    return rows, cols
+
+
 # ---------------------------------------------------------------------------- public: arrays
-@overload
-def decode_batch(
-    arrays: Any,
-    dataset: Like | None = ...,
-    *,
-    value_range: tuple[float, float] | None = ...,
-    quality: Quality = ...,
-    n_iter: int | None = ...,
-    stitch: Literal[False] = ...,
-    step_frames: int | None = ...,
-    rng: np.random.Generator | int | None = ...,
-    progress: bool = ...,
-    params: Like | None = ...,
-) -> list[np.ndarray]: ...
+DecodeInput = Any
 
 
 @overload
 def decode_batch(
-    arrays: Any,
-    dataset: Like | None = ...,
-    *,
-    value_range: tuple[float, float] | None = ...,
-    quality: Quality = ...,
-    n_iter: int | None = ...,
-    stitch: Literal[True],
-    step_frames: int | None = ...,
-    rng: np.random.Generator | int | None = ...,
-    progress: bool = ...,
-    params: Like | None = ...,
-) -> np.ndarray: ...
+    arrays: DecodeInput, dataset: Like | None = ..., *, value_range: tuple[float, float] | None = ...,
+    domain: Domain | None = ..., grid: tuple[int, int] | None = ..., grid_padding: int | None = ...,
+    key: str | None = ..., check: bool = ..., quality: Quality = ..., n_iter: int | None = ...,
+    stitch: Literal[False] = ..., step_frames: int | None = ..., rng: np.random.Generator | int | None = ...,
+    progress: bool = ..., params: Like | None = ...,
+) -> list[np.ndarray]: ...  # fmt: skip
+
+
+@overload
+def decode_batch(
+    arrays: DecodeInput, dataset: Like | None = ..., *, value_range: tuple[float, float] | None = ...,
+    domain: Domain | None = ..., grid: tuple[int, int] | None = ..., grid_padding: int | None = ...,
+    key: str | None = ..., check: bool = ..., quality: Quality = ..., n_iter: int | None = ...,
+    stitch: Literal[True], step_frames: int | None = ..., rng: np.random.Generator | int | None = ...,
+    progress: bool = ..., params: Like | None = ...,
+) -> np.ndarray: ...  # fmt: skip
 
 
 def decode_batch(
-    arrays: Any,
+    arrays: DecodeInput,
     dataset: Like | None = None,
     *,
     value_range: tuple[float, float] | None = None,
+    domain: Domain | None = None,
+    grid: tuple[int, int] | None = None,
+    grid_padding: int | None = None,
+    key: str | None = None,
+    check: bool = True,
     quality: Quality = "balanced",
     n_iter: int | None = None,
     stitch: bool = False,
@@ -229,19 +297,39 @@ def decode_batch(
 
     Parameters
     ----------
-    arrays : np.ndarray [shape=(N, H, W), (N, 1, H, W), (N, H, W, 1) or (H, W)], or a sequence of (H, W) arrays
+    arrays : torch.Tensor, np.ndarray, a sequence of them, a DataLoader batch, or a file path
         Tiles as the dataset stores them: ``H == params.n_bins`` rows of frequency (low
-        frequencies at the bottom when ``params.flip``), ``W`` frames. uint8, uint16, or
-        floats in [-1, 1] or [0, 1]; anything ``np.asarray`` takes (a CPU torch tensor,
-        for instance).
+        frequencies at the bottom when ``params.flip``), ``W`` frames. Layouts
+        ``(N, 1, H, W)``, ``(N, H, W, 1)``, ``(N, H, W)``, ``(H, W)``, colour ``(N, 3, H, W)``
+        / ``(N, H, W, 3)`` / ``(H, W, 3)``, a 3-D tensor ``[C, H, W]`` with C = 1 or 3, a
+        list of such images, or a ``(images, labels)`` batch of a ``DataLoader`` (the labels
+        are ignored). Tensors may be on any device and require grad; they are not
+        modified. Values: uint8, uint16, floats in [-1, 1] or [0, 1], or calibrated dB (see
+        ``domain``). A path (``str`` or path-like) is read as :func:`decode_dir` reads its
+        files: a picture, ``.npy``, ``.npz`` or ``.pt``/``.pth``.
     dataset : str or path-like, SpectrogramParams or SpectrogramImage
         The dataset: its ``OUT_DIR`` or ``specimg.json`` (which also give the tile step
         for ``stitch``), its parameters (:func:`params_of`), or any specimg image of it.
         Required.
     value_range : (float, float) or None
-        The values that mean the darkest and the brightest pixel. None → from the dtype,
-        and for floats (-1, 1) if some value of the batch is below -0.05, else (0, 1); see the
-        module notes.
+        The values that mean the darkest and the brightest pixel; overrides ``domain``.
+        None → see ``domain`` and the module notes.
+    domain : {"unit", "db"} or None
+        What float values are: ``"unit"``, :class:`~specimg.dataset.TileDataset`'s default,
+        pixel levels in [-1, 1]; ``"db"``, calibrated dB (``TileDataset(domain="db")``).
+        None → detected (module notes): dB when some value is below -3 and all fit the
+        dataset's dB range, else [-1, 1] or [0, 1].
+    grid : (int, int) or None
+        ``(rows, cols)``: every input image is a grid of tiles, as
+        ``torchvision.utils.save_image(batch, nrow=cols)`` writes (colour from gray, cells
+        ``grid_padding`` pixels apart). Cells are taken row by row, all of them.
+    grid_padding : int >= 0 or None
+        None → found from the grid's height and ``n_bins`` (``save_image``'s default is 2).
+    key : str or None
+        For a ``.npz`` or ``.pt`` path holding several arrays: the one to decode (default all).
+    check : bool
+        True (default): refuse tiles that are mostly at full scale (the 16-bit-read-as-8-bit
+        loader trap; see the module notes). False decodes them anyway.
     quality : {"fast", "balanced", "high"}
         Phase reconstruction preset (:func:`specimg.phase.reconstruct`).
     n_iter : int >= 0 or None
@@ -267,8 +355,9 @@ def decode_batch(
     Returns
     -------
     list of np.ndarray [shape=(params.length_for(W),)], float32
-        With ``stitch=False``: one signal per tile, in the batch order, even for a single
-        (H, W) image. ``length_for(W) = (W - 1) * hop_length`` for centred frames.
+        With ``stitch=False``: one signal per tile, in the batch order (grid cells row by
+        row), even for a single (H, W) image. ``length_for(W) = (W - 1) * hop_length`` for
+        centred frames.
     np.ndarray [shape=(params.length_for((N - 1) * step_frames + W),)], float32
         With ``stitch=True``.
 
@@ -277,28 +366,35 @@ def decode_batch(
     Raises
     ------
     ParameterError
-        If ``H != params.n_bins``, the layout or dtype is not one of the above, float values
-        lie outside the detected range, or the tiles cannot be stitched.
+        If ``H != params.n_bins`` (naming the grid it may be), the layout or dtype is not one
+        of the above, values lie outside the detected range, the input looks like a loader
+        trap (mostly at full scale, int16 wrap-around), or the tiles cannot be stitched.
     MissingFileError, FormatError
-        If ``dataset`` is a path without a readable dataset description.
+        If ``dataset`` is a path without a readable dataset description, or ``arrays`` a
+        path that cannot be read.
     TypeError
         If ``dataset`` is missing, or given twice (as ``dataset`` and ``params``).
 
     Examples
     --------
-    >>> fake = generator(z).detach().cpu().numpy()          # doctest: +SKIP
-    >>> fake.shape, fake.dtype                              # doctest: +SKIP
-    ((16, 1, 256, 256), dtype('float32'))
-    >>> audio = specimg.dataset.decode_batch(fake, "my_dataset")   # doctest: +SKIP
-    >>> sr = specimg.dataset.params_of("my_dataset").sr            # doctest: +SKIP
+    >>> fake = generator(z)                                          # doctest: +SKIP
+    >>> fake.shape, fake.dtype, fake.device                          # doctest: +SKIP
+    (torch.Size([16, 1, 256, 256]), torch.float32, device(type='cuda', index=0))
+    >>> audio = specimg.dataset.decode_batch(fake, "my_dataset", domain="unit")   # doctest: +SKIP
+    >>> sr = specimg.dataset.params_of("my_dataset").sr              # doctest: +SKIP
+    >>> x, labels = next(iter(loader))   # a DataLoader over TileDataset("my_dataset")  # doctest: +SKIP
+    >>> audio = specimg.dataset.decode_batch((x, labels), "my_dataset")               # doctest: +SKIP
     """
     dataset = _dataset_argument("decode_batch", dataset, "params", params)
     _check_quality(quality, n_iter)
     work, tile_frames, dataset_step = _template(dataset)
-    tiles = split_tiles(arrays)
-    check_height(tiles, work)
-    lo, hi = value_range_of(tiles, value_range)
-    pixels = [to_pixels(t, lo, hi, work) for t in tiles]
+    if isinstance(arrays, (str, os.PathLike)):
+        images = read_input(arrays, key=key)
+        name = str(arrays)
+    else:
+        images, name = split_tiles(arrays), ""
+    pixels = _prepare(images, work, grid=grid, grid_padding=grid_padding, tile_frames=tile_frames,
+                      value_range=value_range, domain=domain, check=check, name=name)  # fmt: skip
     if stitch:
         step = _step(step_frames, dataset_step, tile_frames, pixels[0].shape[1])
         return _decode_stitched(pixels, work, step=step, quality=quality, n_iter=n_iter, rng=rng, progress=progress)
@@ -341,38 +437,53 @@ def _inputs(folder: Path) -> list[Path]:
     return sorted(found, key=_natural_key)
 
 
-def _probe(path: Path) -> tuple[int, int, int]:
-    """(n_tiles, H, W) of an input file from its header, without reading the pixels."""
-    if path.suffix.lower() == ".npy":
+def _probe(path: Path, key: str | None) -> list[tuple[int, int]]:
+    """(H, W) of every image of an input file; from the header for pictures and ``.npy``."""
+    ext = path.suffix.lower()
+    if ext == ".npy":
         try:
             a = np.load(path, mmap_mode="r", allow_pickle=False)
         except (OSError, ValueError) as exc:
             raise FormatError(f"{str(path)!r} is not a readable .npy array: {exc}") from None
-        shape = a.shape
-        if len(shape) == 4 and shape[1] == 1:
-            shape = (shape[0],) + shape[2:]
-        elif len(shape) == 4 and shape[3] == 1:
-            shape = shape[:3]
-        elif len(shape) == 2:
-            shape = (1,) + shape
-        if len(shape) != 3:
+        return [t.shape for t in split_tiles(a)]  # views of the memory map: the pixels are not read
+    if ext in (".npz", ".pt", ".pth"):
+        return [t.shape for t in read_input(path, key=key)]
+    n, h, w = picture_size(path)  # from the header: FormatError if it is not a picture
+    return [(h, w)] * n
+
+
+def _n_tiles(shapes: list[tuple[int, int]], path: Path, work: SpectrogramParams, grid: tuple[int, int] | None,
+             grid_padding: int | None, tile_frames: int | None) -> int:  # fmt: skip
+    """Tiles in a file of images ``shapes``, checked against the dataset before anything is decoded."""
+    if grid is not None:
+        rows, cols = _grid(grid)
+        for h, w in shapes:
+            try:
+                grid_geometry(h, w, rows, cols, n_bins=work.n_bins, padding=grid_padding)
+            except ParameterError as exc:
+                raise ParameterError(f"{str(path)!r}: {exc}") from None
+        return len(shapes) * rows * cols
+    for h, w in shapes:
+        if h != work.n_bins:
+            hint = guess_grid(h, w, work.n_bins, tile_frames) if h > work.n_bins else None
             raise ParameterError(
-                f"{str(path)!r} holds an array of shape {a.shape}; it must be (N, H, W), (N, 1, H, W), (N, H, W, 1) "
-                "or (H, W)"
+                f"{str(path)!r} is {h} pixels high but the dataset's tiles have n_bins={work.n_bins} rows"
+                + (f"; it looks like a torchvision save_image grid: pass {hint}" if hint else "")
             )
-        return int(shape[0]), int(shape[1]), int(shape[2])
-    return picture_size(path)  # from the header: FormatError if it is not a picture
+    return len(shapes)
 
 
-def _read(path: Path) -> list[np.ndarray]:
-    """The tiles of an input file as 2-D arrays of its own dtype (colour converted to gray, TIFF pages apart)."""
-    if path.suffix.lower() == ".npy":
-        return split_tiles(np.load(path, allow_pickle=False))
-    picture = read_picture(path)
-    assert picture.pixels is not None
-    gray = to_gray(picture.pixels)  # the one gray rule (alpha already over black)
-    n_pages = picture.n_pages or 1
-    return list(gray.reshape(n_pages, -1, gray.shape[-1])) if n_pages > 1 else [gray]
+def _decode_job(job: tuple[int, np.ndarray, SpectrogramParams, Quality, int | None, Any]) -> tuple[int, np.ndarray]:
+    """One tile decoded (in a pool worker, on Dask, or here): (its index, its audio)."""
+    index, pixels, work, quality, n_iter, seed = job
+    return index, _decode_each([pixels], work, quality=quality, n_iter=n_iter, rng=seed, progress=False)[0]
+
+
+def _decode_job_on_dask(job: tuple[int, np.ndarray, SpectrogramParams, Quality, int | None, Any]) -> tuple[int, np.ndarray]:
+    from .executors import single_blas_thread
+
+    single_blas_thread()
+    return _decode_job(job)
 
 
 def decode_dir(
@@ -384,19 +495,28 @@ def decode_dir(
     quality: Quality = "balanced",
     n_iter: int | None = None,
     value_range: tuple[float, float] | None = None,
+    domain: Domain | None = None,
+    grid: tuple[int, int] | None = None,
+    grid_padding: int | None = None,
+    key: str | None = None,
+    check: bool = True,
     step_frames: int | None = None,
     rng: np.random.Generator | int | None = 0,
     subtype: str | None = None,
+    workers: int | None = 1,
+    scheduler: Any = None,
     progress: bool = False,
     like: Like | None = None,
 ) -> list[Path]:
-    """Decode a folder of bare generated images and arrays to WAV files.
+    """Decode a folder of bare generated images, arrays and tensors to WAV files.
 
-    Reads every ``.png``, ``.tif``/``.tiff`` and ``.npy`` file under ``gan_output_dir``
-    (sub-folders included, hidden files skipped), sorted by relative path with numbers
-    compared by value (``img_2`` before ``img_10``). Each file is a tile as
-    :func:`decode_batch` takes it (an 8- or 16-bit PNG, RGB converted to gray; a ``.npy``
-    may hold a batch). Metadata embedded in a file is ignored: ``dataset`` calibrates all.
+    Reads every ``.png``, ``.tif``/``.tiff``, ``.npy``, ``.npz`` and ``.pt``/``.pth`` file
+    under ``gan_output_dir`` (sub-folders included, hidden files skipped), sorted by
+    relative path with numbers compared by value (``img_2`` before ``img_10``). Each file
+    holds tiles as :func:`decode_batch` takes them (:func:`~specimg.dataset.arrays.read_input`):
+    an 8- or 16-bit picture (colour converted to gray; with ``grid``, a ``save_image``
+    grid), or a batch of arrays or tensors. Metadata embedded in a file is ignored:
+    ``dataset`` calibrates all.
 
     Parameters
     ----------
@@ -407,13 +527,23 @@ def decode_dir(
     dataset : str or path-like, or SpectrogramParams
         The dataset: its ``OUT_DIR`` or ``specimg.json`` (or its parameters). Required.
     stitch : bool
-        False: one WAV per tile, ``<relative path without extension>.wav`` (a ``.npy`` of
-        N > 1 tiles gives ``<name>_<k>.wav``, k zero-padded). True: all tiles in the order
-        above joined as in :func:`decode_batch` into one ``<folder name>.wav``.
-    quality, n_iter, value_range, step_frames, rng :
-        As for :func:`decode_batch` (``value_range`` detection is per file).
+        False: one WAV per tile, ``<relative path without extension>.wav`` (a file of
+        N > 1 tiles gives ``<name>_<k>.wav``, k zero-padded, grid cells row by row). True:
+        all tiles in the order above joined as in :func:`decode_batch` into one
+        ``<folder name>.wav``.
+    quality, n_iter, value_range, domain, grid, grid_padding, key, check, step_frames, rng :
+        As for :func:`decode_batch` (``value_range`` and ``domain`` detection is per file).
     subtype : str or None
         soundfile subtype; None → PCM_16 (clips, with a warning, above 0 dBFS).
+    workers : int > 0 or None
+        Processes decoding tiles at once (a local pool whose workers use one BLAS thread,
+        as the build's); None → one per CPU; 1 (default) decodes in this process. The
+        files written are the same whatever the number. Not used with ``stitch`` (one
+        signal).
+    scheduler : str, distributed.Client, cluster or None
+        Decode on a Dask cluster instead (``"tcp://host:8786"``; ``pip install
+        'specimg[dask]'``); tiles are sent to the workers and the audio comes back, so the
+        folders need not be shared. Overrides ``workers``.
     progress : bool
         Show a progress bar after one second.
     like : deprecated
@@ -429,10 +559,13 @@ def decode_dir(
     MissingFileError
         If ``gan_output_dir`` does not exist or holds no input file.
     ParameterError, FormatError
-        For a file that cannot be read or decoded (see :func:`decode_batch`). Every input
-        is checked before anything is decoded, and outputs are staged in a hidden folder
-        inside ``audio_out`` that is moved into place only once every file is complete:
-        on any error no output file is left behind.
+        For a file that cannot be read or decoded (see :func:`decode_batch`), or ``rng`` a
+        Generator with several workers (pass an int seed). Every input's size is checked
+        before anything is decoded, and outputs are staged in a hidden folder inside
+        ``audio_out`` that is moved into place only once every file is complete: on any
+        error no output file is left behind.
+    SpecimgError
+        If the Dask scheduler cannot be reached.
     TypeError
         If ``dataset`` is missing, or given twice (as ``dataset`` and ``like``).
     """
@@ -442,6 +575,8 @@ def decode_dir(
     folder, out = Path(gan_output_dir), Path(audio_out)
     if out.exists() and not out.is_dir():
         raise ParameterError(f"audio_out={str(out)!r} is a file; give a folder for the WAV files")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1):
+        raise ParameterError(f"workers={workers!r} must be a positive integer or None (one per CPU)")
     if subtype is not None:
         import soundfile as sf
 
@@ -450,15 +585,11 @@ def decode_dir(
                 f"subtype={subtype!r} cannot be written as WAV; use one of {sorted(sf.available_subtypes('WAV'))}"
             )
     inputs = _inputs(folder)
-    # check every header first: a bad file fails before any decoding
+    # check every file's size first: a bad file fails before any decoding
     names: dict[Path, Path] = {}
     plan: list[tuple[Path, list[Path]]] = []
     for rel in inputs:
-        n, h, _ = _probe(folder / rel)
-        if h != work.n_bins:
-            raise ParameterError(
-                f"{str(folder / rel)!r} is {h} pixels high but the dataset's tiles have n_bins={work.n_bins} rows"
-            )
+        n = _n_tiles(_probe(folder / rel, key), folder / rel, work, grid, grid_padding, tile_frames)
         stem = rel.with_suffix("")
         outs = [stem.with_name(stem.name + ".wav")] if n == 1 else [
             stem.with_name(f"{stem.name}_{k:0{len(str(n - 1))}d}.wav") for k in range(n)
@@ -469,6 +600,8 @@ def decode_dir(
             names[o] = rel
         plan.append((rel, outs))
     stitched_name = Path((folder.resolve().name or "stitched") + ".wav")
+    options: dict[str, Any] = dict(grid=grid, grid_padding=grid_padding, tile_frames=tile_frames,
+                                   value_range=value_range, domain=domain, check=check)  # fmt: skip
 
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
@@ -477,32 +610,17 @@ def decode_dir(
     try:
         staged: list[Path] = []
         if stitch:
-            raws = [_read(folder / rel) for rel, _ in plan]
-            for raw in raws:
-                check_height(raw, work)
+            images = [im for rel, _ in plan for im in read_input(folder / rel, key=key)]
             # one range for the whole stitched file, not one per input file
-            lo, hi = value_range_of([t for raw in raws for t in raw], value_range)
-            tiles = [to_pixels(t, lo, hi, work) for raw in raws for t in raw]
+            tiles = _prepare(images, work, **options, name=str(folder))
             step = _step(step_frames, dataset_step, tile_frames, tiles[0].shape[1])
             y = _decode_stitched(tiles, work, step=step, quality=quality, n_iter=n_iter, rng=rng, progress=progress)
             write_audio(stage / stitched_name, y, work.sr, subtype=subtype)
             staged.append(stitched_name)
         else:
-            from tqdm import tqdm
-
-            total = sum(len(outs) for _, outs in plan)
-            with tqdm(total=total, desc="decode", unit="tile", delay=1.0, leave=False, disable=not progress) as bar:
-                for rel, outs in plan:
-                    raw = _read(folder / rel)
-                    check_height(raw, work)
-                    lo, hi = value_range_of(raw, value_range)
-                    for t, o in zip(raw, outs):
-                        (y,) = _decode_each([to_pixels(t, lo, hi, work)], work, quality=quality, n_iter=n_iter,
-                                            rng=rng, progress=False)  # fmt: skip
-                        (stage / o).parent.mkdir(parents=True, exist_ok=True)
-                        write_audio(stage / o, y, work.sr, subtype=subtype)
-                        staged.append(o)
-                        bar.update()
+            staged = _decode_files(folder, plan, stage, work, options, key=key, quality=quality, n_iter=n_iter,
+                                   rng=rng, subtype=subtype, workers=workers, scheduler=scheduler,
+                                   progress=progress)  # fmt: skip
         for o in staged:  # every file is complete: move them into place
             final = out / o
             final.parent.mkdir(parents=True, exist_ok=True)
@@ -517,3 +635,51 @@ def decode_dir(
         raise
     shutil.rmtree(stage, ignore_errors=True)
     return written
+
+
+def _decode_files(
+    folder: Path, plan: list[tuple[Path, list[Path]]], stage: Path, work: SpectrogramParams, options: dict[str, Any],
+    *, key: str | None, quality: Quality, n_iter: int | None, rng: np.random.Generator | int | None,
+    subtype: str | None, workers: int | None, scheduler: Any, progress: bool,
+) -> list[Path]:  # fmt: skip
+    """Decode every tile of ``plan`` to its WAV in ``stage``, here, on a pool or on Dask; the
+    staged names in plan order."""
+    from tqdm import tqdm
+
+    outs = [o for _, file_outs in plan for o in file_outs]
+    n_workers = min(workers or os.cpu_count() or 1, len(outs))
+    if isinstance(rng, np.random.Generator) and (scheduler is not None or n_workers > 1):
+        raise ParameterError("rng= a Generator cannot be shared by several workers; pass an int seed (or workers=1)")
+
+    def jobs() -> Iterator[tuple[int, np.ndarray, SpectrogramParams, Quality, int | None, Any]]:
+        index = 0
+        for rel, _ in plan:  # files are read as the workers need tiles: memory stays bounded
+            for pixels in _prepare(read_input(folder / rel, key=key), work, **options, name=str(folder / rel)):
+                yield index, pixels, work, quality, n_iter, rng
+                index += 1
+
+    with tqdm(total=len(outs), desc="decode", unit="tile", delay=1.0, leave=False, disable=not progress) as bar:
+
+        def finished(result: tuple[int, np.ndarray]) -> None:
+            index, y = result
+            (stage / outs[index]).parent.mkdir(parents=True, exist_ok=True)
+            write_audio(stage / outs[index], y, work.sr, subtype=subtype)
+            bar.update()
+
+        todo = jobs()
+        if scheduler is not None:
+            from .executors import dask_executor, run_window
+
+            with contextlib.ExitStack() as stack:
+                executor, window = dask_executor(scheduler, stack)
+                run_window(executor, _decode_job_on_dask, todo, window, finished)
+        elif n_workers == 1:
+            for job in todo:
+                finished(_decode_job(job))
+        else:
+            from .executors import process_pool, run_window
+
+            finished(_decode_job(next(todo)))  # here first: imports and compiled kernels are then forked warm
+            with process_pool(n_workers) as pool:
+                run_window(pool, _decode_job, todo, 2 * n_workers, finished)
+    return outs

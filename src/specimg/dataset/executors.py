@@ -24,7 +24,7 @@ from ..params import SpectrogramParams
 from ..spectral import magnitude
 from .tiling import Job, build_file, one_line, warm
 
-__all__ = ["dask_executor", "run"]
+__all__ = ["dask_executor", "process_pool", "run", "run_window", "single_blas_thread"]
 
 _BLAS_LOCK = threading.Lock()
 _SINGLE_THREADED = False  # BLAS limited to one thread for the rest of this (worker) process
@@ -203,3 +203,23 @@ def dask_executor(scheduler: Any, stack: contextlib.ExitStack) -> tuple[Any, int
         stack.callback(client.close)
     threads = sum(client.nthreads().values()) or 1
     return client.get_executor(pure=False), 2 * threads
+
+
+# ---------------------------------------------------------------------------- for other per-item jobs (decoding)
+def process_pool(workers: int) -> cf.ProcessPoolExecutor:
+    """A local process pool whose workers behave as the build's: one BLAS thread, Ctrl-C
+    left to the parent, exit once orphaned."""
+    return cf.ProcessPoolExecutor(max_workers=workers, initializer=_init_pool_worker)
+
+
+def run_window(executor: Any, fn: Callable[[Any], Any], items: Iterable[Any], window: int,
+               finished: Callable[[Any], None]) -> None:  # fmt: skip
+    """Submit ``fn(item)`` for every item, at most ``window`` in flight (items are drawn lazily),
+    and hand each result to ``finished`` in this process as it completes; on any error the
+    rest is cancelled and the error raised."""
+    _drain(executor, fn, items, window, finished)
+
+
+def single_blas_thread() -> None:
+    """One BLAS thread in this process for good (call it at the start of a job run on Dask)."""
+    _limit_blas()
