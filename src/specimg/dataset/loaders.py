@@ -5,7 +5,7 @@
 the class indices of ``specimg.json``, as float32 tensors in [-1, 1] (the pixel level, what
 ``ToTensor()`` then ``Normalize(0.5, 0.5)`` give for 8-bit tiles, but right for 16-bit tiles
 too) or in calibrated dB. Its batches go back to audio with
-:func:`specimg.dataset.decode_batch`.
+``specimg.dataset.decode_batch(x, dataset=out_dir, domain=ds.domain)``.
 
 torch is imported when the class is first used, never by ``import specimg.dataset``; the
 class itself is made then (a subclass of ``torch.utils.data.Dataset``) and kept as this
@@ -78,9 +78,10 @@ def split_items(out_dir: PathLike, split: str) -> tuple[list[Path], list[int], l
         raise FormatError(f"\"classes\" of {str(json_path)!r} must be a list of folder names, not {classes!r:.200}")
     manifest = root / split / MANIFEST_NAME
     if not manifest.is_file():
+        present = [s for s in SPLITS if (root / s / MANIFEST_NAME).is_file()]
         raise MissingFileError(
-            f"the dataset {str(root)!r} has no {split!r} split (no {split}/{MANIFEST_NAME}); "
-            f"pass split= one of the splits it has"
+            f"the dataset {str(root)!r} has no {split!r} split (no {split}/{MANIFEST_NAME}: no tiles went to it); "
+            + (f"pass split={present[0]!r}" if present else "it holds no tiles at all")
         )
     index = {name: i for i, name in enumerate(classes)}
     rows: list[tuple[list[str], int]] = []
@@ -178,8 +179,8 @@ def _define() -> type:
         Items are ``(tensor, label)``: a float32 tensor of shape ``[1, H, W]`` (one gray
         channel; H = mel bands with low frequencies at the bottom, W = frames), and the
         int index of the tile's class in :attr:`classes` (-1 for a dataset without
-        classes). Batches of the ``"unit"`` domain decode with
-        ``specimg.dataset.decode_batch(batch, dataset=out_dir)``.
+        classes). Batches decode with
+        ``specimg.dataset.decode_batch(x, dataset=out_dir, domain=ds.domain)``.
 
         Attributes
         ----------
@@ -213,7 +214,7 @@ def _define() -> type:
         >>> x, y = next(iter(DataLoader(ds, batch_size=16, num_workers=2, shuffle=True)))  # doctest: +SKIP
         >>> x.shape, x.dtype                                             # doctest: +SKIP
         (torch.Size([16, 1, 256, 256]), torch.float32)
-        >>> audio = specimg.dataset.decode_batch(x, dataset="gan-data")  # doctest: +SKIP
+        >>> audio = specimg.dataset.decode_batch(x, dataset="gan-data", domain=ds.domain)  # doctest: +SKIP
         """
 
         def __init__(self, out_dir: PathLike, split: str = "train", domain: Domain = "unit",
