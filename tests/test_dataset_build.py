@@ -23,7 +23,8 @@ import soundfile as sf
 
 import specimg
 from specimg.dataset import build, dataset_params, default_n_fft, tile_name
-from specimg.dataset.layout import split_of as _split_of
+from specimg.dataset.layout import plan_splits
+from specimg.dataset.tiling import count_tiles
 from specimg.errors import LossyWarning, MissingFileError, ParameterError, SpecimgError
 from specimg.image import pixels_to_db
 from specimg.spectral import mel_basis
@@ -65,8 +66,12 @@ def tiles_on_disk(out: Path) -> set[str]:
 
 
 def manifest(out: Path, split: str) -> list[dict[str, Any]]:
-    text = (out / split / "metadata.jsonl").read_text(encoding="utf-8")
-    return [json.loads(line) for line in text.splitlines()]
+    """The rows of a split's manifest; [] for a split the build did not write (no tiles)."""
+    path = out / split / "metadata.jsonl"
+    if not path.is_file():
+        assert not (out / split).exists(), f"{split}/ without a manifest"
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
 def listed(out: Path) -> set[str]:
@@ -76,14 +81,23 @@ def listed(out: Path) -> set[str]:
 def snapshot(out: Path) -> dict[str, bytes]:
     """Every tile and manifest, by path: what must be identical between two builds."""
     files = {p: (out / p).read_bytes() for p in tiles_on_disk(out)}
-    for name in ("train/metadata.jsonl", "validation/metadata.jsonl", "errors.jsonl", "specimg.json"):
-        files[name] = (out / name).read_bytes()
+    for name in ("train/metadata.jsonl", "validation/metadata.jsonl", "errors.jsonl", "specimg.json", "README.md"):
+        files[name] = (out / name).read_bytes() if (out / name).is_file() else b"<absent>"
     return files
 
 
 def encode_kwargs(out: Path) -> dict[str, Any]:
     params = specimg.SpectrogramParams.from_dict(json.loads((out / "specimg.json").read_text())["params"])
     return {key: getattr(params, key) for key in ENCODE_KEYS}
+
+
+def encode_8bit(y: np.ndarray, sr: int, **kwargs: Any) -> Any:
+    """specimg.encode, without the LossyWarning it gives every 8-bit picture (the dataset's default)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LossyWarning)
+        return specimg.encode(y, sr, **kwargs)
 
 
 def single_threaded() -> Any:
@@ -113,23 +127,38 @@ def test_specimg_json(built: tuple[Path, Any], tree: Path) -> None:
     params = specimg.SpectrogramParams.from_dict(desc["params"])
     assert params == dataset_params(size=SIZE, sr=SR)
     assert (params.scale, params.n_mels, params.n_fft, params.hop_length) == ("mel", 64, 1024, 256)
-    assert (params.ref, params.db_min, params.db_max, params.bit_depth) == (1.0, -120.0, 6.0, 16)
+    # issue 11: 8-bit tiles on -100..0 dB by default (0.39 dB steps), as stock loaders read them right
+    assert (params.ref, params.db_min, params.db_max, params.bit_depth) == (1.0, -100.0, 0.0, 8)
     assert desc["params"]["n_samples"] is None and desc["params"]["n_channels"] == 1 and desc["params"]["edits"] == []
-    assert desc["tile"] == {"n_bins": 64, "n_frames": 32, "step_frames": 32}
+    assert desc["tile"] == {"n_bins": 64, "n_frames": 32, "step_frames": 32, "tail": "pad"}
     assert desc["min_level_db"] == -80.0 and desc["validation_fraction"] == 0.5 and desc["seed"] == 1
-    assert desc["classes"] == ["dog", "rain"]
+    assert desc["class_folders"] is True and desc["classes"] == ["dog", "rain"]
+    assert desc["splits"] == ["train", "validation"]
     assert desc["audio_dir"] == str(tree)
 
 
 def test_report_counts(built: tuple[Path, Any]) -> None:
     out, report = built
     assert report.files == 7  # .hidden.wav and notes.txt are not audio files of the tree
-    assert report.files_failed == 1 and report.files_too_short == 2 and report.files_resumed == 0
+    # tail="pad": rain/short.wav gives one padded tile; only the empty file is too short
+    assert report.files_failed == 1 and report.files_too_short == 1 and report.files_resumed == 0
     assert report.tiles == len(tiles_on_disk(out)) > 0
-    silent_file_tiles = 1 + (SR * 2 // 256 + 1 - 32) // 32  # rain/silent.wav: every tile skipped
+    silent_file_tiles = count_tiles(SR * 2 // 256 + 1, 32, 32, "pad")  # rain/silent.wav: every tile skipped
     assert report.tiles_silent > silent_file_tiles  # ... and the silent half of dog/tone.wav
     assert report.seconds == pytest.approx(3.0 + 2.0 + 2.0 + 2.0 + 0.1, abs=1e-3)
     assert "tiles from 7 files" in str(report)
+    assert [s for s, _ in report.skipped] == ["dog/broken.wav", "rain/empty.wav", "rain/silent.wav"]
+    assert "no audio samples" in dict(report.skipped)["rain/empty.wav"]
+    assert dict(report.skipped)["rain/silent.wav"].startswith("silent")
+    for source, why in report.skipped:
+        assert f"skipped {source}: {why}" in str(report)
+    summary = json.loads((out / ".build" / "summary.json").read_text())
+    assert [(e["source"], e["reason"]) for e in summary["skipped"]] == list(report.skipped)
+    # every sounding second is tiled: all but the silent file and tone.wav's silent 1.5 s (to a tile)
+    assert 9.1 - 2.0 - 1.5 - 0.4 < report.tiled_seconds < 9.1 - 2.0 - 1.5 + 0.4
+    assert summary["counts"]["tiled_seconds"] == report.tiled_seconds
+    assert report.tiles_padded == sum(r["padded_frames"] > 0 for s in ("train", "validation") for r in manifest(out, s))
+    assert report.classes == ("dog", "rain") and report.splits == ("train", "validation")
 
 
 def test_manifest_matches_files_and_split_by_source(built: tuple[Path, Any]) -> None:
@@ -141,14 +170,21 @@ def test_manifest_matches_files_and_split_by_source(built: tuple[Path, Any]) -> 
         assert rows, f"the test tree should fill both splits ({split} is empty)"
         for row in rows:
             label = row["source"].split("/")[0]
-            assert list(row) == ["file_name", "source", "channel", "offset", "frame", "label", "peak_db", "rms_db"]
+            assert list(row) == ["file_name", "source", "channel", "offset", "frame", "label", "peak_db", "rms_db",
+                                 "padded_frames"]  # fmt: skip
             assert row["label"] == label and row["file_name"].startswith(f"{label}/")
             assert row["file_name"] == f"{label}/{tile_name(row['source'], row['channel'], row['frame'])}"
             assert row["offset"] == row["frame"] * 256 and row["frame"] % 32 == 0
-            assert _split_of(row["source"], 1, 0.5) == split
             split_of.setdefault(row["source"], set()).add(split)
     assert all(len(s) == 1 for s in split_of.values())  # no file leaks across the split
-    assert set(split_of) == {"dog/tone.wav", "dog/noise.flac", "rain/stereo.WAV"}
+    assert set(split_of) == {"dog/tone.wav", "dog/noise.flac", "rain/stereo.WAV", "rain/short.wav"}
+    # the planned split, except that rain/stereo.WAV (planned for validation) moved to train: the
+    # other rain files in train gave no tile, and every class keeps a file with tiles in train
+    sources = ["dog/broken.wav", "dog/noise.flac", "dog/tone.wav", "rain/empty.wav", "rain/short.wav",
+               "rain/silent.wav", "rain/stereo.WAV"]  # fmt: skip
+    planned, _ = plan_splits(sources, [s.split("/")[0] for s in sources], 1, 0.5)
+    assert planned["rain/stereo.WAV"] == "validation" and split_of["rain/stereo.WAV"] == {"train"}
+    assert all(split_of[s] == {planned[s]} for s in split_of if s != "rain/stereo.WAV")
     for split in ("train", "validation"):  # one row per tile, in (source, channel, frame) order
         keys = [(r["source"], r["channel"], r["frame"]) for r in manifest(out, split)]
         assert keys == sorted(set(keys))
@@ -160,13 +196,15 @@ def test_tiles_are_the_columns_of_encode(built: tuple[Path, Any], tree: Path) ->
     rows = {(r["source"], r["channel"], r["frame"]): (s, r) for s in ("train", "validation") for r in manifest(out, s)}
     checked = skipped = 0
     with single_threaded():
-        for source in ("dog/tone.wav", "dog/noise.flac", "rain/stereo.WAV", "rain/silent.wav"):
+        for source in ("dog/tone.wav", "dog/noise.flac", "rain/stereo.WAV", "rain/silent.wav", "rain/short.wav"):
             y, sr = specimg.read_audio(tree / source, sr=SR)
             for c, channel in enumerate(y.reshape(-1, y.shape[-1])):
-                ref = specimg.encode(channel, sr, **kwargs)
-                n_tiles = 1 + (ref.n_frames - 32) // 32
+                ref = encode_8bit(channel, sr, **kwargs)
+                n_tiles = count_tiles(ref.n_frames, 32, 32, "pad")
+                padded = np.zeros((ref.pixels.shape[0], n_tiles * 32), dtype=ref.pixels.dtype)  # the floor
+                padded[:, : ref.n_frames] = ref.pixels
                 for k in range(n_tiles):
-                    expected = ref.pixels[:, 32 * k : 32 * k + 32]
+                    expected = padded[:, 32 * k : 32 * k + 32]
                     peak = float(pixels_to_db(expected, ref.params).max())
                     key = (source, c, 32 * k)
                     if peak < -80.0:  # the stated rule: loudest bin below min_level_db
@@ -175,8 +213,9 @@ def test_tiles_are_the_columns_of_encode(built: tuple[Path, Any], tree: Path) ->
                         continue
                     split, row = rows[key]
                     img = specimg.load(out / split / row["file_name"])
-                    assert img.shape == SIZE and img.pixels.dtype == np.uint16
+                    assert img.shape == SIZE and img.pixels.dtype == np.uint8
                     np.testing.assert_array_equal(img.pixels, expected)
+                    assert row["padded_frames"] == max(0, 32 * k + 32 - ref.n_frames)
                     assert img.params.edits == ({"op": "tile", "source": source, "channel": c,
                                                  "offset": 32 * k * 256, "frame": 32 * k},)  # fmt: skip
                     assert img.params.replace(edits=()) == dataset_params(size=SIZE, sr=SR)
@@ -201,18 +240,33 @@ def test_overlap_and_8_bit(tmp_path: Path) -> None:
     audio.mkdir()
     y = _tone(440, 1.0, 0.5) + 0.01 * np.random.default_rng(1).standard_normal(SR)
     sf.write(audio / "a.wav", y, SR, subtype="FLOAT")
-    with pytest.warns(LossyWarning, match="bit_depth=8"):
-        report = build(audio, tmp_path / "out", size=SIZE, overlap=0.5, bit_depth=8, workers=1, validation=0.0)
+    report = build(audio, tmp_path / "out", size=SIZE, overlap=0.5, bit_depth=8, workers=1, validation=0.0)
     rows = manifest(tmp_path / "out", "train")
-    assert [r["frame"] for r in rows] == list(range(0, SR // 256 + 1 - 32 + 1, 16))  # step 16, no class folder
-    assert report.tiles == len(rows) and manifest(tmp_path / "out", "validation") == []
-    with pytest.warns(LossyWarning), single_threaded():
-        ref = specimg.encode(specimg.read_audio(audio / "a.wav")[0], SR, **encode_kwargs(tmp_path / "out"))
+    n_real = SR // 256 + 1  # 87 frames: tiles at 0, 16, ..., 48 and a padded one at 64
+    assert [r["frame"] for r in rows] == list(range(0, n_real - 32 + 16, 16))  # step 16, no class folder
+    assert [r["padded_frames"] for r in rows] == [0] * (len(rows) - 1) + [64 + 32 - n_real]
+    assert report.tiles == len(rows) and not (tmp_path / "out" / "validation").exists()
+    assert report.splits == ("train",) and report.no_validation == "validation=0"
+    with single_threaded():
+        ref = encode_8bit(specimg.read_audio(audio / "a.wav")[0], SR, **encode_kwargs(tmp_path / "out"))
     for r in rows:
         assert r["file_name"] == tile_name("a.wav", 0, r["frame"])
         img = specimg.load(tmp_path / "out" / "train" / r["file_name"])
         assert img.pixels.dtype == np.uint8
-        np.testing.assert_array_equal(img.pixels, ref.pixels[:, r["frame"] : r["frame"] + 32])
+        real = 32 - r["padded_frames"]
+        np.testing.assert_array_equal(img.pixels[:, :real], ref.pixels[:, r["frame"] : r["frame"] + real])
+        assert not img.pixels[:, real:].any()  # the padding is the floor, pixel 0
+
+
+def test_8_bit_warns_only_for_coarse_steps(tmp_path: Path) -> None:
+    """The default 8-bit build is silent; a range over 102 dB (steps > 0.4 dB) warns."""
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    sf.write(audio / "a.wav", _tone(440, 0.5, 0.5), SR)
+    build(audio, tmp_path / "quiet", size=SIZE, workers=1)  # filterwarnings=error: no warning at all
+    build(audio, tmp_path / "sixteen", size=SIZE, workers=1, bit_depth=16, db_min=-120.0, db_max=6.0)
+    with pytest.warns(LossyWarning, match=r"bit_depth=8 .*126 dB.* 0\.49 dB"):
+        build(audio, tmp_path / "wide", size=SIZE, workers=1, db_min=-120.0, db_max=6.0)
 
 
 def test_long_files_are_analysed_in_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -225,14 +279,16 @@ def test_long_files_are_analysed_in_blocks(tmp_path: Path, monkeypatch: pytest.M
     whole = build(audio, tmp_path / "whole", size=SIZE, overlap=0.5, workers=1)
     monkeypatch.setattr(sys.modules["specimg.dataset.build"], "_BLOCK_FRAMES", 100)  # 259 frames: 3 blocks
     blocks = build(audio, tmp_path / "blocks", size=SIZE, overlap=0.5, workers=1)
-    assert blocks.tiles == whole.tiles == 1 + (3 * SR // 256 + 1 - 32) // 16
+    assert blocks.tiles == whole.tiles == count_tiles(3 * SR // 256 + 1, 32, 16, "pad")
     assert manifest(tmp_path / "blocks", "train") == manifest(tmp_path / "whole", "train")
     with single_threaded():
-        ref = specimg.encode(specimg.read_audio(audio / "long.wav")[0], SR, **encode_kwargs(tmp_path / "whole"))
+        ref = encode_8bit(specimg.read_audio(audio / "long.wav")[0], SR, **encode_kwargs(tmp_path / "whole"))
     for row in manifest(tmp_path / "blocks", "train"):
         tile = specimg.load(tmp_path / "blocks" / "train" / row["file_name"]).pixels.astype(np.int64)
-        expected = ref.pixels[:, row["frame"] : row["frame"] + 32].astype(np.int64)
-        assert np.abs(tile - expected).max() <= 1 and np.mean(tile == expected) > 0.999
+        real = 32 - row["padded_frames"]
+        expected = ref.pixels[:, row["frame"] : row["frame"] + real].astype(np.int64)
+        assert np.abs(tile[:, :real] - expected).max() <= 1 and np.mean(tile[:, :real] == expected) > 0.999
+        assert not tile[:, real:].any()
 
 
 def test_default_n_fft_leaves_no_mel_band_empty() -> None:
@@ -312,7 +368,8 @@ def test_rerun_skips_done_files_redoes_changed_and_prunes_removed(tmp_path: Path
     assert third.files == 6 and third.files_resumed == 4
     sources = {r["source"] for s in ("train", "validation") for r in manifest(out, s)}
     assert "rain/stereo.WAV" not in sources and listed(out) == tiles_on_disk(out)
-    assert len([r for s in ("train", "validation") for r in manifest(out, s) if r["source"] == "dog/noise.flac"]) == 1
+    noise_rows = [r for s in ("train", "validation") for r in manifest(out, s) if r["source"] == "dog/noise.flac"]
+    assert len(noise_rows) == count_tiles(SR // 2 // 256 + 1, 32, 32, "pad") == 2  # 43 frames: one whole, one padded
 
 
 # ---------------------------------------------------------------------------- resume after kill -9

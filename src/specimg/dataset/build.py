@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,13 +33,33 @@ from .layout import (
     DATASET_VERSION,
     SPLITS,
     STATE_DIR,
+    balance_splits,
     describe,
+    plan_splits,
     record_name,
-    split_of,
     tile_name,
 )
-from .settings import check_options, check_size, dataset_params, default_n_fft, tile_step, warn_lossy
-from .state import check_compatible, counts, load_records, locked, remove_temporaries, sweep, write_json, write_outputs
+from .settings import (
+    BIT_DEPTH,
+    Tail,
+    check_options,
+    check_size,
+    dataset_params,
+    default_n_fft,
+    tile_step,
+    warn_lossy,
+)
+from .state import (
+    Outputs,
+    check_compatible,
+    collect,
+    load_records,
+    locked,
+    remove_temporaries,
+    sweep,
+    write_json,
+    write_outputs,
+)
 from .tiling import Job
 
 __all__ = [
@@ -78,13 +99,31 @@ class BuildReport:
     tiles_silent : int
         Tiles skipped because their loudest bin is below ``min_level_db``.
     files_too_short : int
-        Files shorter than one tile (they give no tile).
+        Files that gave no tile for want of audio: empty files, and with ``tail="drop"``
+        files shorter than one tile.
     files_failed : int
         Files that could not be read; listed in ``errors.jsonl``.
     seconds : float
         Duration of the audio analysed (every readable file once, not per channel), in s.
     out_dir : Path
         The dataset folder.
+    tiled_seconds : float
+        Of ``seconds``, the audio the tiles cover (padding and silent tiles left out,
+        overlaps counted once, averaged over a file's channels), in s.
+    tiles_padded : int
+        Tiles that reach past the end of their file (``tail="pad"``; manifest column
+        ``padded_frames`` > 0).
+    skipped : tuple of (str, str)
+        Every file that gave no tile, with the reason (failed, empty, too short, silent,
+        class dropped), by source path; also in ``.build/summary.json``.
+    classes : tuple of str
+        The classes of ``specimg.json``, in label-index order (empty without class folders).
+    classes_dropped : tuple of (str, str)
+        Class folders without a tile in train, left out of ``classes``, and why.
+    splits : tuple of str
+        The split folders written (those with tiles).
+    no_validation : str or None
+        Why there is no validation split, or None.
     """
 
     files: int
@@ -95,15 +134,36 @@ class BuildReport:
     files_failed: int
     seconds: float
     out_dir: Path
+    tiled_seconds: float = 0.0
+    tiles_padded: int = 0
+    skipped: tuple[tuple[str, str], ...] = ()
+    classes: tuple[str, ...] = ()
+    classes_dropped: tuple[tuple[str, str], ...] = ()
+    splits: tuple[str, ...] = ()
+    no_validation: str | None = None
+
+    @property
+    def coverage(self) -> float:
+        """``tiled_seconds / seconds`` (1.0 when there is no audio)."""
+        return self.tiled_seconds / self.seconds if self.seconds > 0 else 1.0
 
     def __str__(self) -> str:
-        return (
+        lines = [
             f"{self.out_dir}: {self.tiles} tiles from {self.files} files ({self.seconds / 3600:.2f} h of audio); "
             f"{self.tiles_silent} silent tiles skipped, {self.files_too_short} files too short, "
             f"{self.files_failed} failed"
             + (f" (see {self.out_dir / 'errors.jsonl'})" if self.files_failed else "")
-            + (f"; {self.files_resumed} files done by an earlier run" if self.files_resumed else "")
-        )
+            + (f"; {self.files_resumed} files done by an earlier run" if self.files_resumed else ""),
+            f"tiled {self.tiled_seconds:.1f} s of {self.seconds:.1f} s of input audio ({100 * self.coverage:.1f} %); "
+            f"{self.tiles_padded} tiles padded at the end of a file",
+            "splits: " + (", ".join(self.splits) or "none")
+            + (f"; no validation split: {self.no_validation}" if self.no_validation else ""),
+        ]
+        if self.classes or self.classes_dropped:
+            lines.append(f"classes ({len(self.classes)}): {', '.join(self.classes)}")
+        lines += [f"class {name!r} left out: {why}" for name, why in self.classes_dropped]
+        lines += [f"skipped {source}: {why}" for source, why in self.skipped]
+        return "\n".join(lines)
 
 
 
@@ -117,8 +177,10 @@ def build(
     n_fft: int | None = None,
     n_mels: int | None = None,
     overlap: float = 0.0,
+    step: int | None = None,
+    tail: Tail = "pad",
     min_level_db: float = -80.0,
-    bit_depth: Literal[8, 16] = 16,
+    bit_depth: Literal[8, 16] = BIT_DEPTH,
     validation: float = 0.1,
     seed: int = 0,
     workers: int | None = None,
@@ -131,32 +193,62 @@ def build(
     Walks ``audio_dir`` for ``.wav``, ``.flac``, ``.ogg`` and ``.mp3`` files (any case;
     hidden files and folders are left out), reads each one resampled to ``sr``, and cuts
     every channel separately into mel spectrogram tiles of exactly ``size`` = (mel bands,
-    STFT frames), written as 8- or 16-bit specimg PNGs to ``out_dir``. Every tile shares
-    one absolute dB scale (``ref``, ``db_min``, ``db_max``, by default −120 … +6 dBFS),
-    stored once in ``out_dir/specimg.json``; each tile also carries its own metadata with
-    an edit ``{"op": "tile", "source", "channel", "offset", "frame"}``.
+    STFT frames), written as grayscale (one channel) specimg PNGs to ``out_dir``, 8-bit by
+    default. Every tile shares one absolute dB scale (``ref``, ``db_min``, ``db_max``, by
+    default −100 … 0 dB re full scale), stored once in ``out_dir/specimg.json``; each tile
+    also carries its own metadata with an edit ``{"op": "tile", "source", "channel",
+    "offset", "frame"}``.
 
-    Layout (version 1)::
+    Layout (version 1, :mod:`specimg.dataset.layout`)::
 
-        out_dir/specimg.json                       settings, classes, tile geometry
+        out_dir/specimg.json                       settings, classes, splits, tile geometry
+        out_dir/README.md                          dataset card: features (ClassLabel), splits
         out_dir/{train,validation}/metadata.jsonl  Hugging Face imagefolder manifests
         out_dir/{train,validation}/[<class>/]<source>__c<channel>__f<frame>.png
         out_dir/errors.jsonl                       {"source", "error"} per unreadable file
-        out_dir/.build/                            resume state
+        out_dir/.build/                            resume state; summary.json: counts, skipped files
 
+    * **Pixels.** 8-bit grayscale by default, because that is what the stock loaders read
+      right: torchvision ``ImageFolder`` + ``ToTensor()`` and ``read_image``, Hugging Face
+      ``imagefolder``, StyleGAN2-ADA's ``dataset_tool`` (1 channel, 8 bits; give a square
+      power-of-two ``size``), diffusers' ``convert("RGB")``. The default range, −100 … 0 dB,
+      spans 100 dB in steps of 0.39 dB; it was measured (:data:`~specimg.dataset.settings.DB_MAX`):
+      a full-scale sine reads about −12 dB in these Slaney-normalised mel bands and real
+      recordings peak lower, so nothing clips at the top, and the floor lies 20 dB under the
+      silence threshold. ``bit_depth=16`` keeps 0.002 dB steps, for loaders that read 16-bit
+      PNGs right (:class:`specimg.dataset.TileDataset`, ``specimg.load``, Pillow / NumPy
+      readers that keep ``I;16``).
     * **Tiles.** Tile ``k`` of a channel is the columns ``[k * step, k * step + frames)`` of
       ``specimg.encode(y_channel, sr, **params)`` (the centred STFT of the whole file),
-      with ``step = round(frames * (1 - overlap))``; the last partial tile is dropped, and
-      a file shorter than one tile gives none (counted as too short).
+      with ``step`` given or ``round(frames * (1 - overlap))``. ``tail="pad"`` (default):
+      the last tile reaches the end of the audio, its columns past the end hold the floor
+      (pixel 0, ``db_min``) and its manifest row counts them in ``padded_frames``; a file
+      shorter than one tile gives one padded tile. ``tail="drop"``: the last partial tile is
+      left out, and a file shorter than one tile gives none (counted as too short).
     * **Silence.** A tile is skipped, and counted, when its loudest bin is below
       ``min_level_db`` (in dB re ``ref``: dBFS by default), measured on its pixels. Its
       ``peak_db`` (that loudest bin) and ``rms_db`` (``10·log10`` of the mean power of its
-      bins) are manifest columns.
+      bins, padding included) are manifest columns.
+    * **Skipped files.** Every file that gives no tile (unreadable, empty, too short, silent)
+      is named with the reason in :attr:`BuildReport.skipped` (printed by the CLI) and in
+      ``.build/summary.json``, which also holds ``tiled_seconds`` against ``seconds``.
     * **Classes.** When every file lies in a subfolder, the first folder level is the class
       (torchvision ``ImageFolder`` style): tiles go to ``<split>/<class>/`` and rows get a
-      ``label``. Otherwise there are no classes.
-    * **Split.** By source file, from a hash of its relative path and ``seed``: every tile
-      of a file is in one split, and the choice never changes when files are added.
+      ``label``. Otherwise there are no classes. ``specimg.json``'s ``classes`` are the class
+      folders with tiles in train, sorted: exactly what ``ImageFolder(out_dir / "train")``
+      finds, in its index order, and the ``ClassLabel`` names of the dataset card. A class
+      whose files gave no tile in train is left out and named (``classes_dropped``), since
+      ``ImageFolder`` refuses an empty class folder; validation gets an empty folder for
+      every class it lacks (``ImageFolder(..., allow_empty=True)`` then agrees too).
+    * **Split.** By source file (:func:`~specimg.dataset.layout.plan_splits`): a hash of its
+      relative path and ``seed`` puts a ``validation`` fraction of the files in validation;
+      with ``0 < validation < 1`` every class keeps a file in train and, with two or more
+      files, validation gets at least one. A split without tiles gets no folder, so
+      ``datasets.load_dataset("imagefolder", data_dir=out_dir)`` works for every build;
+      the report says why there is no validation split (``validation=0``, a single file).
+    * **Hugging Face.** ``datasets.load_dataset(out_dir)`` reads the dataset card and gives
+      ``label`` as a ``ClassLabel`` with the indices of ``specimg.json``;
+      ``load_dataset("imagefolder", data_dir=out_dir)`` gives the same names as strings.
     * **Resume.** Interrupting a build (Ctrl-C, kill -9) and running it again finishes the
       job: files already done are skipped (unless they changed size or time), the others
       redone; the manifests always list complete tiles only, and at the end exactly the
@@ -183,10 +275,15 @@ def build(
         Mel bands; must equal ``size[0]`` (None → ``size[0]``).
     overlap : float in [0, 1)
         Fraction of a tile's frames that the next tile repeats.
+    step : int in [1, frames] or None
+        Frames between the starts of consecutive tiles, instead of ``overlap``.
+    tail : {"pad", "drop"}
+        The last partial tile of every channel: padded at the floor (no audio left out) or
+        left out.
     min_level_db : float, dB re ``ref``
         Tiles whose loudest bin is below this are skipped as silent.
     bit_depth : {8, 16}
-        Pixel depth; 8 bits warn (lossy, 0.5 dB steps with the default range).
+        Pixel depth (see Pixels above).
     validation : float in [0, 1]
         Fraction of the source files put in the validation split.
     seed : int
@@ -225,20 +322,23 @@ def build(
     Warns
     -----
     LossyWarning
-        For ``bit_depth=8``, and when ``n_fft`` is too small for every mel band to hold
-        an FFT bin (empty bands are black rows).
+        For ``bit_depth=8`` with a range wider than 102 dB (steps coarser than 0.4 dB), and
+        when ``n_fft`` is too small for every mel band to hold an FFT bin (empty bands are
+        black rows).
 
     Examples
     --------
     >>> report = specimg.dataset.build("sounds/", "gan-data/", size=(256, 256))  # doctest: +SKIP
     >>> print(report)  # doctest: +SKIP
     gan-data: 5210 tiles from 1300 files (8.52 h of audio); 31 silent tiles skipped, ...
+    tiled 30652.3 s of 30672.0 s of input audio (99.9 %); 1296 tiles padded at the end of a file
+    ...
     """
     _, n_frames = check_size(size)
     params = dataset_params(size=size, sr=sr, hop_length=hop_length, n_fft=n_fft, n_mels=n_mels,
                             bit_depth=bit_depth, **encode_params)  # fmt: skip
-    step = tile_step(n_frames, overlap)
-    check_options(min_level_db=min_level_db, validation=validation, seed=seed, workers=workers)
+    step = tile_step(n_frames, overlap, step)
+    check_options(min_level_db=min_level_db, validation=validation, seed=seed, workers=workers, tail=tail)
     warn_lossy(params, stacklevel=2)
 
     audio = Path(audio_dir)
@@ -252,19 +352,19 @@ def build(
         raise ParameterError(f"no audio files ({', '.join(AUDIO_EXTENSIONS)}) under {str(audio)!r}")
     with contextlib.ExitStack() as stack:
         dask = None if scheduler is None else dask_executor(scheduler, stack)  # fail before writing anything
-        return _prepare_and_build(found, audio_dir, out, params, n_frames, step, float(min_level_db),
+        return _prepare_and_build(found, audio_dir, out, params, n_frames, step, str(tail), float(min_level_db),
                                   float(validation), int(seed), workers, dask, progress)  # fmt: skip
 
 
 def _prepare_and_build(
     found: list[tuple[str, Path]], audio_dir: PathLike, out: Path, params: SpectrogramParams,
-    n_frames: int, step: int, min_level_db: float, validation: float, seed: int, workers: int | None,
+    n_frames: int, step: int, tail: str, min_level_db: float, validation: float, seed: int, workers: int | None,
     dask: tuple[Any, int] | None, progress: bool,
 ) -> BuildReport:  # fmt: skip
     """Check or create ``out``, lock it, and build."""
     classes = sorted({s.split("/", 1)[0] for s, _ in found}) if all("/" in s for s, _ in found) else []
     description = describe(params, n_frames=n_frames, step=step, min_level_db=min_level_db, validation=validation,
-                           seed=seed, classes=classes, audio_dir=audio_dir)  # fmt: skip
+                           seed=seed, classes=classes, audio_dir=audio_dir, tail=tail)  # fmt: skip
 
     out.mkdir(parents=True, exist_ok=True)
     meta = out / DATASET_JSON
@@ -284,17 +384,17 @@ def _prepare_and_build(
         if not meta.is_file() or json.loads(meta.read_text(encoding="utf-8")) != description:
             write_json(meta, description)  # first, so the folder is recognisably a dataset
         remove_temporaries(out)
-        return _build_locked(found, out, description, params, n_frames, step, min_level_db, validation, seed,
+        return _build_locked(found, out, description, params, n_frames, step, tail, min_level_db, validation, seed,
                              workers, dask, progress)  # fmt: skip
 
 
 def _build_locked(
     found: list[tuple[str, Path]], out: Path, description: dict[str, Any], params: SpectrogramParams,
-    n_frames: int, step: int, min_level_db: float, validation: float, seed: int, workers: int | None,
+    n_frames: int, step: int, tail: str, min_level_db: float, validation: float, seed: int, workers: int | None,
     dask: tuple[Any, int] | None, progress: bool,
 ) -> BuildReport:  # fmt: skip
     state = out / STATE_DIR
-    classes = description["classes"]
+    classes = list(description["classes"])
     # the tile names of two sources must not collide (a.wav and a.flac, or a__b.wav and a/b.wav)
     scan_errors: dict[str, str] = {}
     owner: dict[str, str] = {}
@@ -315,6 +415,9 @@ def _build_locked(
             (state / record_name(source)).unlink()
         del records[source]
     out_abs = str(out.resolve())
+    sources = [s for s, _ in found if s not in scan_errors]
+    labels = [s.split("/", 1)[0] if classes else None for s in sources]
+    splits, validation_note = plan_splits(sources, labels, seed, validation)
     jobs: list[Job] = []
     resumed = 0
     for source, path in found:
@@ -323,14 +426,18 @@ def _build_locked(
         st = path.stat()
         job = Job(
             path=str(path.resolve()), source=source, stat=(st.st_size, st.st_mtime_ns), out_dir=out_abs,
-            split=split_of(source, seed, validation), label=source.split("/", 1)[0] if classes else None,
-            params=params, n_frames=n_frames, step=step, min_level_db=min_level_db, block_frames=_BLOCK_FRAMES,
+            split=splits[source], label=source.split("/", 1)[0] if classes else None, params=params,
+            n_frames=n_frames, step=step, min_level_db=min_level_db, block_frames=_BLOCK_FRAMES, tail=tail,
         )  # fmt: skip
         rec = records.get(source)
-        if rec is not None and rec["status"] == "done" and rec.get("stat") == list(job.stat):
+        if (rec is not None and rec["status"] == "done" and rec.get("stat") == list(job.stat)
+                and rec.get("plan", rec.get("split")) == job.split):  # fmt: skip
             resumed += 1
         else:
             jobs.append(job)
+
+    def outputs() -> Outputs:
+        return collect(records, scan_errors, description, class_folders=classes, validation_note=validation_note)
 
     bar = tqdm(total=len(jobs), desc="dataset build", unit="file", disable=not progress, dynamic_ncols=True)
     tiles_now = 0
@@ -348,7 +455,7 @@ def _build_locked(
         now = time.monotonic()
         due = since_write >= _MANIFEST_EVERY_FILES or now - last_write >= _MANIFEST_EVERY_SECONDS
         if due and now - last_write >= 10 * write_cost:
-            write_outputs(out, records, scan_errors)
+            write_outputs(out, outputs(), description)
             write_cost = time.monotonic() - now
             last_write, since_write = time.monotonic(), 0
 
@@ -357,12 +464,14 @@ def _build_locked(
             run(jobs, workers, dask, finished)
     except BaseException:
         with contextlib.suppress(Exception):  # leave manifests that match the finished files
-            write_outputs(out, records, scan_errors)
+            write_outputs(out, outputs(), description)
         raise
-    write_outputs(out, records, scan_errors)
-    sweep(out, records)
+    validation_note = _rebalance(out, records, seed, validation) if validation_note is None else validation_note
+    result = outputs()
+    write_outputs(out, result, description)
+    sweep(out, result)
 
-    totals = counts(records, scan_errors)
+    totals = result.counts
     return BuildReport(
         files=len(found),
         files_resumed=resumed,
@@ -372,7 +481,48 @@ def _build_locked(
         files_failed=totals["files_failed"],
         seconds=totals["seconds"],
         out_dir=out,
+        tiled_seconds=totals["tiled_seconds"],
+        tiles_padded=totals["padded_tiles"],
+        skipped=tuple(result.skipped),
+        classes=tuple(result.classes),
+        classes_dropped=tuple(result.classes_dropped),
+        splits=tuple(result.splits),
+        no_validation=result.no_validation,
     )
+
+
+def _rebalance(out: Path, records: dict[str, dict[str, Any]], seed: int, fraction: float) -> str | None:
+    """Apply :func:`~specimg.dataset.layout.balance_splits` to the files that gave tiles,
+    moving the tiles of a file whose split changes; return why validation is empty, or None.
+
+    A file moves when the planned split left a class without a tile in train, or
+    validation without a tile, because the files planned there were silent or unreadable.
+    The tiles are linked (or copied) into the new split, the file's record is rewritten
+    (keeping the planned split as ``"plan"``, so a rerun does not redo it), then the old
+    tiles are removed: an interruption leaves either split consistent, and the sweep
+    clears the rest.
+    """
+    current = {s: r["split"] for s, r in records.items() if r["status"] == "done" and r["rows"]}
+    labels = {s: records[s].get("label") for s in current}
+    wanted, note = balance_splits(current, labels, seed, fraction, what="source file with tiles")
+    for source in sorted(wanted):
+        if wanted[source] == current[source]:
+            continue
+        rec, old, new = records[source], current[source], wanted[source]
+        for row in rec["rows"]:
+            src, dst = out / old / row["file_name"], out / new / row["file_name"]
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.unlink(missing_ok=True)
+            try:
+                os.link(src, dst)
+            except OSError:
+                shutil.copy2(src, dst)
+        moved = {**rec, "split": new, "plan": rec.get("plan", old)}
+        write_json(out / STATE_DIR / record_name(source), moved)
+        records[source] = moved
+        for row in rec["rows"]:
+            (out / old / row["file_name"]).unlink(missing_ok=True)
+    return note
 
 
 def _scan(audio_dir: Path, out_dir: Path) -> list[tuple[str, Path]]:

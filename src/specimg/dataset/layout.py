@@ -4,15 +4,19 @@
 :func:`~specimg.dataset.decode_dir` and :func:`specimg.dataset.stats` read it::
 
     OUT_DIR/specimg.json                       the description (DATASET_JSON): format, version,
-                                               params, tile geometry, split settings, classes
+                                               params, tile geometry, split settings, classes,
+                                               the splits written
+    OUT_DIR/README.md                          dataset card (CARD_NAME) whose YAML declares the
+                                               features (labels as ClassLabel) and the splits
     OUT_DIR/{train,validation}/metadata.jsonl  Hugging Face imagefolder manifests (MANIFEST_NAME)
     OUT_DIR/{train,validation}/[<class>/]<tile_name(...)>
     OUT_DIR/errors.jsonl                       {"source", "error"} per unreadable file (ERRORS_NAME)
     OUT_DIR/.build/                            resume state (STATE_DIR): lock, one record per
                                                source file (record_name), summary.json
 
-This module holds the names of those files, the rules that name tiles and pick the split of
-a source file, and the reader (and writer) of ``specimg.json``.
+A split folder exists only when it holds tiles (an empty split breaks Hugging Face's
+loader). This module holds the names of those files, the rules that name tiles and pick the
+split of a source file, the reader (and writer) of ``specimg.json`` and the dataset card.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import hashlib
 import json
 import re
 from pathlib import Path, PurePosixPath
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import FormatError, MissingFileError
@@ -29,6 +34,8 @@ from ..typing import PathLike
 
 __all__ = [
     "AUDIO_EXTENSIONS",
+    "CARD_NAME",
+    "MANIFEST_COLUMNS",
     "DATASET_FORMAT",
     "DATASET_JSON",
     "DATASET_VERSION",
@@ -42,8 +49,11 @@ __all__ = [
     "SUMMARY_NAME",
     "TEMP_RE",
     "TILE_RE",
+    "dataset_card",
     "describe",
     "description_params",
+    "balance_splits",
+    "plan_splits",
     "read_description",
     "record_name",
     "split_of",
@@ -67,6 +77,18 @@ SPLITS = ("train", "validation")
 #: The manifest of a split, ``<split>/metadata.jsonl`` (one JSON object per tile).
 MANIFEST_NAME = "metadata.jsonl"
 
+#: The columns of a manifest row after ``file_name``, in order, with their Hugging Face
+#: dtypes (``"label"`` only with class folders; a ClassLabel in the dataset card).
+#: ``padded_frames`` counts the tile's last columns that lie past the end of the audio
+#: (``tail="pad"``), filled with the floor (``db_min``).
+MANIFEST_COLUMNS = (
+    ("source", "string"), ("channel", "int64"), ("offset", "int64"), ("frame", "int64"), ("label", "class_label"),
+    ("peak_db", "float64"), ("rms_db", "float64"), ("padded_frames", "int64"),
+)  # fmt: skip
+
+#: The dataset card in OUT_DIR: what ``datasets.load_dataset(OUT_DIR)`` reads.
+CARD_NAME = "README.md"
+
 #: ``{"source", "error"}`` per file that failed, in OUT_DIR.
 ERRORS_NAME = "errors.jsonl"
 
@@ -89,7 +111,7 @@ TEMP_RE = re.compile(r"^\..+\.part$")
 RECORD_RE = re.compile(r"^[0-9a-f]{40}\.json$")
 
 #: The keys of ``specimg.json`` that two builds into one folder must share.
-SETTINGS = ("format", "version", "params", "tile", "min_level_db", "validation_fraction", "seed")
+SETTINGS = ("format", "version", "params", "tile", "min_level_db", "validation_fraction", "seed", "class_folders")
 
 # Longest tile stem, in bytes, before it is shortened (file systems allow 255 per name).
 _MAX_STEM_BYTES = 200
@@ -150,8 +172,99 @@ def split_of(source: str, seed: int, fraction: float) -> str:
     >>> split_of("dog/bark.wav", 0, 0.0), split_of("dog/bark.wav", 0, 1.0)
     ('train', 'validation')
     """
+    return "validation" if _score(source, seed) < fraction else "train"
+
+
+def _score(source: str, seed: int) -> float:
     digest = hashlib.sha256(f"{seed}\0{source}".encode("utf-8", "surrogateescape")).digest()
-    return "validation" if int.from_bytes(digest[:8], "big") / 2.0**64 < fraction else "train"
+    return int.from_bytes(digest[:8], "big") / 2.0**64
+
+
+def plan_splits(
+    sources: Sequence[str], labels: Sequence[str | None], seed: int, fraction: float
+) -> tuple[dict[str, str], str | None]:
+    """The split of every source file of a build: :func:`split_of`'s, then :func:`balance_splits`'.
+
+    Parameters
+    ----------
+    sources : sequence of str, the audio files' paths relative to ``audio_dir``
+    labels : sequence of str or None, each file's class (None without classes)
+    seed : int
+    fraction : float in [0, 1]
+
+    Returns
+    -------
+    splits : dict
+        ``{source: "train" | "validation"}``.
+    note : str or None
+        Why no file is in validation, or None.
+
+    Examples
+    --------
+    >>> plan_splits(["a/x.wav", "a/y.wav"], ["a", "a"], 0, 0.1)[0]
+    {'a/x.wav': 'validation', 'a/y.wav': 'train'}
+    >>> plan_splits(["x.wav"], [None], 0, 0.1)
+    ({'x.wav': 'train'}, 'only one source file: it is in train')
+    """
+    return balance_splits({s: split_of(s, seed, fraction) for s in sources}, dict(zip(sources, labels)), seed, fraction)
+
+
+def balance_splits(
+    splits: Mapping[str, str], labels: Mapping[str, str | None], seed: int, fraction: float,
+    *, what: str = "source file",
+) -> tuple[dict[str, str], str | None]:  # fmt: skip
+    """Move at most one file per class and one more so that no split is left empty by chance.
+
+    When ``0 < fraction < 1``:
+
+    1. every class (every label; all files when there are no classes) keeps a file in
+       train: if all its files are in validation, the one with the highest draw (the hash
+       of :func:`split_of`) moves to train, so torchvision ``ImageFolder`` on ``train/``
+       finds every class;
+    2. with two or more files and none in validation, the file with the lowest draw among
+       those whose class keeps another file in train moves to validation.
+
+    The moves depend on the files, their splits and ``seed`` only. The build applies this
+    to the split of every file it finds (:func:`plan_splits`), and again, once all files
+    are done, to the files that gave tiles, so that a silent or unreadable file cannot
+    leave a class out of train or validation empty.
+
+    Parameters
+    ----------
+    splits : mapping, source → "train" or "validation"
+    labels : mapping, source → class or None
+    seed : int
+    fraction : float in [0, 1]
+    what : str, how the note names a file
+
+    Returns
+    -------
+    splits : dict, source → split
+    note : str or None
+        Why no file is in validation (``validation=0``, a single file, or a single file per
+        class), or None when some file is.
+    """
+    out = dict(splits)
+    if 0.0 < fraction < 1.0 and out:
+        groups: dict[str | None, list[str]] = {}
+        for source in sorted(out):
+            groups.setdefault(labels.get(source), []).append(source)
+        for members in groups.values():
+            if all(out[s] == "validation" for s in members):
+                out[max(members, key=lambda s: (_score(s, seed), s))] = "train"
+        if len(out) >= 2 and "validation" not in out.values():
+            movable = [s for members in groups.values() if len(members) >= 2 for s in members]
+            if movable:
+                out[min(movable, key=lambda s: (_score(s, seed), s))] = "validation"
+    if "validation" in out.values():
+        return out, None
+    if fraction == 0.0:
+        return out, "validation=0"
+    if not out:
+        return out, f"no {what}"
+    if len(out) == 1:
+        return out, f"only one {what}: it is in train"
+    return out, f"every class has a single {what}, each kept in train"
 
 
 def record_name(source: str) -> str:
@@ -170,6 +283,9 @@ def describe(
     seed: int,
     classes: list[str],
     audio_dir: PathLike,
+    tail: str = "pad",
+    class_folders: bool | None = None,
+    splits: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The content of ``specimg.json`` for a build with these settings.
 
@@ -183,7 +299,12 @@ def describe(
     validation : float in [0, 1]
     seed : int
     classes : list of str, sorted (empty without class folders)
+        The class folders with tiles in train (see :func:`specimg.dataset.build`): the
+        classes of torchvision ``ImageFolder(OUT_DIR / "train")``, in its index order.
     audio_dir : str or path-like, as the caller gave it
+    tail : {"pad", "drop"}, what became of the last partial tile of a file
+    class_folders : bool or None, whether the audio sits in class folders (None → ``bool(classes)``)
+    splits : sequence of str or None, the split folders written (None → both, not yet known)
 
     Returns
     -------
@@ -193,11 +314,13 @@ def describe(
         "format": DATASET_FORMAT,
         "version": DATASET_VERSION,
         "params": params.to_dict(),
-        "tile": {"n_bins": params.n_bins, "n_frames": n_frames, "step_frames": step},
+        "tile": {"n_bins": params.n_bins, "n_frames": n_frames, "step_frames": step, "tail": tail},
         "min_level_db": min_level_db,
         "validation_fraction": validation,
         "seed": seed,
+        "class_folders": bool(classes) if class_folders is None else bool(class_folders),
         "classes": classes,
+        "splits": list(SPLITS if splits is None else splits),
         "audio_dir": str(audio_dir),
     }
 
@@ -276,3 +399,73 @@ def tile_geometry(data: dict[str, Any], path: Path) -> tuple[int | None, int | N
             raise FormatError(f"\"tile\": {{\"{key}\": {value!r}}} of {str(path)!r} must be a positive integer")
         out.append(value)
     return out[0], out[1]
+
+
+# ---------------------------------------------------------------------------- dataset card
+def dataset_card(description: dict[str, Any]) -> str:
+    """The text of ``OUT_DIR/README.md``: a dataset card whose YAML front matter declares the
+    features and the splits for Hugging Face ``datasets``.
+
+    ``datasets.load_dataset(OUT_DIR)`` reads it and gives the ``label`` column as a
+    ``ClassLabel`` whose names are ``description["classes"]`` (so its indices are those of
+    ``specimg.json`` and of torchvision ``ImageFolder``). ``load_dataset("imagefolder",
+    data_dir=OUT_DIR)`` does not read the card: the manifests' ``label`` column then arrives
+    as strings (the same names); ``.cast_column("label", ClassLabel(names=classes))``
+    turns them into the same indices.
+
+    Parameters
+    ----------
+    description : dict, the content of ``specimg.json`` (:func:`describe`)
+
+    Returns
+    -------
+    str, YAML front matter (``configs`` with the split folders and the features,
+    ``dataset_info`` with the features) and a short Markdown body
+    """
+    classes = list(description.get("classes") or [])
+    splits = list(description.get("splits") or [])
+    p = description["params"]
+    q = json.dumps  # a JSON string is a valid YAML double-quoted scalar
+    features = ["- name: image", "  dtype: image"]
+    for name, dtype in MANIFEST_COLUMNS:
+        if name == "label":
+            if not classes:
+                continue
+            features += ["- name: label", "  dtype:", "    class_label:", "      names:"]
+            features += [f"        {q(str(i))}: {q(c)}" for i, c in enumerate(classes)]
+        else:
+            features += [f"- name: {name}", f"  dtype: {dtype}"]
+    lines = ["---"]
+    if splits:
+        lines += ["configs:", "- config_name: default", "  data_files:"]
+        for split in splits:
+            lines += [f"  - split: {split}", f"    path: {q(split + '/**')}"]
+        lines += ["  features:"] + [f"  {f}" for f in features]
+    lines += ["dataset_info:", "  features:"] + [f"  {f}" for f in features]
+    lines += ["---", ""]
+    depth = int(p.get("bit_depth", 8))
+    top = 255 if depth == 8 else 65535
+    lines += [
+        "# specimg spectrogram tiles",
+        "",
+        f"Mel spectrogram tiles ({description['tile']['n_bins']} bands × {description['tile']['n_frames']} frames, "
+        f"{depth}-bit grayscale PNG) made by `specimg dataset build` from `{description.get('audio_dir')}`. "
+        f"Every tile is on one absolute scale: pixel value p is `{p['db_min']:g} + p / {top} × "
+        f"({p['db_max']:g} − ({p['db_min']:g}))` dB re {p.get('ref', 1.0)!r} (full scale); low frequencies at the "
+        "bottom. `specimg.json` holds every parameter needed to turn a tile back into audio "
+        "(`specimg.dataset.decode_batch`).",
+        "",
+        f"Splits: {', '.join(splits) if splits else 'none (no tiles)'}. "
+        + (f"Classes ({len(classes)}, in label-index order): {', '.join(classes)}." if classes else "No classes."),
+        "",
+        "```python",
+        "import datasets",
+        "ds = datasets.load_dataset(OUT_DIR)  # this card: labels as ClassLabel, indices as in specimg.json",
+        "```",
+        "",
+        "`load_dataset(\"imagefolder\", data_dir=OUT_DIR)` ignores this card and gives the labels as strings "
+        "(the manifests' `label` column). torchvision: `ImageFolder(OUT_DIR + \"/train\")` finds the same classes "
+        "in the same order.",
+        "",
+    ]
+    return "\n".join(lines)

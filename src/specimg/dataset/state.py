@@ -4,11 +4,12 @@
 2. after all tiles of a source file are written, a small record of that file (its tiles
    and their manifest rows) is written, atomically, to ``.build/<sha1 of its path>.json``
    (:func:`write_json`);
-3. the manifests and ``errors.jsonl`` are only ever regenerated from the records
-   (:func:`write_outputs`), so every row they list names a complete tile;
+3. the manifests, ``errors.jsonl``, ``.build/summary.json``, the dataset card and the
+   classes and splits of ``specimg.json`` are only ever regenerated from the records
+   (:func:`collect`, then :func:`write_outputs`), so every row they list names a complete tile;
 4. a rerun skips the files that have a record (:func:`load_records`), redoes the others
    (overwriting their stray tiles), and at the end deletes temporary files and tiles that no
-   record lists (:func:`sweep`).
+   manifest lists, then empty split folders (:func:`sweep`).
 
 A second build into the same folder is refused while one runs (:func:`locked`), and a
 rebuild with other settings is refused (:func:`check_compatible`).
@@ -19,14 +20,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import FormatError, ParameterError
 from ..formats import atomic_path
 from .layout import (
+    CARD_NAME,
     DATASET_FORMAT,
+    DATASET_JSON,
     ERRORS_NAME,
     LOCK_NAME,
     MANIFEST_NAME,
@@ -37,11 +41,14 @@ from .layout import (
     SUMMARY_NAME,
     TEMP_RE,
     TILE_RE,
+    dataset_card,
     record_name,
 )
 
 __all__ = [
+    "Outputs",
     "check_compatible",
+    "collect",
     "counts",
     "load_records",
     "locked",
@@ -77,7 +84,7 @@ def check_compatible(path: Path, old: Any, new: dict[str, Any]) -> None:
             differ += [f"{key}.{k} ({a.get(k)!r} → {b.get(k)!r})" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
         elif a != b:
             differ.append(f"{key} ({a!r} → {b!r})")
-    if bool(old.get("classes")) != bool(new["classes"]):
+    if "class_folders" not in old and bool(old.get("classes")) != bool(new["class_folders"]):  # older specimg.json
         differ.append("class folders (" + ("with → without" if old.get("classes") else "without → with") + ")")
     if differ:
         raise ParameterError(
@@ -145,48 +152,189 @@ def load_records(state: Path) -> dict[str, dict[str, Any]]:
     return records
 
 
-def counts(records: Mapping[str, Mapping[str, Any]], scan_errors: Mapping[str, str]) -> dict[str, Any]:
-    """Dataset-wide counts from the records: files done and failed, tiles, silent tiles,
-    files too short, seconds of audio analysed."""
-    done = [r for r in records.values() if r["status"] == "done"]
+def counts(
+    records: Mapping[str, Mapping[str, Any]], scan_errors: Mapping[str, str],
+    rows: Mapping[str, Sequence[Mapping[str, Any]]] | None = None, *, n_frames: int = 0, hop_length: int = 0,
+) -> dict[str, Any]:  # fmt: skip
+    """Dataset-wide counts from the records and the manifest rows.
+
+    ``files_done``, ``files_failed``, ``tiles`` (rows listed; all rows of the records when
+    ``rows`` is None), ``silent_tiles``, ``padded_tiles``, ``too_short_files``, ``seconds``
+    (of audio analysed, every readable file once, not per channel) and ``tiled_seconds``:
+    the audio the listed tiles cover, padding left out, overlaps counted once, averaged over
+    a file's channels (so that it compares with ``seconds``); 0 without ``n_frames`` and
+    ``hop_length``.
+    """
+    done = [records[s] for s in sorted(records) if records[s]["status"] == "done"]  # sums in one order
+    if rows is None:
+        listed = [row for r in done for row in r["rows"]]
+    else:
+        listed = [row for split_rows in rows.values() for row in split_rows]
+    spans: dict[tuple[str, int], list[tuple[int, int]]] = {}
+    for row in listed:
+        real = n_frames - int(row.get("padded_frames", 0))
+        spans.setdefault((row["source"], int(row["channel"])), []).append((int(row["frame"]), int(row["frame"]) + real))
+    tiled = 0.0
+    if n_frames and hop_length:
+        for r in done:
+            covered = 0
+            for c in range(int(r.get("n_channels", 1))):
+                end = 0
+                for a, b in sorted(spans.get((r["source"], c), ())):
+                    a, b = max(a * hop_length, end), min(b * hop_length, int(r["n_samples"]))
+                    if b > a:
+                        covered += b - a
+                        end = b
+            tiled += covered / max(int(r.get("n_channels", 1)), 1) / float(r["sr"])
     return {
         "files_done": len(done),
         "files_failed": len(scan_errors) + sum(r["status"] == "failed" for r in records.values()),
-        "tiles": sum(len(r["rows"]) for r in done),
+        "tiles": len(listed),
         "silent_tiles": sum(int(r["silent"]) for r in done),
+        "padded_tiles": sum(int(row.get("padded_frames", 0)) > 0 for row in listed),
         "too_short_files": sum(bool(r["too_short"]) for r in done),
         "seconds": float(sum(float(r["seconds"]) for r in done)),
+        "tiled_seconds": tiled,
     }
 
 
-def write_outputs(out: Path, records: Mapping[str, Mapping[str, Any]], scan_errors: Mapping[str, str]) -> None:
-    """Regenerate both manifests, errors.jsonl and the counts from the records, atomically."""
-    lines: dict[str, list[str]] = {s: [] for s in SPLITS}
+@dataclass(frozen=True)
+class Outputs:
+    """What the records of a build amount to: the content of every file :func:`write_outputs` writes.
+
+    Attributes
+    ----------
+    rows : dict, split → manifest rows (only splits with tiles)
+    classes : list of str, the class folders with tiles in train (in validation when train is
+        empty), sorted: torchvision ``ImageFolder``'s classes and indices
+    classes_dropped : list of (str, str), class folders left out of ``classes`` and why
+    skipped : list of (str, str), source files that gave no listed tile and why, by source
+    no_validation : str or None, why there is no validation split
+    errors : dict, source → error of the files that failed
+    counts : dict, from :func:`counts`
+    """
+
+    rows: dict[str, list[dict[str, Any]]]
+    classes: list[str]
+    classes_dropped: list[tuple[str, str]]
+    skipped: list[tuple[str, str]]
+    no_validation: str | None
+    errors: dict[str, str]
+    counts: dict[str, Any]
+
+    @property
+    def splits(self) -> list[str]:
+        """The splits with tiles, in :data:`~specimg.dataset.layout.SPLITS` order."""
+        return [s for s in SPLITS if s in self.rows]
+
+
+def collect(
+    records: Mapping[str, Mapping[str, Any]], scan_errors: Mapping[str, str], description: Mapping[str, Any],
+    *, class_folders: Sequence[str] = (), validation_note: str | None = None,
+) -> Outputs:  # fmt: skip
+    """Everything the outputs of a build hold, from its records (see :class:`Outputs`).
+
+    With class folders, the classes are those with a tile in train (in validation when no
+    tile is in train): torchvision ``ImageFolder`` refuses a class folder without images,
+    so a class without tiles there is left out of ``specimg.json`` and named in
+    ``classes_dropped`` (with its tiles in the other split, which no label index could name).
+
+    Parameters
+    ----------
+    records : the records by source (:func:`load_records` and those just made)
+    scan_errors : source → why the build refused the file before reading it
+    description : the content of ``specimg.json`` (its ``tile`` and ``params``)
+    class_folders : the class folders found under ``audio_dir`` (empty without classes)
+    validation_note : why the split plan put no file in validation, or None
+    """
+    rows: dict[str, list[dict[str, Any]]] = {s: [] for s in SPLITS}
     errors = dict(scan_errors)
+    reasons: dict[str, str] = {s: f"failed: {e}" for s, e in scan_errors.items()}
     for source in sorted(records):
         rec = records[source]
         if rec["status"] == "done":
-            lines[rec["split"]].extend(json.dumps(row, allow_nan=False) + "\n" for row in rec["rows"])
+            rows[rec["split"]].extend(rec["rows"])
+            if not rec["rows"]:
+                reasons[source] = rec.get("reason") or ("too short" if rec["too_short"] else "silent")
         else:
             errors[source] = rec["error"]
-    write_json(out / STATE_DIR / SUMMARY_NAME, {"counts": counts(records, scan_errors)})
+            reasons[source] = f"failed: {rec['error']}"
+    classes: list[str] = []
+    dropped: list[tuple[str, str]] = []
+    if class_folders:
+        first = "train" if rows["train"] else "validation"
+        classes = sorted({str(row["label"]) for row in rows[first]})
+        for name in sorted(set(class_folders) - set(classes)):
+            n_other = sum(row.get("label") == name for split in SPLITS for row in rows[split])
+            why = f"no tile in {first}" + (f"; its {n_other} tile(s) elsewhere are left out" if n_other else "")
+            dropped.append((name, why))
+        kept = set(classes)
+        for split in SPLITS:
+            lost = {str(row["source"]) for row in rows[split] if row.get("label") not in kept}
+            for source in lost:
+                reasons[source] = f"its class {source.split('/', 1)[0]!r} has no tile in {first}"
+            rows[split] = [row for row in rows[split] if row.get("label") in kept]
+    rows = {s: r for s, r in rows.items() if r}
+    no_validation = None
+    if "validation" not in rows:
+        no_validation = validation_note or "the files chosen for validation gave no tile (see the skipped files)"
+    tile = description.get("tile", {})
+    totals = counts(records, scan_errors, rows, n_frames=int(tile.get("n_frames", 0)),
+                    hop_length=int(description["params"].get("hop_length") or 0))  # fmt: skip
+    totals["files_skipped"] = len(reasons)
+    return Outputs(rows=rows, classes=classes, classes_dropped=dropped, skipped=sorted(reasons.items()),
+                   no_validation=no_validation, errors=errors, counts=totals)  # fmt: skip
+
+
+def write_outputs(out: Path, outputs: Outputs, description: dict[str, Any]) -> dict[str, Any]:
+    """Write the manifests, ``errors.jsonl``, ``.build/summary.json``, the dataset card and
+    ``specimg.json`` (``description`` with the classes and splits of ``outputs``), atomically.
+
+    A split without tiles gets no manifest (one left by an earlier run is removed; its
+    folder goes in :func:`sweep`). Returns the description written.
+    """
+    desc = {**description, "classes": outputs.classes, "splits": outputs.splits}
+    summary = {
+        "counts": outputs.counts,
+        "splits": outputs.splits,
+        "no_validation": outputs.no_validation,
+        "classes": outputs.classes,
+        "classes_dropped": [{"class": c, "reason": r} for c, r in outputs.classes_dropped],
+        "skipped": [{"source": s, "reason": r} for s, r in outputs.skipped],
+    }
+    write_json(out / STATE_DIR / SUMMARY_NAME, summary)
     for split in SPLITS:
-        (out / split).mkdir(exist_ok=True)
-        with atomic_path(out / split / MANIFEST_NAME) as tmp:
-            tmp.write_text("".join(lines[split]), encoding="utf-8")
+        if split in outputs.rows:
+            (out / split).mkdir(exist_ok=True)
+            with atomic_path(out / split / MANIFEST_NAME) as tmp:
+                tmp.write_text("".join(json.dumps(row, allow_nan=False) + "\n" for row in outputs.rows[split]),
+                               encoding="utf-8")  # fmt: skip
+        else:
+            with contextlib.suppress(OSError):
+                (out / split / MANIFEST_NAME).unlink()
+    errors = outputs.errors
     with atomic_path(out / ERRORS_NAME) as tmp:
         tmp.write_text(
             "".join(json.dumps({"source": s, "error": errors[s]}) + "\n" for s in sorted(errors)), encoding="utf-8"
         )
+    card = dataset_card(desc)
+    if not (out / CARD_NAME).is_file() or (out / CARD_NAME).read_text(encoding="utf-8") != card:
+        with atomic_path(out / CARD_NAME) as tmp:
+            tmp.write_text(card, encoding="utf-8")
+    meta = out / DATASET_JSON
+    if json.loads(meta.read_text(encoding="utf-8")) != desc:
+        write_json(meta, desc)
+    return desc
 
 
-def sweep(out: Path, records: Mapping[str, Mapping[str, Any]]) -> None:
-    """Delete tiles no record lists (left by an interrupted run or a removed source) and
-    temporary files, then empty class folders."""
-    keep = {
-        f"{rec['split']}/{row['file_name']}"
-        for rec in records.values() if rec["status"] == "done" for row in rec["rows"]
-    }  # fmt: skip
+def sweep(out: Path, outputs: Outputs) -> None:
+    """Delete tiles no manifest lists (left by an interrupted run, a removed source or a
+    dropped class) and temporary files, then empty class folders and split folders
+    without tiles; then give validation an (empty) folder for every class it lacks, so
+    that ``ImageFolder(OUT_DIR / "validation", allow_empty=True)`` finds the classes of
+    ``specimg.json`` in its order (and without ``allow_empty`` says which class is missing,
+    rather than shifting the indices)."""
+    keep = {f"{split}/{row['file_name']}" for split, rows in outputs.rows.items() for row in rows}
     for split in SPLITS:
         top = out / split
         for root, dirs, names in os.walk(top, topdown=False):
@@ -197,6 +345,9 @@ def sweep(out: Path, records: Mapping[str, Mapping[str, Any]]) -> None:
                 ):
                     with contextlib.suppress(OSError):
                         path.unlink()
-            if Path(root) != top:
+            if Path(root) != top or split not in outputs.rows:
                 with contextlib.suppress(OSError):
                     os.rmdir(root)  # only succeeds when empty
+    if "validation" in outputs.rows:
+        for name in outputs.classes:
+            (out / "validation" / name).mkdir(exist_ok=True)

@@ -1,9 +1,11 @@
 """One source file → its tiles and its resume record (what a build worker runs).
 
 :func:`build_file` reads a file, cuts every channel into tiles with :func:`tile_blocks`
-(the columns of ``specimg.encode`` of the whole file, computed in blocks for long files),
-measures each tile with :func:`levels`, writes the tiles that are not silent, and last
-writes the file's record to ``.build/`` (see :mod:`specimg.dataset.state`).
+(the columns of ``specimg.encode`` of the whole file, computed in blocks for long files;
+with ``tail="pad"`` the last tile reaches past the end of the audio and its extra columns
+are the floor), measures each tile with :func:`levels`, writes the tiles that are not
+silent, and last writes the file's record to ``.build/`` (see :mod:`specimg.dataset.state`),
+with the reason when the file gave no tile.
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ import numpy as np
 from ..codec import read_audio
 from ..errors import AudioError, SpecimgError
 from ..formats import save
-from ..image import SpectrogramImage, pixel_max, pixels_to_db
+from ..image import SpectrogramImage, db_to_pixels, pixel_max, pixels_to_db
 from ..params import SpectrogramParams
 from ..spectral import frame_offset, magnitude, mel_basis, span_length
 from .layout import STATE_DIR, record_name, tile_name
 from .state import write_json
 
-__all__ = ["Job", "PNG_COMPRESS_LEVEL", "build_file", "levels", "one_line", "tile_blocks", "warm"]
+__all__ = ["Job", "PNG_COMPRESS_LEVEL", "build_file", "count_tiles", "levels", "one_line", "tile_blocks", "warm"]
 
 #: zlib level of the tiles. Measured on 256×256 corpus tiles: 8-bit, level 1 writes ~1.8×
 #: faster than Pillow's default 6 for files ~13 % larger; 16-bit, whose low bits are noise,
@@ -50,6 +52,7 @@ class Job:
     n_frames, step : int > 0, tile width and frames between tile starts
     min_level_db : float, dB: quieter tiles are skipped
     block_frames : int > 0, files with more frames are analysed in blocks of whole tiles
+    tail : {"pad", "drop"}, the last partial tile of a channel padded at the floor, or left out
     """
 
     path: str
@@ -63,6 +66,7 @@ class Job:
     step: int
     min_level_db: float
     block_frames: int
+    tail: str = "pad"
 
 
 def one_line(exc: BaseException) -> str:
@@ -81,35 +85,65 @@ def warm(params: SpectrogramParams) -> None:
         mel_basis(params)
 
 
+def count_tiles(n_real: int, n_frames: int, step: int, tail: str) -> int:
+    """Tiles of a channel of ``n_real`` STFT frames.
+
+    ``tail="drop"``: the whole tiles, ``0`` if ``n_real < n_frames``, else ``1 + (n_real -
+    n_frames) // step``. ``tail="pad"``: enough for the last tile to reach the last frame,
+    at least one (``1 + ceil(max(n_real - n_frames, 0) / step)``); none without frames.
+
+    Examples
+    --------
+    >>> count_tiles(100, 32, 32, "drop"), count_tiles(100, 32, 32, "pad"), count_tiles(5, 32, 32, "pad")
+    (3, 4, 1)
+    """
+    if n_real <= 0:
+        return 0
+    if tail == "drop":
+        return 0 if n_real < n_frames else 1 + (n_real - n_frames) // step
+    return 1 + max(0, -(-(n_real - n_frames) // step))
+
+
 def tile_blocks(
-    y: np.ndarray, p: SpectrogramParams, n_frames: int, step: int, n_tiles: int, *, block_frames: int
-) -> Iterator[tuple[int, int, np.ndarray]]:
+    y: np.ndarray, p: SpectrogramParams, n_frames: int, step: int, n_tiles: int, *, block_frames: int,
+    n_real: int | None = None,
+) -> Iterator[tuple[int, int, np.ndarray]]:  # fmt: skip
     """Pixels of tiles ``k0 .. k1-1``, block by block.
 
     A file of up to ``block_frames`` frames is analysed in one go, exactly as
     :func:`specimg.encode` does; a longer one in blocks of whole tiles, each from the
     zero-padded stretch of audio its frames see (the same frames, computed separately).
+    Columns at frame ``n_real`` and later (past the end of the audio: the padding of the
+    last tile) hold the floor, the pixel of ``db_min``.
 
     Parameters
     ----------
-    y : np.ndarray [shape=(n_samples,)], one channel
+    y : np.ndarray [shape=(n_samples,)], one channel (zeros appended beyond the audio are allowed)
     p : SpectrogramParams, centred frames
     n_frames, step : int > 0
     n_tiles : int > 0
     block_frames : int > 0
+    n_real : int > 0 or None
+        Frames of the audio itself; None → ``p.frames_for(len(y))``.
 
     Yields
     ------
     (k0, k1, pixels)
-        ``pixels`` [shape=(n_bins, >= (k1 - 1 - k0) * step + n_frames)], flipped as stored,
+        ``pixels`` [shape=(n_bins, (k1 - 1 - k0) * step + n_frames)], flipped as stored,
         whose column 0 is frame ``k0 * step``.
     """
     hop, n_fft = p.hop_length, p.n_fft
     total = p.frames_for(y.shape[-1])
+    real = total if n_real is None else min(n_real, total)
+    floor = db_to_pixels(np.array([p.db_min]), p)[0]
     if total <= block_frames:
         S = magnitude(y, p, dtype=np.float32)
         needed = (n_tiles - 1) * step + n_frames
-        yield 0, n_tiles, SpectrogramImage.from_magnitude(S[:, :needed], p).pixels
+        pixels = SpectrogramImage.from_magnitude(S[:, : min(needed, real)], p).pixels
+        if pixels.shape[1] < needed:
+            pad = np.full((pixels.shape[0], needed - pixels.shape[1]), floor, dtype=pixels.dtype)
+            pixels = np.concatenate([pixels, pad], axis=1)
+        yield 0, n_tiles, pixels
         return
     framed = p.replace(center=False)
     per_block = max(1, (block_frames - n_frames) // step + 1)
@@ -122,7 +156,10 @@ def tile_blocks(
         if hi > lo:
             seg[lo - start : hi - start] = y[lo:hi]
         S = magnitude(seg, framed, dtype=np.float32)
-        yield k0, k1, SpectrogramImage.from_magnitude(S, p).pixels
+        pixels = SpectrogramImage.from_magnitude(S, p).pixels
+        if b > real:
+            pixels[:, max(real - a, 0) :] = floor
+        yield k0, k1, pixels
 
 
 _POWER_LUTS: dict[tuple[float, float, bool, int], np.ndarray] = {}
@@ -174,37 +211,50 @@ def build_file(job: Job) -> dict[str, Any]:
         return record
     p, n_frames, step = job.params, job.n_frames, job.step
     n_samples = int(y.shape[-1])
-    n_total = p.frames_for(n_samples)
-    n_tiles = 0 if n_samples < p.n_fft or n_total < n_frames else 1 + (n_total - n_frames) // step
+    n_real = p.frames_for(n_samples) if n_samples else 0
+    n_tiles = count_tiles(n_real, n_frames, step, job.tail)
+    if 0 < n_samples < p.n_fft:  # zeros after the end change none of the frames, and let the STFT run
+        y = np.pad(y, ((0, 0), (0, p.n_fft - n_samples)))
     folder = out / job.split / (job.label or "")
     if n_tiles:
         folder.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     silent = 0
     try:
-        silent = _write_tiles(job, y, folder, n_tiles, rows)
+        silent = _write_tiles(job, y, folder, n_tiles, n_real, rows)
     except Exception as exc:  # e.g. a full disk or a name the file system refuses: report, go on
         for row in rows:
             (out / job.split / row["file_name"]).unlink(missing_ok=True)
         record = {**base, "status": "failed", "error": one_line(exc)}
         write_json(record_path, record)
         return record
+    reason = None
+    if not n_samples:
+        reason = "no audio samples (an empty file)"
+    elif not n_tiles:
+        reason = (
+            f"too short: {n_samples / sr:.3f} s, less than one tile ({n_frames} frames, "
+            f"{(n_frames - 1) * p.hop_length / sr:.3f} s) with tail='drop'"
+        )
+    elif not rows:
+        reason = f"silent: no tile's loudest bin reaches min_level_db={job.min_level_db:g} dB"
     record = {
         **base, "status": "done", "split": job.split, "label": job.label, "sr": sr, "n_samples": n_samples,
         "n_channels": int(y.shape[0]), "seconds": n_samples / sr, "too_short": n_tiles == 0, "silent": silent,
-        "rows": rows,
+        "reason": reason, "rows": rows,
     }  # fmt: skip
     write_json(record_path, record)
     return record
 
 
-def _write_tiles(job: Job, y: np.ndarray, folder: Path, n_tiles: int, rows: list[dict[str, Any]]) -> int:
+def _write_tiles(job: Job, y: np.ndarray, folder: Path, n_tiles: int, n_real: int, rows: list[dict[str, Any]]) -> int:
     """Write the tiles of every channel of ``y``, appending manifest rows; return the silent count."""
     p, n_frames, step = job.params, job.n_frames, job.step
     hop = p.hop_length
     silent = 0
     for c in range(y.shape[0] if n_tiles else 0):
-        for k0, k1, pixels in tile_blocks(y[c], p, n_frames, step, n_tiles, block_frames=job.block_frames):
+        blocks = tile_blocks(y[c], p, n_frames, step, n_tiles, block_frames=job.block_frames, n_real=n_real)
+        for k0, k1, pixels in blocks:
             for k in range(k0, k1):
                 frame = k * step
                 j = frame - k0 * step
@@ -224,5 +274,6 @@ def _write_tiles(job: Job, y: np.ndarray, folder: Path, n_tiles: int, rows: list
                     row["label"] = job.label
                 row["peak_db"] = round(peak_db, 3)
                 row["rms_db"] = round(rms_db, 3)
+                row["padded_frames"] = max(0, frame + n_frames - n_real)
                 rows.append(row)
     return silent
