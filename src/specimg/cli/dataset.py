@@ -48,9 +48,15 @@ def dataset() -> None:
               help="[default: the smallest power of two >= 1024 that leaves no mel band empty]")
 @click.option("--n-mels", type=int, default=None, help="Must equal the rows of --size. [default: rows]")
 @click.option("--overlap", type=float, default=0.0, show_default=True, help="Fraction of a tile repeated by the next.")
+@click.option("--step", type=int, default=None, metavar="FRAMES",
+              help="Frames between tile starts, instead of --overlap. [default: the tile width]")
+@click.option("--tail", type=click.Choice(["pad", "drop"]), default="pad", show_default=True,
+              help="The last partial tile of a file: padded at the floor (marked in the manifest) or left out.")
 @click.option("--min-level-db", type=float, default=-80.0, show_default=True,
               help="Skip tiles whose loudest bin is below this level (dB re full scale).")
-@click.option("--bit-depth", type=click.Choice(["8", "16"]), default="16", show_default=True)
+@click.option("--bit-depth", type=click.Choice(["8", "16"]), default="8", show_default=True,
+              help="8-bit grayscale PNG reads right in every stock loader (0.39 dB steps over the default "
+                   "-100..0 dB); 16 for loaders that keep 16-bit PNGs (specimg's TileDataset).")
 @click.option("--validation", type=float, default=0.1, show_default=True,
               help="Fraction of the source files in the validation split.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the train/validation split.")
@@ -62,8 +68,10 @@ def dataset_build(audio_dir: str, out_dir: str, size: str, bit_depth: str, **kwa
     """Cut the audio files under AUDIO_DIR into spectrogram tiles in OUT_DIR.
 
     Every tile has the same size and one absolute dB scale (stored in OUT_DIR/specimg.json),
-    with Hugging Face imagefolder manifests (train/ and validation/metadata.jsonl) and class
-    folders when every file sits in a subfolder. Interrupted? Run the same command again.
+    with Hugging Face imagefolder manifests (train/ and validation/metadata.jsonl), a dataset
+    card (README.md: labels as ClassLabel) and class folders when every file sits in a
+    subfolder. Prints the seconds tiled against the input and every skipped file with its
+    reason (also in OUT_DIR/.build/summary.json). Interrupted? Run the same command again.
     """
     from ..dataset import build
 
