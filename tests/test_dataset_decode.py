@@ -569,16 +569,26 @@ def batch_audio(batch, dataset) -> list[np.ndarray]:
     return decode_batch(batch, dataset, n_iter=2)
 
 
+@pytest.fixture(scope="module")
+def torch():
+    """torch, imported once per test process (some seconds: not counted in one test's time)."""
+    return pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def tv(torch):
+    return pytest.importorskip("torchvision")
+
+
 def assert_same_audio(got, expected) -> None:
     assert len(got) == len(expected)
     for a, b in zip(got, expected):
         np.testing.assert_array_equal(a, b)
 
 
-def test_torch_tensors_decode_like_the_numpy_arrays(batch, dataset):
+def test_torch_tensors_decode_like_the_numpy_arrays(batch, dataset, torch):
     """uint8 and float [-1, 1] tensors ([N, 1, H, W], a list of [1, H, W], a [C, H, W] item,
     a DataLoader (images, labels) pair, requires_grad) decode exactly as the numpy arrays."""
-    torch = pytest.importorskip("torch")
     u8 = np.rint(batch / 257.0).astype(np.uint8)
     unit = (batch / 65535.0 * 2 - 1).astype(np.float32)
     for array in (u8, unit):
@@ -616,23 +626,20 @@ def test_tile_dataset_domains_decode_directly(batch, dataset, batch_audio):
         decode_batch(db, dataset, domain="dB")  # type: ignore[arg-type]
 
 
-def test_colour_tiles_become_gray(batch, dataset, batch_audio):
+def test_colour_tiles_become_gray(batch, dataset, batch_audio, torch):
     rgb_first = np.repeat(batch[:, None], 3, axis=1)  # (N, 3, H, W), RGB saved from gray
     assert_same_audio(decode_batch(rgb_first, dataset, n_iter=2), batch_audio)
     assert_same_audio(decode_batch(np.moveaxis(rgb_first, 1, -1), dataset, n_iter=2), batch_audio)
     assert_same_audio(decode_batch(list(rgb_first), dataset, n_iter=2), batch_audio)
     assert_same_audio(decode_batch(np.moveaxis(rgb_first[0], 0, -1), dataset, n_iter=2), batch_audio[:1])
-    torch = pytest.importorskip("torch")
-    assert_same_audio(decode_batch(torch.from_numpy(rgb_first[1].astype(np.int32)).to(torch.uint8)
-                                   if False else torch.from_numpy(np.rint(rgb_first[1] / 257.0).astype(np.uint8)),
-                                   dataset, n_iter=2),
+    chw = torch.from_numpy(np.rint(rgb_first[1] / 257.0).astype(np.uint8))  # one [3, H, W] tensor, e.g. read_image
+    assert_same_audio(decode_batch(chw, dataset, n_iter=2),
                       decode_batch(np.rint(batch[1:2] / 257.0).astype(np.uint8), dataset, n_iter=2))  # fmt: skip
 
 
-def test_pt_npz_and_grid_files_decode(batch, dataset, batch_audio, tmp_path):
+def test_pt_npz_and_grid_files_decode(batch, dataset, batch_audio, tmp_path, torch, tv):
     """decode_dir reads .pt (a tensor, a list of tensors), .npz (all arrays or --key) and
     torchvision save_image grids with their padding; decode_batch takes the same paths."""
-    torch = pytest.importorskip("torch")
     gan = tmp_path / "gan"
     gan.mkdir()
     unit = torch.from_numpy((batch / 65535.0 * 2 - 1).astype(np.float32))[:, None]
@@ -652,7 +659,6 @@ def test_pt_npz_and_grid_files_decode(batch, dataset, batch_audio, tmp_path):
     with pytest.raises(ParameterError, match="no array 'nope'"):
         decode_batch(gan / "c_arrays.npz", dataset, key="nope")
 
-    tv = pytest.importorskip("torchvision")
     grid_dir = tmp_path / "grids"
     grid_dir.mkdir()
     u8 = torch.from_numpy(np.rint(batch / 257.0).astype(np.uint8))[:, None]
@@ -701,19 +707,20 @@ def test_loader_traps_raise_naming_the_fix(batch, dataset, tmp_path):
     silent = np.zeros((2, N_BINS, N_FRAMES), np.uint16)
     silent[1, 3, 4] = 9
     assert all(rms_db(y) < -100 for y in decode_batch(silent, dataset, n_iter=0))
-    torch = pytest.importorskip("torch")
+
+
+def test_int16_tensor_is_the_wrap_trap(batch, dataset, torch):
+    wrapped = batch[:1].view(np.int16)
     with pytest.raises(ParameterError, match="int16"):
         decode_batch(torch.from_numpy(np.ascontiguousarray(wrapped)), dataset)
 
 
-def test_torchvision_imagefolder_trap_is_caught(batch, dataset, tmp_path):
+def test_torchvision_imagefolder_trap_is_caught(batch, dataset, tmp_path, torch, tv):
     """The real loader: ImageFolder + ToTensor() on 16-bit tiles."""
-    pytest.importorskip("torch")
-    tv = pytest.importorskip("torchvision")
     (tmp_path / "c").mkdir()
     for k, t in enumerate(batch):
         Image.fromarray(t).save(tmp_path / "c" / f"{k}.png")
-    x, _ = next(iter(__import__("torch").utils.data.DataLoader(
+    x, _ = next(iter(torch.utils.data.DataLoader(
         tv.datasets.ImageFolder(tmp_path, transform=tv.transforms.ToTensor()), batch_size=3)))  # fmt: skip
     with pytest.raises(ParameterError, match="loader trap"):
         decode_batch(x, dataset)
@@ -733,3 +740,44 @@ def test_decode_dir_workers_give_the_same_files(batch, dataset, tmp_path):
         decode_dir(gan, tmp_path / "w3", dataset=dataset, workers=2, rng=np.random.default_rng(0))
     with pytest.raises(ParameterError, match="workers=0"):
         decode_dir(gan, tmp_path / "w3", dataset=dataset, workers=0)
+
+
+def test_cli_decode_grid_workers_and_trap(batch, dataset, batch_audio, tmp_path):
+    """`specimg dataset decode`: --grid with padding found, --workers 2 = --workers 1, --key,
+    and the loader-trap error as one line with exit status 1 (--no-check decodes)."""
+    from click.testing import CliRunner
+
+    from specimg.cli import cli
+
+    def run(*args: object):
+        return CliRunner().invoke(cli, ["dataset", "decode", *map(str, args)], prog_name="specimg")
+
+    gan = tmp_path / "gan"
+    gan.mkdir()
+    grid = np.zeros((2 * (N_BINS + 2) + 2, 2 * (N_FRAMES + 2) + 2), np.uint16)  # save_image's layout, padding 2
+    for k, t in enumerate(batch):
+        r, c = divmod(k, 2)
+        grid[2 + r * (N_BINS + 2) :][:N_BINS, 2 + c * (N_FRAMES + 2) :][:, :N_FRAMES] = t
+    Image.fromarray(np.dstack([np.rint(grid / 257.0).astype(np.uint8)] * 3)).save(gan / "grid.png")  # RGB, 8 bits
+    np.savez(gan / "z.npz", a=batch[:1], b=batch[1:])
+    outs = {}
+    for w in (1, 2):
+        r = run(gan, tmp_path / f"w{w}", "--like", dataset, "--grid", "2x2", "--key", "b", "--n-iter", 2,
+                "--subtype", "FLOAT", "--workers", w)  # fmt: skip
+        assert r.exit_code == 0, r.output
+        assert "6 file(s) decoded" in r.output
+        outs[w] = {p.name: sf.read(p, dtype="float32")[0] for p in sorted((tmp_path / f"w{w}").iterdir())}
+    assert sorted(outs[1]) == ["grid_0.wav", "grid_1.wav", "grid_2.wav", "grid_3.wav", "z_0.wav", "z_1.wav"]
+    for name in outs[1]:
+        np.testing.assert_array_equal(outs[1][name], outs[2][name])
+    np.testing.assert_array_equal(outs[1]["z_1.wav"], batch_audio[2])
+    u8 = decode_batch(np.rint(batch / 257.0).astype(np.uint8), dataset, n_iter=2)
+    np.testing.assert_array_equal(outs[1]["grid_2.wav"], u8[2])
+    trap = tmp_path / "trap"
+    trap.mkdir()
+    np.save(trap / "x.npy", np.minimum(batch, 255).astype(np.uint8))  # 16-bit levels clipped to 8 bits
+    r = run(trap, tmp_path / "t", "--like", dataset)
+    assert r.exit_code == 1 and "loader trap" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "t").exists()
+    assert run(trap, tmp_path / "t", "--like", dataset, "--no-check", "--n-iter", 0).exit_code == 0
+    assert run(gan, tmp_path / "bad", "--like", dataset, "--grid", "2by2").exit_code != 0

@@ -92,17 +92,37 @@ def dataset_build(audio_dir: str, out_dir: str, size: str, bit_depth: str, **kwa
               help="Values of silence and of the loudest level in the inputs. [default: from the dtype]")
 @click.option("--step-frames", type=click.IntRange(min=1), default=None,
               help="--stitch: frames between tile starts. [default: the dataset's]")
+@click.option("--domain", type=click.Choice(["unit", "db"]), default=None,
+              help="Float inputs are levels in [-1, 1] (unit, TileDataset's default) or calibrated dB (db). "
+                   "[default: detected]")
+@click.option("--grid", default=None, metavar="ROWSxCOLS",
+              help="Every picture is a grid of tiles, as torchvision.utils.save_image(batch, nrow=COLS) writes it.")
+@click.option("--grid-padding", type=click.IntRange(min=0), default=None,
+              help="Pixels between grid cells. [default: found from the grid's height]")
+@click.option("--key", default=None, help="The one array of each .npz (or entry of a saved dict). [default: all]")
+@click.option("--no-check", is_flag=True,
+              help="Decode inputs that look like a loader trap (mostly at full scale) instead of refusing them.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--subtype", default=None, help="soundfile subtype, e.g. PCM_24 or FLOAT. [default: PCM_16]")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes. [default: one per CPU]")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Decode on a Dask cluster, e.g. tcp://host:8786 (pip install 'specimg[dask]').")
 def dataset_decode(gan_output_dir: str, audio_out: str, like: str, stitch: bool, quality: str, n_iter: int | None,
-                   value_range: str | None, step_frames: int | None, seed: int, subtype: str | None) -> None:  # fmt: skip
-    """Decode the bare images (PNG, TIFF) and arrays (.npy) in GAN_OUTPUT_DIR to WAV files in AUDIO_OUT."""
+                   value_range: str | None, step_frames: int | None, domain: str | None, grid: str | None,
+                   grid_padding: int | None, key: str | None, no_check: bool, seed: int, subtype: str | None,
+                   workers: int | None, scheduler: str | None) -> None:  # fmt: skip
+    """Decode the bare images (PNG, TIFF, save_image grids), arrays (.npy, .npz) and tensors (.pt, .pth)
+    in GAN_OUTPUT_DIR to WAV files in AUDIO_OUT."""
     from ..dataset import decode_dir
 
+    cells = None
+    if grid is not None and (cells := grid_size(grid)) is None:
+        raise ParameterError(f"--grid {grid!r} must be ROWSxCOLS with positive integers, e.g. 4x8")
     written = decode_dir(
         gan_output_dir, audio_out, dataset=like, stitch=stitch, quality=quality, n_iter=n_iter,  # type: ignore[arg-type]
-        value_range=_value_range(value_range), step_frames=step_frames, rng=seed, subtype=subtype,
-        progress=sys.stderr.isatty(),
+        value_range=_value_range(value_range), domain=domain, grid=cells,  # type: ignore[arg-type]
+        grid_padding=grid_padding, key=key, check=not no_check, step_frames=step_frames, rng=seed, subtype=subtype, workers=workers,
+        scheduler=scheduler, progress=sys.stderr.isatty(),
     )  # fmt: skip
     click.echo(f"{audio_out}: {len(written)} file(s) decoded")
 

@@ -520,7 +520,8 @@ def value_range_of(
              "which wraps every level above 32767 around to negative numbers. " if wrapped else
              "int16 images: ToTensor() reads 16-bit PNGs (Pillow mode I;16) as int16, wrapping levels above "
              "32767 around. ")
-            + f"Fix: reinterpret the bits as uint16 (x.numpy().view(np.uint16), or x.view(torch.uint16)), or {_READ_RIGHT}"
+            + "Fix: reinterpret the bits as uint16 (x.numpy().view(np.uint16), or x.view(torch.uint16)), or "
+            + _READ_RIGHT
         )  # fmt: skip
     if np.issubdtype(dt, np.integer) and dt != np.bool_:
         raise ParameterError(

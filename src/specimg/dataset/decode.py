@@ -43,12 +43,9 @@ and the fix, instead of being decoded as noise far above 0 dBFS
 (:func:`specimg.dataset.arrays.check_saturation`).
 
 Tiles are decoded at 16 bits (float32 for a float-TIFF dataset), so a uint8, uint16 or
-float copy of the same tile gives exactly the same audio. Colour (3 channels, e.g. RGB saved
-from a gray tile) becomes gray by :func:`specimg.pictures.to_gray` (exact for equal
-channels, else ITU-R BT.601 luma); picture files are read through :mod:`specimg.pictures`,
-where transparency is composited over black.
-
-The arrays → pixels steps live in :mod:`specimg.dataset.arrays`.
+float copy of the same tile gives exactly the same audio. Colour becomes gray by
+:func:`specimg.pictures.to_gray` (exact for equal channels). The files → arrays → pixels
+steps live in :mod:`specimg.dataset.arrays`.
 """
 
 from __future__ import annotations
@@ -73,27 +70,17 @@ from ..params import SpectrogramParams
 from ..phase import Quality, resolve_quality
 from ..pictures import picture_size
 from ..typing import PathLike
-from .arrays import (
-    Domain,
-    check_height,
-    check_saturation,
-    cut_grid,
-    domain_of,
-    grid_geometry,
-    guess_grid,
-    read_input,
-    split_tiles,
-    stitch_tiles,
-    to_pixels,
-    unit_from_db,
-    value_range_of,
-)
+from .arrays import Domain, check_height, check_saturation, cut_grid, domain_of, grid_geometry, guess_grid
+from .arrays import read_input, split_tiles, stitch_tiles, to_pixels, unit_from_db, value_range_of
 from .layout import DATASET_JSON, description_params, read_description, tile_geometry
 
 __all__ = ["DATASET_JSON", "decode_batch", "decode_dir", "params_of"]
 
 #: Extensions :func:`decode_dir` reads.
 INPUT_EXTS = (".png", ".tif", ".tiff", ".npy", ".npz", ".pt", ".pth")
+
+#: The picture files among them: only these are cut as grids (``grid=``).
+PICTURE_EXTS = (".png", ".tif", ".tiff")
 
 Like = Union[SpectrogramParams, SpectrogramImage, PathLike]
 
@@ -263,8 +250,6 @@ def decode_batch(
     stitch: Literal[False] = ..., step_frames: int | None = ..., rng: np.random.Generator | int | None = ...,
     progress: bool = ..., params: Like | None = ...,
 ) -> list[np.ndarray]: ...  # fmt: skip
-
-
 @overload
 def decode_batch(
     arrays: DecodeInput, dataset: Like | None = ..., *, value_range: tuple[float, float] | None = ...,
@@ -473,13 +458,21 @@ def _n_tiles(shapes: list[tuple[int, int]], path: Path, work: SpectrogramParams,
     return len(shapes)
 
 
-def _decode_job(job: tuple[int, np.ndarray, SpectrogramParams, Quality, int | None, Any]) -> tuple[int, np.ndarray]:
+def _grid_of(rel: Path, grid: tuple[int, int] | None) -> tuple[int, int] | None:
+    """``grid`` for a picture file; arrays and tensors hold tiles."""
+    return grid if rel.suffix.lower() in PICTURE_EXTS else None
+
+
+Job = tuple[int, np.ndarray, SpectrogramParams, Quality, Union[int, None], Any]  # index, pixels, work, quality, n_iter, rng
+
+
+def _decode_job(job: Job) -> tuple[int, np.ndarray]:
     """One tile decoded (in a pool worker, on Dask, or here): (its index, its audio)."""
     index, pixels, work, quality, n_iter, seed = job
     return index, _decode_each([pixels], work, quality=quality, n_iter=n_iter, rng=seed, progress=False)[0]
 
 
-def _decode_job_on_dask(job: tuple[int, np.ndarray, SpectrogramParams, Quality, int | None, Any]) -> tuple[int, np.ndarray]:
+def _decode_job_on_dask(job: Job) -> tuple[int, np.ndarray]:
     from .executors import single_blas_thread
 
     single_blas_thread()
@@ -532,7 +525,8 @@ def decode_dir(
         all tiles in the order above joined as in :func:`decode_batch` into one
         ``<folder name>.wav``.
     quality, n_iter, value_range, domain, grid, grid_padding, key, check, step_frames, rng :
-        As for :func:`decode_batch` (``value_range`` and ``domain`` detection is per file).
+        As for :func:`decode_batch` (``value_range`` and ``domain`` detection is per file;
+        ``grid`` cuts the picture files only: arrays and tensors hold tiles).
     subtype : str or None
         soundfile subtype; None → PCM_16 (clips, with a warning, above 0 dBFS).
     workers : int > 0 or None
@@ -589,7 +583,7 @@ def decode_dir(
     names: dict[Path, Path] = {}
     plan: list[tuple[Path, list[Path]]] = []
     for rel in inputs:
-        n = _n_tiles(_probe(folder / rel, key), folder / rel, work, grid, grid_padding, tile_frames)
+        n = _n_tiles(_probe(folder / rel, key), folder / rel, work, _grid_of(rel, grid), grid_padding, tile_frames)
         stem = rel.with_suffix("")
         outs = [stem.with_name(stem.name + ".wav")] if n == 1 else [
             stem.with_name(f"{stem.name}_{k:0{len(str(n - 1))}d}.wav") for k in range(n)
@@ -600,8 +594,7 @@ def decode_dir(
             names[o] = rel
         plan.append((rel, outs))
     stitched_name = Path((folder.resolve().name or "stitched") + ".wav")
-    options: dict[str, Any] = dict(grid=grid, grid_padding=grid_padding, tile_frames=tile_frames,
-                                   value_range=value_range, domain=domain, check=check)  # fmt: skip
+    options: dict[str, Any] = dict(tile_frames=tile_frames, value_range=value_range, domain=domain, check=check)
 
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
@@ -610,14 +603,16 @@ def decode_dir(
     try:
         staged: list[Path] = []
         if stitch:
-            images = [im for rel, _ in plan for im in read_input(folder / rel, key=key)]
+            images = [im for rel, _ in plan for im in _cut(read_input(folder / rel, key=key), work,
+                                                           grid=_grid_of(rel, grid), grid_padding=grid_padding)]
             # one range for the whole stitched file, not one per input file
-            tiles = _prepare(images, work, **options, name=str(folder))
+            tiles = _prepare(images, work, grid=None, grid_padding=None, **options, name=str(folder))
             step = _step(step_frames, dataset_step, tile_frames, tiles[0].shape[1])
             y = _decode_stitched(tiles, work, step=step, quality=quality, n_iter=n_iter, rng=rng, progress=progress)
             write_audio(stage / stitched_name, y, work.sr, subtype=subtype)
             staged.append(stitched_name)
         else:
+            options.update(grid=grid, grid_padding=grid_padding)
             staged = _decode_files(folder, plan, stage, work, options, key=key, quality=quality, n_iter=n_iter,
                                    rng=rng, subtype=subtype, workers=workers, scheduler=scheduler,
                                    progress=progress)  # fmt: skip
@@ -651,10 +646,11 @@ def _decode_files(
     if isinstance(rng, np.random.Generator) and (scheduler is not None or n_workers > 1):
         raise ParameterError("rng= a Generator cannot be shared by several workers; pass an int seed (or workers=1)")
 
-    def jobs() -> Iterator[tuple[int, np.ndarray, SpectrogramParams, Quality, int | None, Any]]:
+    def jobs() -> Iterator[Job]:
         index = 0
         for rel, _ in plan:  # files are read as the workers need tiles: memory stays bounded
-            for pixels in _prepare(read_input(folder / rel, key=key), work, **options, name=str(folder / rel)):
+            file_options = {**options, "grid": _grid_of(rel, options["grid"])}
+            for pixels in _prepare(read_input(folder / rel, key=key), work, **file_options, name=str(folder / rel)):
                 yield index, pixels, work, quality, n_iter, rng
                 index += 1
 
