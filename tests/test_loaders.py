@@ -287,19 +287,30 @@ def test_stylegan2_ada_refuses_16bit_tiles(out16):
 
 
 # ---------------------------------------------------------------------------- HF labels
-@pytest.mark.parametrize("form", ["imagefolder", "card"])
-def test_hf_labels_are_classlabel(out8, form):
-    """Labels arrive as ClassLabel with specimg.json's names and the same indices everywhere,
-    through ``load_dataset("imagefolder", data_dir=OUT)`` and ``load_dataset(OUT)``."""
+def test_hf_card_labels_are_classlabel(out8):
+    """``load_dataset(OUT)`` reads the dataset card: labels arrive as ClassLabel with
+    specimg.json's names and the indices every other loader gives."""
     datasets = pytest.importorskip("datasets")
-    hf = _hf(out8, form)
+    hf = _hf(out8, "card")
     assert set(hf) == set(SPLIT_NAMES)
     for split in SPLIT_NAMES:
         feature = hf[split].features["label"]
         assert isinstance(feature, datasets.ClassLabel), f"{split} labels arrive as {feature}"
         assert feature.names == CLASSES
-        paths, _, labels, _ = _hf_loader(form)(out8, split)
+        paths, _, labels, _ = _hf_loader("card")(out8, split)
         assert labels == [CLASSES.index(p.parent.name) for p in paths]
+
+
+def test_hf_imagefolder_labels_name_the_class_folder(out8):
+    """``load_dataset("imagefolder", data_dir=OUT)`` does not read the dataset card (datasets'
+    packaged-module loader takes the features from metadata.jsonl): labels arrive as
+    strings, each its tile's class folder, so ``classes.index(label)`` gives the indices."""
+    datasets = pytest.importorskip("datasets")
+    for split in SPLIT_NAMES:
+        ds = _hf(out8, "imagefolder")[split]
+        assert ds.features["label"] == datasets.Value("string")
+        paths = [Path(row["path"]) for row in ds.cast_column("image", datasets.Image(decode=False))["image"]]
+        assert list(ds["label"]) == [p.parent.name for p in paths]
 
 
 # ---------------------------------------------------------------------------- TileDataset
