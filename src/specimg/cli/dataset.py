@@ -121,8 +121,8 @@ def dataset_decode(gan_output_dir: str, audio_out: str, like: str, stitch: bool,
     written = decode_dir(
         gan_output_dir, audio_out, dataset=like, stitch=stitch, quality=quality, n_iter=n_iter,  # type: ignore[arg-type]
         value_range=_value_range(value_range), domain=domain, grid=cells,  # type: ignore[arg-type]
-        grid_padding=grid_padding, key=key, check=not no_check, step_frames=step_frames, rng=seed, subtype=subtype, workers=workers,
-        scheduler=scheduler, progress=sys.stderr.isatty(),
+        grid_padding=grid_padding, key=key, check=not no_check, step_frames=step_frames, rng=seed, subtype=subtype,
+        workers=workers, scheduler=scheduler, progress=sys.stderr.isatty(),
     )  # fmt: skip
     click.echo(f"{audio_out}: {len(written)} file(s) decoded")
 
