@@ -24,11 +24,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from pathlib import Path, PurePosixPath
 from collections.abc import Mapping, Sequence
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import FormatError, MissingFileError
+from ..image import pixel_max
 from ..params import SpectrogramParams
 from ..typing import PathLike
 
@@ -444,7 +445,7 @@ def dataset_card(description: dict[str, Any]) -> str:
     lines += ["dataset_info:", "  features:"] + [f"  {f}" for f in features]
     lines += ["---", ""]
     depth = int(p.get("bit_depth", 8))
-    top = 255 if depth == 8 else 65535
+    top = int(pixel_max(depth))
     lines += [
         "# specimg spectrogram tiles",
         "",
