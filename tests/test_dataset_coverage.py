@@ -205,11 +205,12 @@ def test_a_class_without_tiles_is_left_out_and_named(tmp_path: Path) -> None:
              "cat/d.wav": _tone(770, 0.5), "ant/silent.wav": np.zeros(SR // 2)}  # fmt: skip
     out = tmp_path / "out"
     report = build(_write(tmp_path / "audio", files), out, size=SIZE, workers=1, validation=0.5)
-    assert report.classes == ("bird", "cat") and report.classes_dropped == (("ant", "no tile in train"),)
-    assert "class 'ant' left out: no tile in train" in str(report)
+    why = "no tile: every file of it was skipped"
+    assert report.classes == ("bird", "cat") and report.classes_dropped == (("ant", why),)
+    assert f"class 'ant' left out: {why}" in str(report) and "skipped ant/silent.wav: silent" in str(report)
     assert not (out / "train" / "ant").exists()
     summary = json.loads((out / ".build" / "summary.json").read_text())
-    assert summary["classes_dropped"] == [{"class": "ant", "reason": "no tile in train"}]
+    assert summary["classes_dropped"] == [{"class": "ant", "reason": why}]
     check_loaders_agree(out, tmp_path / "hf")
 
 

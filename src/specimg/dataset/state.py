@@ -266,7 +266,8 @@ def collect(
         classes = sorted({str(row["label"]) for row in rows[first]})
         for name in sorted(set(class_folders) - set(classes)):
             n_other = sum(row.get("label") == name for split in SPLITS for row in rows[split])
-            why = f"no tile in {first}" + (f"; its {n_other} tile(s) elsewhere are left out" if n_other else "")
+            why = (f"no tile in {first}; its {n_other} other tile(s) are left out" if n_other
+                   else "no tile: every file of it was skipped")  # fmt: skip
             dropped.append((name, why))
         kept = set(classes)
         for split in SPLITS:
