@@ -57,8 +57,13 @@ def dataset() -> None:
 @click.option("--bit-depth", type=click.Choice(["8", "16"]), default="8", show_default=True,
               help="8-bit grayscale PNG reads right in every stock loader (0.39 dB steps over the default "
                    "-100..0 dB); 16 for loaders that keep 16-bit PNGs (specimg's TileDataset).")
+@click.option("--db-min", "db_min", type=float, default=None,
+              help="dB of pixel 0, the floor. [default: -100]")
+@click.option("--db-max", "db_max", type=float, default=None,
+              help="dB of the top pixel value. [default: 0; 8 bits warn above a 102 dB range]")
 @click.option("--validation", type=float, default=0.1, show_default=True,
-              help="Fraction of the source files in the validation split.")
+              help="Fraction of the source files in the validation split (at least one file when there are two; "
+                   "no validation folder when it would be empty).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the train/validation split.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes. [default: one per CPU]")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
@@ -76,6 +81,7 @@ def dataset_build(audio_dir: str, out_dir: str, size: str, bit_depth: str, **kwa
     from ..dataset import build
 
     depth: Literal[8, 16] = 8 if bit_depth == "8" else 16
+    kwargs = {k: v for k, v in kwargs.items() if not (k in ("db_min", "db_max") and v is None)}
     report = build(audio_dir, out_dir, size=_size(size), bit_depth=depth, progress=sys.stderr.isatty(), **kwargs)
     click.echo(str(report))
 
