@@ -216,8 +216,11 @@ def build(
       a full-scale sine reads about −12 dB in these Slaney-normalised mel bands and real
       recordings peak lower, so nothing clips at the top, and the floor lies 20 dB under the
       silence threshold. ``bit_depth=16`` keeps 0.002 dB steps, for loaders that read 16-bit
-      PNGs right (:class:`specimg.dataset.TileDataset`, ``specimg.load``, Pillow / NumPy
-      readers that keep ``I;16``).
+      PNGs right: :class:`specimg.dataset.TileDataset`, ``specimg.load``,
+      ``numpy.asarray(PIL.Image.open(tile))`` (mode ``I;16``) and ``torchvision.io.read_image``
+      (a ``torch.uint16`` tensor with the exact values, which many torch ops refuse: call
+      ``.float()`` first). Not ``ToTensor()`` (int16, wrapped around), nor anything that
+      converts to ``"L"`` or ``"RGB"`` (saturated).
     * **Tiles.** Tile ``k`` of a channel is the columns ``[k * step, k * step + frames)`` of
       ``specimg.encode(y_channel, sr, **params)`` (the centred STFT of the whole file),
       with ``step`` given or ``round(frames * (1 - overlap))``. ``tail="pad"`` (default):
