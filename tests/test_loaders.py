@@ -369,17 +369,18 @@ def test_import_specimg_dataset_leaves_torch_for_later():
 
 
 # ---------------------------------------------------------------------------- classes without tiles
-def test_class_without_tiles_keeps_its_index(tmp_path):
-    """A class whose files give no tile still has its folder, so ImageFolder's indices agree."""
+def test_class_without_tiles_agrees_with_imagefolder(tmp_path):
+    """A class whose files give no tile is left out of specimg.json (ImageFolder refuses an
+    empty class folder): TileDataset, ImageFolder and specimg.json agree on both splits."""
     audio = tmp_path / "audio"
     _write_audio(audio)
     (audio / "fx").mkdir()
     sf.write(audio / "fx" / "silence.wav", np.zeros(22050), 22050)  # every tile silent: none written
     out = _build(audio, tmp_path / "out", 8)
     classes = read_description(out)[0]["classes"]
-    assert classes == ["fx", *CLASSES]
-    for split in SPLIT_NAMES:
-        assert ImageFolder(out / split, allow_empty=True).classes == classes == TileDataset(out, split=split).classes
+    assert classes == CLASSES
+    assert ImageFolder(out / "train").classes == classes == TileDataset(out).classes
+    assert ImageFolder(out / "validation", allow_empty=True).classes == TileDataset(out, split="validation").classes
 
 
 # ---------------------------------------------------------------------------- back to audio
