@@ -5,7 +5,11 @@ Run from anywhere::
 
     python benchmarks/dataset.py [--corpus DIR] [--minutes 30] [--short-minutes 5]
                                  [--file-seconds 36] [--size 256x256] [--decode-tiles 12]
-                                 [--repeat R] [--json PATH]
+                                 [--throughput-tiles 32] [--repeat R] [--json PATH]
+    python benchmarks/dataset.py --decode-only [--decode-minutes 3] [--throughput-tiles 32]
+
+``--decode-only`` (quick mode, a few minutes) builds a dataset of ``--decode-minutes`` of the
+looped corpus and runs only the decode-throughput comparison below.
 
 The audio is the whole corpus (default ``../shared/corpus`` next to the repository),
 written to a temporary folder as files: each corpus file looped (whole repetitions) to at
@@ -42,6 +46,14 @@ Then, on the dataset of the 2-worker build:
   energy of a click above tonal content), frames of hop_length / 2 samples. The same figure
   is given for the source at the same places and for the naive way (each tile decoded
   alone, the signals concatenated).
+
+* decode throughput (issue 11): ``--throughput-tiles`` tiles drawn at random, saved as bare
+  PNGs, decoded by ``specimg dataset decode`` (``decode_dir``, balanced quality) with 1 and
+  with 2 workers, and by the loop audio-diffusion uses (its ``Mel.image_to_audio``: pixels →
+  dB → ``librosa.db_to_power`` → ``librosa.feature.inverse.mel_to_audio`` with 32
+  iterations, same sr, n_fft, hop, mel bands), one tile after the other, on the same tiles in
+  the same run: seconds of audio per CPU-second (this process and its workers), per wall
+  second, and tiles per wall second. A warm-up tile of each is excluded.
 
 A PASS/FAIL summary of the acceptance targets ends the output. The exit status is 0 when
 every target passes, 1 otherwise.
@@ -291,6 +303,8 @@ class Sources:
 def manifest_rows(out: Path) -> list[dict[str, Any]]:
     rows = []
     for split in ("train", "validation"):
+        if not (out / split / "metadata.jsonl").is_file():  # a build may write no validation split
+            continue
         for line in (out / split / "metadata.jsonl").read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             row["path"] = out / split / row["file_name"]
@@ -370,6 +384,105 @@ def check_stitch(out: Path, sources: Sources, source: str, hop: int) -> dict[str
     }
 
 
+def decode_throughput(out: Path, n: int, tmp: Path) -> dict[str, Any]:
+    """specimg's decode_dir (1 and 2 workers) against audio-diffusion's librosa loop on the same ``n`` tiles."""
+    import librosa
+
+    from specimg.dataset.decode import decode_batch, decode_dir, params_of
+    from specimg.image import pixels_to_db
+    from specimg.pictures import read_gray, write_png
+
+    p = params_of(out)
+    rows = manifest_rows(out)
+    rng = np.random.default_rng(1)
+    picked = [rows[i] for i in sorted(rng.choice(len(rows), size=min(n + 1, len(rows)), replace=False))]
+    gan = tmp / "throughput-gan"
+    gan.mkdir()
+    for k, row in enumerate(picked[1:]):  # bare PNGs, as a GAN writes them
+        write_png(gan / f"{k:04d}.png", read_gray(row["path"]))
+    warm = read_gray(picked[0]["path"])
+    tiles = [read_gray(gan / f"{k:04d}.png") for k in range(len(picked) - 1)]
+    seconds = sum(len(y) for y in decode_batch(tiles[:1], out, n_iter=0)) / p.sr * len(tiles)
+
+    def diffusion_loop(pixels: list[np.ndarray]) -> list[np.ndarray]:
+        """audio-diffusion's Mel.image_to_audio on our tiles (rows flipped back to low frequencies first)."""
+        out_audio = []
+        for px in pixels:
+            db = pixels_to_db(px[::-1] if p.flip else px, p)
+            S = librosa.db_to_power(db)
+            out_audio.append(librosa.feature.inverse.mel_to_audio(
+                S, sr=p.sr, n_fft=p.n_fft, hop_length=p.hop_length, fmin=p.fmin, fmax=p.fmax,
+                htk=p.htk, norm=p.norm, n_iter=32))  # fmt: skip
+        return out_audio
+
+    decode_batch([warm], out)  # imports, compiled kernels, filterbank caches
+    diffusion_loop([warm])
+    runs: dict[str, Any] = {}
+    for workers in (1, 2):
+        _, _, m = _measured(lambda: decode_dir(gan, tmp / f"throughput-{workers}w", dataset=out, workers=workers))
+        runs[f"specimg {workers}w"] = m | {"workers": workers}
+    _, _, m = _measured(lambda: diffusion_loop(tiles))
+    runs["librosa mel_to_audio 32"] = m | {"workers": 1}
+    for r in runs.values():
+        r |= {"audio_per_cpu_s": seconds / r["cpu_s"], "audio_per_wall_s": seconds / r["wall_s"],
+              "tiles_per_wall_s": len(tiles) / r["wall_s"], "tiles_per_cpu_s": len(tiles) / r["cpu_s"]}  # fmt: skip
+    return {"tiles": len(tiles), "audio_seconds": seconds, "tile_seconds": seconds / len(tiles), "runs": runs,
+            "librosa": librosa.__version__}  # fmt: skip
+
+
+def print_throughput(t: dict[str, Any]) -> None:
+    print(f"decode throughput: {t['tiles']} tiles of {t['tile_seconds']:.2f} s ({t['audio_seconds']:.1f} s of audio), "
+          "bare PNGs; CPU of this process and its workers; librosa " + t["librosa"])  # fmt: skip
+    print("  specimg: decode_dir(dataset=OUT_DIR), balanced quality (PGHI + fast Griffin-Lim); audio-diffusion's loop:")
+    print("  pixels -> dB -> db_to_power -> librosa.feature.inverse.mel_to_audio(n_iter=32), one tile after the other")
+    print_table(
+        ["run", "workers", "wall s", "CPU s", "CPU/wall", "others CPU s", "audio s/CPU-s", "audio s/wall-s",
+         "tiles/s", "tiles/CPU-s"],
+        [[name, r["workers"], r["wall_s"], r["cpu_s"], r["cpu_s"] / r["wall_s"], r["other_cpu_s"],
+          r["audio_per_cpu_s"], r["audio_per_wall_s"], r["tiles_per_wall_s"], r["tiles_per_cpu_s"]]
+         for name, r in t["runs"].items()],
+        ["s", "d", ".2f", ".2f", ".2f", ".2f", ".2f", ".2f", ".2f", ".2f"],
+    )  # fmt: skip
+    lib = t["runs"]["librosa mel_to_audio 32"]
+    one, two = t["runs"]["specimg 1w"], t["runs"]["specimg 2w"]
+    print(f"specimg vs librosa loop per CPU-second: {one['audio_per_cpu_s'] / lib['audio_per_cpu_s']:.1f}× "
+          f"(1 worker); per wall second with 2 workers: {two['audio_per_wall_s'] / lib['audio_per_wall_s']:.1f}×")
+
+
+def throughput_check(t: dict[str, Any]) -> tuple[str, bool, str]:
+    lib, one = t["runs"]["librosa mel_to_audio 32"], t["runs"]["specimg 1w"]
+    return ("decode: more seconds of audio per CPU-second than audio-diffusion's mel_to_audio loop (32 iterations)",
+            one["audio_per_cpu_s"] > lib["audio_per_cpu_s"],
+            f"{one['audio_per_cpu_s']:.2f} vs {lib['audio_per_cpu_s']:.2f}")  # fmt: skip
+
+
+def decode_only(args: argparse.Namespace, corpus: Path, size: tuple[int, int]) -> int:
+    """Quick mode: a small build, then only the decode-throughput comparison."""
+    from specimg.dataset import build
+
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="specimg-bench-decode-") as d:
+        tmp = Path(d)
+        print("  writing the looped corpus and building ...", file=sys.stderr, flush=True)
+        audio = make_corpus(corpus, tmp / "audio", args.decode_minutes, args.decode_minutes / 2, args.file_seconds)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            build(audio["long"], tmp / "out", size=size, workers=2)
+        print("  decode throughput ...", file=sys.stderr, flush=True)
+        t = decode_throughput(tmp / "out", args.throughput_tiles, tmp)
+    env = environment()
+    print("  ".join(f"{k} {v}" for k, v in env.items()))
+    print(f"dataset: {args.decode_minutes:g} min of {corpus} looped, {size[0]}×{size[1]} tiles, default build; "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+    print_throughput(t)
+    print(f"total {time.perf_counter() - t0:.1f} s")
+    print()
+    ok = print_summary([throughput_check(t)])
+    if args.json is not None:
+        write_json(args.json, {"environment": env, "decode_throughput": t, "pass": ok})
+    return 0 if ok else 1
+
+
 def tiles_identical(a: Path, b: Path) -> bool:
     def digest(root: Path) -> dict[str, str]:
         return {p.relative_to(root).as_posix(): hashlib.sha1(p.read_bytes()).hexdigest()
@@ -388,6 +501,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="each corpus file is looped to this (default 36: six 256-frame tiles at hop 512)")
     ap.add_argument("--size", default="256x256", help="tile ROWSxFRAMES (default 256x256)")
     ap.add_argument("--decode-tiles", type=int, default=12, help="random tiles decoded for the level check (default 12)")
+    ap.add_argument("--throughput-tiles", type=int, default=32,
+                    help="tiles decoded by specimg and by librosa's loop for the decode throughput (default 32)")
+    ap.add_argument("--decode-only", action="store_true", help="quick mode: a small build, then decode throughput only")
+    ap.add_argument("--decode-minutes", type=float, default=3.0, help="--decode-only: audio in its build (default 3)")
     ap.add_argument("--repeat", type=int, default=1, help="run each build this many times, keep the fastest (default 1)")
     ap.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures as JSON here")
     ap.add_argument("--child", nargs=2, metavar=("KIND", "SPEC"), help=argparse.SUPPRESS)
@@ -397,7 +514,8 @@ def main(argv: list[str] | None = None) -> int:
         result = {"build": child_build, "baseline": child_baseline}[kind](json.loads(spec))
         print(json.dumps(result))
         return 0
-    if args.minutes <= 0 or not 0 < args.short_minutes < args.minutes or args.repeat < 1 or args.decode_tiles < 1:
+    if (args.minutes <= 0 or not 0 < args.short_minutes < args.minutes or args.repeat < 1 or args.decode_tiles < 1
+            or args.throughput_tiles < 1 or args.decode_minutes <= 0):
         ap.error("need --minutes > --short-minutes > 0, --repeat >= 1, --decode-tiles >= 1")
     rows_s, _, frames_s = args.size.lower().partition("x")
     size = (int(rows_s), int(frames_s))
@@ -406,6 +524,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"corpus {corpus} not found; this benchmark needs it", file=sys.stderr)
         return 2
 
+    if args.decode_only:
+        return decode_only(args, corpus, size)
     from specimg.dataset import dataset_params
 
     params = dataset_params(size=size, sr=SR)
@@ -447,6 +567,8 @@ def main(argv: list[str] | None = None) -> int:
             if name is not None:
                 print(f"  stitching {name} ...", file=sys.stderr, flush=True)
                 stitch_checks.append(check_stitch(out, sources, name, hop))
+        print("  decode throughput ...", file=sys.stderr, flush=True)
+        throughput = decode_throughput(out, args.throughput_tiles, tmp)
     t_total = time.perf_counter() - t_start
 
     seconds = audio["seconds"]
@@ -511,6 +633,8 @@ def main(argv: list[str] | None = None) -> int:
     for c in stitch_checks:
         if "note" in c:
             print(f"note: {c['source']}: {c['note']}")
+    print()
+    print_throughput(throughput)
     print(f"total {t_total:.1f} s")
     print()
     checks = [
@@ -528,6 +652,7 @@ def main(argv: list[str] | None = None) -> int:
         ((f"peak memory of the {seconds / 60:.0f}-min build within {MEMORY_TOL:.0%} of the "
           f"{audio['short_seconds'] / 60:.0f}-min one (1 and 2 workers)"),
          max(abs(mem1 - 1), abs(mem2 - 1)) <= MEMORY_TOL, f"ratios {mem1:.3f}, {mem2:.3f}"),
+        throughput_check(throughput),
     ]  # fmt: skip
     all_ok = print_summary(checks)
     if args.json is not None:
@@ -541,7 +666,7 @@ def main(argv: list[str] | None = None) -> int:
             "build_short_1_worker": s1, "build_short_2_workers": s2,
             "throughput_1": thr1, "throughput_2": thr2, "throughput_baseline": thr_base, "speedup": speedup,
             "memory_ratio_1": mem1, "memory_ratio_2": mem2, "tiles_identical_1_vs_2_workers": same_tiles,
-            "tiles": tile_checks, "stitch": stitch_checks,
+            "tiles": tile_checks, "stitch": stitch_checks, "decode_throughput": throughput,
             "summary": [{"check": name, "pass": ok, "detail": why} for name, ok, why in checks],
             "pass": all_ok, "total_s": t_total, "load_average_before": list(load),
         })  # fmt: skip

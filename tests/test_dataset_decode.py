@@ -781,3 +781,17 @@ def test_cli_decode_grid_workers_and_trap(batch, dataset, batch_audio, tmp_path)
     assert not (tmp_path / "t").exists()
     assert run(trap, tmp_path / "t", "--like", dataset, "--no-check", "--n-iter", 0).exit_code == 0
     assert run(gan, tmp_path / "bad", "--like", dataset, "--grid", "2by2").exit_code != 0
+
+
+def test_decode_dir_on_dask_gives_the_same_files(batch, dataset, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    gan = tmp_path / "gan"
+    gan.mkdir()
+    np.save(gan / "a.npy", batch[:2])
+    local = decode_dir(gan, tmp_path / "local", dataset=dataset, n_iter=2, subtype="FLOAT")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        remote = decode_dir(gan, tmp_path / "dask", dataset=dataset, n_iter=2, subtype="FLOAT",
+                            scheduler=cluster.scheduler_address)  # fmt: skip
+    assert [p.name for p in remote] == [p.name for p in local] == ["a_0.wav", "a_1.wav"]
+    for a, b in zip(local, remote):
+        np.testing.assert_array_equal(sf.read(a, dtype="float32")[0], sf.read(b, dtype="float32")[0])

@@ -179,7 +179,7 @@ def split_tiles(arrays: Any) -> list[np.ndarray]:
     if isinstance(arrays, (list, tuple)):
         if not arrays:
             raise ParameterError("arrays is empty; pass at least one image")
-        if len(arrays) == 2 and as_numpy(arrays[0]).ndim == 4 and _is_labels(arrays[1], len(arrays[0])):
+        if len(arrays) == 2 and len(getattr(arrays[0], "shape", ())) == 4 and _is_labels(arrays[1], len(arrays[0])):
             return split_tiles(arrays[0])  # a DataLoader batch (images, labels)
         out: list[np.ndarray] = []
         for item in arrays:
