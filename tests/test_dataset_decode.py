@@ -313,9 +313,11 @@ def test_stitch_crossfades_generated_overlaps(dataset):
     assert np.allclose(row[:48], 0.6, atol=1e-4) and np.allclose(row[N_FRAMES:], 0.4, atol=1e-4)
     assert np.all(np.diff(row[48:N_FRAMES]) < 0)  # monotonic from a to b
     with pytest.raises(ParameterError, match="step_frames"):
-        decode_batch([a, b], dataset, stitch=True, step_frames=N_FRAMES + 1)
+        decode_batch([a, b], dataset, stitch=True, step_frames=N_FRAMES + 1, value_range=(0, 1))
     with pytest.raises(ParameterError, match="one width"):
-        decode_batch([a, b[:, :-1]], dataset, stitch=True)
+        decode_batch([a, b[:, :-1]], dataset, stitch=True, value_range=(0, 1))
+    with pytest.raises(ParameterError, match="cannot be told apart"):  # no value near a floor: ambiguous
+        decode_batch([a, b], dataset, stitch=True)
 
 
 # ---------------------------------------------------------------------------- decode_dir
@@ -616,10 +618,14 @@ def test_tile_dataset_domains_decode_directly(batch, dataset, batch_audio):
     for got in (decode_batch(db, dataset, n_iter=2, domain="db"), decode_batch(db[:, None], dataset, n_iter=2)):
         for a, b in zip(got, batch_audio):
             assert abs(level_difference_db(a, b)) < 0.01
-    loud = np.full((1, N_BINS, N_FRAMES), 0.2, np.float32)  # all above -0.05: auto-detection reads [0, 1]
+    loud = np.full((1, N_BINS, N_FRAMES), 0.2, np.float32)  # a very loud tile: nothing near -1
     loud[0, :, : N_FRAMES // 2] = -0.04
     as_unit = decode_batch(loud, dataset, n_iter=2, domain="unit")[0]  # levels 0.48 and 0.6 of the range
-    assert rms_db(as_unit) > rms_db(decode_batch(loud, dataset, n_iter=2)[0]) + 20  # read as [0, 1]: near the floor
+    as_sigmoid = decode_batch(loud, dataset, n_iter=2, value_range=(0, 1))[0]
+    assert rms_db(as_unit) > rms_db(as_sigmoid) + 20  # the two readings differ by tens of dB...
+    assert_same_audio([decode_batch(loud, dataset, n_iter=2)[0]], [as_unit])  # ...negative values mean [-1, 1]
+    with pytest.raises(ParameterError, match="cannot be told apart"):
+        decode_batch(np.abs(loud), dataset, n_iter=2)  # no value near either floor: ask
     with pytest.raises(ParameterError, match="outside the dataset's"):
         decode_batch(db - 200, dataset, domain="db")
     with pytest.raises(ParameterError, match="domain="):
@@ -795,3 +801,21 @@ def test_decode_dir_on_dask_gives_the_same_files(batch, dataset, tmp_path):
     assert [p.name for p in remote] == [p.name for p in local] == ["a_0.wav", "a_1.wav"]
     for a, b in zip(local, remote):
         np.testing.assert_array_equal(sf.read(a, dtype="float32")[0], sf.read(b, dtype="float32")[0])
+
+
+def test_saturation_counts_the_sound_not_the_padding():
+    """A padded (or sparse) 16-bit tile read as 8 bits: most of its *sound* is white, though
+    most of the tile is floor padding; and a dataset whose db_max lies below what loud audio
+    reaches may fill its top legitimately."""
+    from specimg.dataset.arrays import check_saturation
+
+    p = SpectrogramParams(sr=22050, n_fft=512, scale="mel", n_mels=16, bit_depth=8, db_min=-100.0, db_max=0.0)
+    trapped = np.zeros((16, 64), np.uint8)
+    trapped[:, :18] = 255  # 28 % white, the rest floor padding
+    trapped[:2, :18] = 90
+    with pytest.raises(ParameterError, match="loader trap"):
+        check_saturation([trapped], p)
+    real = np.zeros((16, 64), np.uint8)
+    real[:, :18] = np.linspace(60, 255, 18).astype(np.uint8)  # a loud tail: only its peak at full scale
+    check_saturation([real], p)
+    check_saturation([trapped], p.replace(db_min=-110.0, db_max=-50.0))  # quiet scale: not judged

@@ -26,19 +26,18 @@ from ..image import db_to_unit, from_unit, full_scale, pixel_dtype, pixel_max, t
 from ..params import SpectrogramParams
 from ..pictures import read_picture, to_gray
 from ..typing import PathLike
+from .grids import guess_grid
 
 __all__ = [
     "DB_BELOW",
-    "GRID_MAX_PADDING",
     "RANGE_SLACK",
     "SATURATED_FRACTION",
+    "FLOOR_NEAR",
+    "SATURATION_DB_MAX",
     "as_numpy",
     "check_height",
     "check_saturation",
-    "cut_grid",
     "domain_of",
-    "grid_geometry",
-    "guess_grid",
     "is_tensor",
     "read_input",
     "split_tiles",
@@ -52,6 +51,14 @@ __all__ = [
 #: before auto-detection gives up and asks for value_range.
 RANGE_SLACK = 0.05
 
+#: Float values within this of 0 are the floor of a [0, 1] batch; below -FLOOR_NEAR they
+#: mean [-1, 1]; a batch with no value under FLOOR_NEAR is ambiguous (:func:`value_range_of`).
+FLOOR_NEAR = 0.01
+
+#: :func:`check_saturation` applies where ``db_max`` is above this: no real sound puts half
+#: of a tile's bins there (a full-scale square wave's mel bins read about -10 dB).
+SATURATION_DB_MAX = -10.0
+
 #: Float values reaching below this are taken as calibrated dB (when they fit the
 #: dataset's dB range): no pixel level in [-1, 1] or [0, 1] gets there, and every tile of
 #: real audio has bins far quieter than -3 dB.
@@ -62,9 +69,6 @@ DB_BELOW = -3.0
 #: tile read as 8 bits has every bin above the lowest 1/257 of the range there: 97 % of a
 #: real recording's, about half of a pure tone's (the rest sits at the floor).
 SATURATED_FRACTION = 0.5
-
-#: Largest padding (pixels) :func:`guess_grid` considers between the cells of a grid.
-GRID_MAX_PADDING = 16
 
 Domain = Literal["unit", "db"]
 
@@ -294,113 +298,6 @@ def read_input(path: PathLike, *, key: str | None = None) -> list[np.ndarray]:
 
 
 # ---------------------------------------------------------------------------- grids of tiles
-def grid_geometry(
-    height: int, width: int, rows: int, cols: int, *, n_bins: int, padding: int | None = None
-) -> tuple[int, int]:
-    """(padding, tile width) of a ``rows`` × ``cols`` grid image of ``n_bins``-high tiles.
-
-    The layout is torchvision's ``make_grid`` / ``save_image``: cells ``padding`` pixels
-    apart and from the edges, so ``height = rows * (n_bins + padding) + padding`` and
-    ``width = cols * (W + padding) + padding``.
-
-    Parameters
-    ----------
-    height, width : int, of the grid image (pixels)
-    rows, cols : int > 0
-    n_bins : int, the dataset's tile height
-    padding : int >= 0 or None
-        None → found from ``height`` (torchvision's default is 2).
-
-    Returns
-    -------
-    (int, int)
-
-    Raises
-    ------
-    ParameterError
-        If no padding fits, or the given one does not.
-
-    Examples
-    --------
-    >>> grid_geometry(262, 1042, 2, 8, n_bins=128)
-    (2, 128)
-    """
-    for name, v in (("rows", rows), ("cols", cols)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ParameterError(f"grid {name}={v!r} must be a positive integer (grid=(rows, cols))")
-    if padding is None:
-        extra = height - rows * n_bins
-        if extra < 0 or extra % (rows + 1):
-            raise ParameterError(
-                f"an image {height} pixels high is no grid of {rows} rows of {n_bins}-row tiles with equal "
-                f"padding (torchvision.utils.save_image: height = rows × ({n_bins} + padding) + padding); "
-                "check grid=(rows, cols)"
-            )
-        padding = extra // (rows + 1)
-    elif isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
-        raise ParameterError(f"grid_padding={padding!r} must be an integer >= 0")
-    elif height != rows * (n_bins + padding) + padding:
-        raise ParameterError(
-            f"an image {height} pixels high is no grid of {rows} rows of {n_bins}-row tiles with padding {padding} "
-            f"(that is {rows * (n_bins + padding) + padding} pixels high); check grid= and grid_padding="
-        )
-    cell = (width - padding) / cols - padding
-    if cell != int(cell) or cell < 2:
-        raise ParameterError(
-            f"an image {width} pixels wide is no grid of {cols} columns with padding {padding} "
-            f"(width = cols × (W + padding) + padding); check grid=(rows, cols)"
-        )
-    return int(padding), int(cell)
-
-
-def cut_grid(image: np.ndarray, rows: int, cols: int, *, n_bins: int, padding: int | None = None) -> list[np.ndarray]:
-    """The tiles of a grid image, row by row (``make_grid``'s order), without the padding.
-
-    Parameters
-    ----------
-    image : np.ndarray [shape=(height, width)]
-    rows, cols, n_bins, padding : as for :func:`grid_geometry`
-
-    Returns
-    -------
-    list of np.ndarray [shape=(n_bins, W)], views of ``image``, ``rows * cols`` of them
-
-    Examples
-    --------
-    >>> [t.shape for t in cut_grid(np.zeros((14, 26)), 2, 3, n_bins=4)]
-    [(4, 6), (4, 6), (4, 6), (4, 6), (4, 6), (4, 6)]
-    """
-    p, w = grid_geometry(image.shape[0], image.shape[1], rows, cols, n_bins=n_bins, padding=padding)
-    return [
-        image[p + r * (n_bins + p) : p + r * (n_bins + p) + n_bins, p + c * (w + p) : p + c * (w + p) + w]
-        for r in range(rows)
-        for c in range(cols)
-    ]
-
-
-def guess_grid(height: int, width: int, n_bins: int, n_frames: int | None = None) -> str | None:
-    """A hint naming the grid an image that is not ``n_bins`` high may be, or None.
-
-    Examples
-    --------
-    >>> guess_grid(262, 1042, 128, 128)
-    'grid=(2, 8) with padding 2 (--grid 2x8)'
-    """
-    for rows in range(1, height // max(n_bins, 1) + 1):
-        extra = height - rows * n_bins
-        if extra % (rows + 1) or not (0 < extra // (rows + 1) <= GRID_MAX_PADDING or (extra == 0 and rows > 1)):
-            continue
-        p = extra // (rows + 1)
-        if n_frames is not None:
-            cols = (width - p) / (n_frames + p)
-            if cols == int(cols) and cols >= 1:
-                return f"grid=({rows}, {int(cols)}) with padding {p} (--grid {rows}x{int(cols)})"
-            continue
-        return f"grid=({rows}, COLS) with padding {p} (--grid {rows}xCOLS)"
-    return None
-
-
-# ---------------------------------------------------------------------------- value range and traps
 def domain_of(tiles: Sequence[np.ndarray], params: SpectrogramParams, domain: Domain | None) -> str:
     """``"db"`` if the tiles are calibrated dB, else ``"pixels"``.
 
@@ -464,7 +361,8 @@ def value_range_of(
 
     uint8 and uint16 → (0, :func:`~specimg.image.full_scale`); floats → (-1, 1) with
     ``domain="unit"`` (:class:`~specimg.dataset.TileDataset`'s), else (-1, 1) if some
-    value is below ``-RANGE_SLACK`` and (0, 1) otherwise.
+    value is below ``-FLOOR_NEAR``, (0, 1) if the lowest is within ``FLOOR_NEAR`` of 0;
+    a batch with no value near either floor is refused as ambiguous.
 
     Raises
     ------
@@ -503,9 +401,16 @@ def value_range_of(
         hi_seen = max(float(np.max(t)) for t in tiles)
         if not (np.isfinite(lo_seen) and np.isfinite(hi_seen)):
             raise ParameterError("images hold NaN or infinite values; clean them first (e.g. np.nan_to_num)")
-        # [-1, 1] (tanh) only when values are clearly negative: a [0, 1] (sigmoid) batch with
-        # a stray -1e-4 must not be read as [-1, 1], which would lift it by ~14 dB
-        lo, hi = (-1.0, 1.0) if domain == "unit" or lo_seen < -RANGE_SLACK else (0.0, 1.0)
+        # negative values mean [-1, 1] (tanh; a stray -1e-4 of a [0, 1] batch does not); values
+        # near 0 are the floor of [0, 1] (sigmoid); with neither the two differ by ~50 dB: ask
+        at_one = max(float(np.mean(t >= 1.0 - 0.5 / 255)) for t in tiles)  # the loader trap: check_saturation
+        if domain != "unit" and lo_seen > FLOOR_NEAR and at_one <= SATURATED_FRACTION:
+            raise ParameterError(
+                f"float images span [{lo_seen:.4g}, {hi_seen:.4g}]: [-1, 1] and [0, 1] cannot be told apart "
+                "without a value near the floor; pass domain='unit' for [-1, 1] (TileDataset, a tanh output) "
+                "or value_range=(0, 1) (a sigmoid output)"
+            )
+        lo, hi = (-1.0, 1.0) if domain == "unit" or lo_seen < -FLOOR_NEAR else (0.0, 1.0)
         slack = RANGE_SLACK * (hi - lo)
         if lo_seen < lo - slack or hi_seen > hi + slack:
             raise ParameterError(
@@ -551,11 +456,15 @@ def check_saturation(pixels: Sequence[np.ndarray], params: SpectrogramParams) ->
     ParameterError
         Naming the tiles, the likely loader trap and the fix.
     """
+    if params.db_max < SATURATION_DB_MAX:
+        return  # quiet scales: loud audio may legitimately fill the top
     edge = 0.5 / 255  # within half an 8-bit step of full scale
     worst, bad = 0.0, []
     for i, p in enumerate(pixels):
         x = to_unit(p)
-        frac = float(np.mean(x <= edge)) if params.invert else float(np.mean(x >= 1.0 - edge))
+        x = 1.0 - x if params.invert else x
+        # share of the tile's sound (not its floor, e.g. padding) at full scale
+        frac = float(np.mean(x >= 1.0 - edge)) / max(float(np.mean(x > edge)), 1e-12)
         if frac > SATURATED_FRACTION:
             bad.append(i)
             worst = max(worst, frac)

@@ -70,7 +70,8 @@ from ..params import SpectrogramParams
 from ..phase import Quality, resolve_quality
 from ..pictures import picture_size
 from ..typing import PathLike
-from .arrays import Domain, check_height, check_saturation, cut_grid, domain_of, grid_geometry, guess_grid
+from .arrays import Domain, check_height, check_saturation, domain_of
+from .grids import cut_grid, grid_geometry, guess_grid
 from .arrays import read_input, split_tiles, stitch_tiles, to_pixels, unit_from_db, value_range_of
 from .layout import DATASET_JSON, description_params, read_description, tile_geometry
 

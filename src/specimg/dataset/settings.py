@@ -241,7 +241,7 @@ def check_options(*, min_level_db: Any, validation: Any, seed: Any, workers: Any
     Raises
     ------
     ParameterError
-        If ``min_level_db`` is not a finite number, ``validation`` not a fraction in [0, 1],
+        If ``min_level_db`` is not a finite number, ``validation`` not a fraction in [0, 1),
         ``seed`` not an integer, ``workers`` neither None nor a positive integer, or
         ``tail`` not one of :data:`TAILS`.
     """
@@ -249,8 +249,8 @@ def check_options(*, min_level_db: Any, validation: Any, seed: Any, workers: Any
         raise ParameterError(f"tail={tail!r} must be 'pad' (the last partial tile padded at the floor) or 'drop'")
     if isinstance(min_level_db, bool) or not isinstance(min_level_db, (int, float)) or not math.isfinite(min_level_db):
         raise ParameterError(f"min_level_db={min_level_db!r} must be a finite number of dB")
-    if isinstance(validation, bool) or not isinstance(validation, (int, float)) or not 0.0 <= validation <= 1.0:
-        raise ParameterError(f"validation={validation!r} must be a fraction in [0, 1]")
+    if isinstance(validation, bool) or not isinstance(validation, (int, float)) or not 0.0 <= validation < 1.0:
+        raise ParameterError(f"validation={validation!r} must be a fraction in [0, 1): train keeps a file of every class")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ParameterError(f"seed={seed!r} must be an integer")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
