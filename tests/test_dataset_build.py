@@ -443,7 +443,8 @@ def test_resume_after_sigkill_equals_an_uninterrupted_build(tmp_path: Path, vict
 def test_dask_local_cluster_gives_byte_identical_tiles(built: tuple[Path, Any], tree: Path, tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     out = tmp_path / "dask"
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    # dashboard on a free port: another test may hold 8787 when the suite runs in parallel
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
         report = build(tree, out, size=SIZE, validation=0.5, seed=1, scheduler=cluster.scheduler_address)
     local, local_report = built
     assert report == dataclasses.replace(local_report, out_dir=out)

@@ -795,7 +795,8 @@ def test_decode_dir_on_dask_gives_the_same_files(batch, dataset, tmp_path):
     gan.mkdir()
     np.save(gan / "a.npy", batch[:2])
     local = decode_dir(gan, tmp_path / "local", dataset=dataset, n_iter=2, subtype="FLOAT")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+    # dashboard on a free port: another test may hold 8787 when the suite runs in parallel
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0") as cluster:
         remote = decode_dir(gan, tmp_path / "dask", dataset=dataset, n_iter=2, subtype="FLOAT",
                             scheduler=cluster.scheduler_address)  # fmt: skip
     assert [p.name for p in remote] == [p.name for p in local] == ["a_0.wav", "a_1.wav"]
