@@ -293,7 +293,8 @@ BAD_INPUT = [
     pytest.param(["info", "{truncated}"], ["truncated.png", "truncated or corrupt"], id="info-truncated"),
     pytest.param(["encode", "{clip}", "{out}/x.bmp"], ["x.bmp", ".png"], id="encode-unknown-extension"),
     pytest.param(["decode", "{good}", "{out}/x.xyz"], ["x.xyz", ".wav"], id="decode-unknown-extension"),
-    pytest.param(["encode", "{clip}", "{out}/sub/x.png"], ["sub", "does not exist"], id="no-output-folder"),
+    # the output's folder is created, and removed again when the command fails
+    pytest.param(["encode", "{clip}", "{out}/sub/x.png", "--n-fft", "1"], ["n_fft=1"], id="no-output-folder"),
     pytest.param(["decode", "{good}", "{out}/x.wav", "--subtype", "NOPE"], ["NOPE"], id="unknown-subtype"),
     pytest.param(["decode", "{good}", "{out}/x.wav", "--momentum", "nan"], ["momentum=nan"], id="momentum-nan"),
 ]

@@ -140,8 +140,8 @@ def test_diff_refuses_different_spectrograms(original: Path, tmp_path: Path) -> 
         (["--gain", "loud:1:2"], "DB 'loud' is not a number"),
         (["--erase", "1:2:3"], "--erase '1:2:3' has 3 field(s)"),
         (["--erase", "1:2", "--denoise", "sharpen"], "unknown method 'sharpen'"),
-        (["--erase", "2:1"], "t0=2 is after t1=1"),
-        (["--gain", "-6:0:1:0:20000"], "f1=20000 Hz"),
+        (["--erase", "2:1"], "T0=2 is after T1=1"),  # the CLI field names of T0:T1
+        (["--gain", "-6:0:1:0:20000"], "F1=20000 Hz"),
         ([], "no operation given"),
     ],
     ids=["gain-db", "erase-fields", "denoise-method", "t0>t1", "above-nyquist", "no-op"],

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ParameterError
+from .messages import shorten
 from .image import SpectrogramImage
 from .params import SpectrogramParams
 from .spectral import stft_magnitude
@@ -159,12 +160,13 @@ def region_edges(
     ----------
     img : SpectrogramImage
     grid : (int >= 1, int >= 1), time segments and frequency bands: equal durations, and
-        equal widths on the image's frequency axis (Hz for linear, mel for mel)
+        equal widths on the image's frequency axis (Hz for linear, mel for mel); at most
+        the image's frames and bins (and ``max_segments`` time segments)
     time_step : float > 0 or None, seconds per segment instead of ``grid[0]`` (the last
         segment is cut at the end)
     freq_bands : sequence of float in [0, top] or None, frequencies (Hz) that split the
         bands instead of ``grid[1]``; ``top`` is ``sr / 2``, or ``fmax`` for mel
-    max_segments : int or None, refuse a ``time_step`` that makes more segments than this
+    max_segments : int or None, refuse a grid or ``time_step`` that makes more segments than this
 
     Returns
     -------
@@ -173,8 +175,8 @@ def region_edges(
     Raises
     ------
     ParameterError
-        A grid count below 1, ``time_step <= 0`` or making more than ``max_segments``
-        segments, or a band edge outside ``[0, top]``.
+        A grid count below 1 or above the image's frames or bins, ``time_step <= 0``, more
+        than ``max_segments`` segments, or a band edge outside ``[0, top]``.
     """
     p = img.params
     try:
@@ -183,7 +185,16 @@ def region_edges(
     except (TypeError, ValueError):
         valid = False
     if not valid:
-        raise ParameterError(f"grid={grid!r} must be two integers >= 1 (time segments, frequency bands)")
+        raise ParameterError(f"grid={shorten(grid)} must be two integers >= 1 (time segments, frequency bands)")
+    # more regions than pixels only makes empty cells (and unbounded work): refuse first
+    n_frames, n_bins = img.n_frames, p.n_bins
+    if n_t > n_frames or n_f > n_bins:
+        raise ParameterError(
+            f"grid={n_t}x{n_f} has more regions than the image has frames x bins ({n_frames}x{n_bins}); "
+            f"use at most {n_frames} time segments and {n_bins} frequency bands"
+        )
+    if max_segments is not None and n_t > max_segments:
+        raise ParameterError(f"grid={n_t}x{n_f} makes {n_t} time segments; use at most {max_segments}")
     duration = img.duration
     if time_step is not None:
         if not time_step > 0:
@@ -199,6 +210,10 @@ def region_edges(
     top = float(p.fmax) if p.scale == "mel" else p.sr / 2
     if freq_bands is not None:
         points = sorted({float(x) for x in freq_bands})
+        if len(points) >= p.n_bins:
+            raise ParameterError(
+                f"freq_bands has {len(points)} frequencies for an image of {p.n_bins} bins; give fewer than {p.n_bins}"
+            )
         bad = [x for x in points if not 0 <= x <= top]
         if bad:
             raise ParameterError(f"freq_bands: {bad[0]:g} Hz is outside 0..{top:g} Hz")

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from .errors import FormatError, ParameterError
+from .messages import shorten
 from .spectral import analysis_window, frame_count, frame_offset, span_length, stft_lengths
 
-__all__ = ["SpectrogramParams", "FORMAT_VERSION", "FORMAT_NAME", "check_float"]
+__all__ = ["SpectrogramParams", "FORMAT_VERSION", "FORMAT_NAME", "check_float", "MAX_DB", "MAX_REF", "MAX_POWER"]
 
 #: Version of the metadata schema and pixel mapping written by this release.
 FORMAT_VERSION = 1
@@ -29,6 +30,15 @@ FORMAT_NAME = "specimg"
 _MAX_SR = 1_000_000
 _MAX_N_FFT = 1 << 17
 _MAX_CHANNELS = 64
+#: Bound of ``|db_min|`` and ``|db_max|`` in dB: far beyond any real level, and small
+#: enough that ``10 ** (db / 20)`` stays a finite float.
+MAX_DB = 1000.0
+#: ``ref`` must lie in ``[1 / MAX_REF, MAX_REF]`` (±600 dB around 1.0).
+MAX_REF = 1e30
+#: Bound of ``power``: the magnitude is raised to it and must stay finite.
+MAX_POWER = 16.0
+_MAX_WINDOW_TEXT = 100
+_MAX_WINDOW_ITEMS = 16
 
 #: Default of the fields resolved in ``__post_init__`` (typed by their resolved type).
 _DERIVED: Any = None
@@ -36,9 +46,9 @@ _DERIVED: Any = None
 
 def _check_int(name: str, value: Any, lo: int, hi: int, fix: str) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ParameterError(f"{name}={value!r} must be an integer; {fix}")
+        raise ParameterError(f"{name}={shorten(value)} must be an integer; {fix}")
     if not lo <= value <= hi:
-        raise ParameterError(f"{name}={value!r} is out of range [{lo}, {hi}]; {fix}")
+        raise ParameterError(f"{name}={shorten(value)} is out of range [{lo}, {hi}]; {fix}")
 
 
 def check_float(name: str, value: Any) -> float:
@@ -65,15 +75,41 @@ def check_float(name: str, value: Any) -> float:
     3.0
     """
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ParameterError(f"{name}={value!r} must be a real number")
+        raise ParameterError(f"{name}={shorten(value)} must be a real number")
     if not math.isfinite(value):
-        raise ParameterError(f"{name}={value!r} must be finite")
+        raise ParameterError(f"{name}={shorten(value)} must be finite")
     return float(value)
 
 
 def _check_bool(name: str, value: Any) -> None:
     if not isinstance(value, (bool, np.bool_)):
-        raise ParameterError(f"{name}={value!r} must be True or False")
+        raise ParameterError(f"{name}={shorten(value)} must be True or False")
+
+
+def _check_window_size(window: str | tuple) -> None:
+    """Refuse a window spec too long to be a scipy window (and to echo in full)."""
+    if isinstance(window, str):
+        too_long = len(window) > _MAX_WINDOW_TEXT
+    else:
+        too_long = len(window) > _MAX_WINDOW_ITEMS or any(
+            isinstance(part, (str, bytes)) and len(part) > _MAX_WINDOW_TEXT for part in window
+        )
+    if too_long:
+        raise ParameterError(
+            f"window={shorten(window)} is not a window scipy.signal.get_window knows; "
+            "use a name such as 'hann' or a (name, parameter) tuple such as ('kaiser', 8.0)"
+        )
+
+
+def _check_edits(edits: tuple | list) -> None:
+    """The fields specimg itself reads from ``edits`` entries have the right type."""
+    for k, entry in enumerate(edits):
+        if entry["op"] == "external" and "bit_depth" in entry:
+            depth = entry["bit_depth"]
+            if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth not in (8, 16, 32):
+                raise ParameterError(
+                    f"edits[{k}] (op 'external') has bit_depth={shorten(depth)}; it must be the integer 8, 16 or 32"
+                )
 
 
 @dataclass(frozen=True)
@@ -199,7 +235,10 @@ class SpectrogramParams:
         win_length, hop_length = stft_lengths(self.n_fft, self.win_length, self.hop_length)
         window = tuple(self.window) if isinstance(self.window, list) else self.window
         if not (isinstance(window, str) or (isinstance(window, tuple) and window and isinstance(window[0], str))):
-            raise ParameterError(f"window={self.window!r} must be a window name or a (name, parameter, ...) tuple")
+            raise ParameterError(
+                f"window={shorten(self.window)} must be a window name or a (name, parameter, ...) tuple"
+            )
+        _check_window_size(window)
         padded = analysis_window(window, win_length, self.n_fft)
         import scipy.signal  # after analysis_window, which has imported it
 
@@ -210,7 +249,7 @@ class SpectrogramParams:
             )
         _check_bool("center", self.center)
         if self.scale not in ("linear", "mel"):
-            raise ParameterError(f"scale={self.scale!r} must be 'linear' or 'mel'")
+            raise ParameterError(f"scale={shorten(self.scale)} must be 'linear' or 'mel'")
         n_freqs = self.n_fft // 2 + 1
         # n_mels only constrains mel images; a linear image keeps the (unused) default.
         _check_int(
@@ -226,33 +265,43 @@ class SpectrogramParams:
             raise ParameterError(f"fmin={fmin!r} Hz must be >= 0 and below fmax={fmax!r} Hz")
         _check_bool("htk", self.htk)
         if self.norm not in ("slaney", None):
-            raise ParameterError(f"norm={self.norm!r} must be 'slaney' or None")
+            raise ParameterError(f"norm={shorten(self.norm)} must be 'slaney' or None")
         power = check_float("power", self.power)
-        if power <= 0:
-            raise ParameterError(f"power={self.power!r} must be > 0 (1 = magnitude, 2 = power)")
+        if not 0 < power <= MAX_POWER:
+            raise ParameterError(f"power={self.power!r} must be in (0, {MAX_POWER:g}] (1 = magnitude, 2 = power)")
         db_min = check_float("db_min", self.db_min)
         db_max = check_float("db_max", self.db_max)
+        for name, db in (("db_min", db_min), ("db_max", db_max)):
+            if abs(db) > MAX_DB:
+                raise ParameterError(
+                    f"{name}={db!r} dB is out of range [-{MAX_DB:g}, {MAX_DB:g}]; typical levels are -120 to +6 dB"
+                )
         if db_min >= db_max:
             raise ParameterError(f"db_min={db_min!r} must be below db_max={db_max!r}")
         ref = check_float("ref", self.ref)
         if ref <= 0:
             raise ParameterError(f"ref={self.ref!r} must be a positive amplitude")
+        if not 1 / MAX_REF <= ref <= MAX_REF:
+            raise ParameterError(
+                f"ref={self.ref!r} is out of range [{1 / MAX_REF:g}, {MAX_REF:g}]; 1.0 reads a full-scale sine as 0 dB"
+            )
         _check_bool("flip", self.flip)
         _check_bool("invert", self.invert)
         if isinstance(self.bit_depth, bool) or not isinstance(self.bit_depth, (int, np.integer)) or (
             self.bit_depth not in (8, 16, 32)
         ):
-            raise ParameterError(f"bit_depth={self.bit_depth!r} must be the integer 8, 16 or 32 (float)")
+            raise ParameterError(f"bit_depth={shorten(self.bit_depth)} must be the integer 8, 16 or 32 (float)")
         if self.n_samples is not None:
             _check_int("n_samples", self.n_samples, 0, 1 << 40, "pass the audio length in samples")
         _check_int("n_channels", self.n_channels, 1, _MAX_CHANNELS, "pass the number of audio channels")
         if not isinstance(self.edits, (tuple, list)) or not all(
             isinstance(e, Mapping) and isinstance(e.get("op"), str) for e in self.edits
         ):
-            raise ParameterError(f"edits={self.edits!r} must be a sequence of dicts, each with an 'op' string")
+            raise ParameterError(f"edits={shorten(self.edits)} must be a sequence of dicts, each with an 'op' string")
+        _check_edits(self.edits)
         if type(self.version) is not int or self.version != FORMAT_VERSION:
             raise ParameterError(
-                f"version={self.version!r} is not supported; this release reads version {FORMAT_VERSION}"
+                f"version={shorten(self.version)} is not supported; this release reads version {FORMAT_VERSION}"
             )
         # Resolve the derived defaults so that equality and JSON are explicit.
         object.__setattr__(self, "win_length", int(win_length))
@@ -377,7 +426,7 @@ class SpectrogramParams:
         version = data.get("version")
         if version != FORMAT_VERSION:
             raise FormatError(
-                f"{source} has format version {version!r}; this release of specimg reads version "
+                f"{source} has format version {shorten(version)}; this release of specimg reads version "
                 f"{FORMAT_VERSION} (upgrade specimg to read newer files)"
             )
         names = {f.name for f in dataclasses.fields(cls)}
@@ -386,7 +435,7 @@ class SpectrogramParams:
             raise FormatError(f"{source} lacks the key(s) {', '.join(missing)}; see FORMAT.md")
         unknown = sorted(set(data) - names - {"format"})
         if unknown:
-            raise FormatError(f"{source} has unknown key(s) {', '.join(unknown)} for version {version}")
+            raise FormatError(f"{source} has unknown key(s) {shorten(', '.join(unknown))} for version {shorten(version)}")
         nulls = sorted(k for k in ("hop_length", "win_length", "fmax", "window") if data[k] is None)
         if nulls:
             raise FormatError(f"{source} has null for {', '.join(nulls)}; version 1 stores resolved values")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +16,40 @@ import numpy as np
 from .. import codec
 from .._samples import sample_data_dir
 from ..codec import decode_file, encode_file, read_audio
-from ..errors import SpecimgError
-from ..formats import load, metadata_source, sidecar_path
+from ..errors import FormatError, SpecimgError
+from ..formats import load, metadata_source, read_metadata, sidecar_path
 from ..metrics import level_difference_db, spectral_convergence
 from ..phase import QUALITY_PRESETS
 from ._common import DbRef, params_option, read_params
 
-__all__ = ["encode", "decode", "info", "demo"]
+__all__ = ["encode", "decode", "info", "demo", "output_folder"]
+
+
+@contextlib.contextmanager
+def output_folder(out_path: str) -> Iterator[None]:
+    """Create the missing folders of output file ``out_path`` (as ``mkdir -p``) for a command.
+
+    The rule of every ``specimg`` command: the folder an output goes into is created if
+    it is missing (``dataset build OUT`` creates OUT, ``encode IN sub/OUT.png`` creates
+    ``sub``). If the command then fails, the folders made here are removed again (when
+    still empty), so a failed command leaves nothing behind.
+    """
+    made = []
+    folder = Path(out_path).absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        made.append(folder)
+        folder = folder.parent
+    for f in reversed(made):
+        f.mkdir()
+    try:
+        yield
+    except BaseException:
+        for f in made:
+            try:
+                f.rmdir()
+            except OSError:
+                break
+        raise
 
 
 @click.command()
@@ -47,11 +76,12 @@ __all__ = ["encode", "decode", "info", "demo"]
 @click.option("--bit-depth", type=click.Choice(["8", "16", "32"]), default="16", show_default=True)
 @click.option("--sidecar", is_flag=True, help="Also write OUT.json with the metadata.")
 def encode(in_path: str, out_path: str, sidecar: bool, sr: int | None, norm: str, bit_depth: str, **kwargs: Any) -> None:
-    """Encode audio file IN as spectrogram image OUT (.png, .tif)."""
-    img = encode_file(
-        in_path, out_path, sr=sr, sidecar=sidecar, progress=sys.stderr.isatty(), norm=None if norm == "none" else norm,
-        bit_depth=int(bit_depth), **kwargs,
-    )  # fmt: skip
+    """Encode audio file IN as spectrogram image OUT (.png, .tif); OUT's folder is created if missing."""
+    with output_folder(out_path):
+        img = encode_file(
+            in_path, out_path, sr=sr, sidecar=sidecar, progress=sys.stderr.isatty(),
+            norm=None if norm == "none" else norm, bit_depth=int(bit_depth), **kwargs,
+        )  # fmt: skip
     p = img.params
     click.echo(f"{out_path}: {img.shape[0]}×{img.shape[1]} {p.bit_depth}-bit, {p.n_channels} channel(s), "
                f"{img.duration:.2f} s at {p.sr} Hz")  # fmt: skip
@@ -73,12 +103,13 @@ def encode(in_path: str, out_path: str, sidecar: bool, sr: int | None, norm: str
 @params_option
 def decode(in_path: str, out_path: str, quality: str, n_iter: int | None, momentum: float, seed: int,
            subtype: str | None, like: str | None, phase_from: str | None, params_path: str | None) -> None:  # fmt: skip
-    """Decode spectrogram image IN to audio file OUT (.wav, .flac, ...)."""
-    y, sr = decode_file(
-        in_path, out_path, params=read_params(params_path), subtype=subtype, quality=quality,
-        n_iter=n_iter, momentum=momentum, rng=seed, like=like, phase_from=phase_from,
-        progress=sys.stderr.isatty(),
-    )  # fmt: skip
+    """Decode spectrogram image IN to audio file OUT (.wav, .flac, ...); OUT's folder is created if missing."""
+    with output_folder(out_path):
+        y, sr = decode_file(
+            in_path, out_path, params=read_params(params_path), subtype=subtype, quality=quality,
+            n_iter=n_iter, momentum=momentum, rng=seed, like=like, phase_from=phase_from,
+            progress=sys.stderr.isatty(),
+        )  # fmt: skip
     click.echo(f"{out_path}: {y.shape[-1] / sr:.2f} s at {sr} Hz, {1 if y.ndim == 1 else y.shape[0]} channel(s)")
 
 
@@ -87,7 +118,14 @@ def decode(in_path: str, out_path: str, quality: str, n_iter: int | None, moment
 @params_option
 def info(path: str, params_path: str | None) -> None:
     """Print the metadata of spectrogram image FILE and the dB range of its pixels."""
-    img = load(path, params=read_params(params_path))
+    given = read_params(params_path)
+    if given is None and Path(path).is_file() and read_metadata(path) is None:
+        # load's own message suggests --like, an option of decode, not of info
+        raise FormatError(
+            f"{path!r} carries no specimg metadata and has no sidecar {sidecar_path(path).name!r}; pass "
+            "--params FILE.json (for a copy from an image editor: specimg decode --like ORIGINAL.png)"
+        )
+    img = load(path, params=given)
     p = img.params
     found = metadata_source(path)
     source = {"embedded": "embedded", "sidecar": f"sidecar {sidecar_path(path).name}"}.get(found or "", "--params")

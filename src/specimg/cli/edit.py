@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from ..formats import image_format, load, save
 from ..image import SpectrogramImage
 from ..metrics import region_diff
 from ._common import grid_size, params_option, read_params
+from .audio import output_folder
 
 __all__ = ["edit", "diff"]
 
@@ -166,12 +168,29 @@ def edit(in_path: str, out_path: str, denoise_: tuple[str, ...], erase_: tuple[s
     funcs = [_parse_edit(name, spec, fade, fade_hz, invert_mask) for name, spec in steps]
     original = load(in_path, params=read_params(params_path))
     img = original
-    for func in funcs:
-        img = func(img)
-    save(img, out_path)
+    for (name, spec), func in zip(steps, funcs):
+        try:
+            img = func(img)
+        except ParameterError as exc:
+            if name not in ("--erase", "--gain"):
+                raise
+            raise ParameterError(f"{name} {spec!r}: {_region_message(str(exc))}") from None
+    with output_folder(out_path):
+        save(img, out_path)
     changed = 100.0 * np.count_nonzero(img.pixels != original.pixels) / img.pixels.size
     done = " → ".join(f"{name[2:]} {spec}" for name, spec in steps)
     click.echo(f"{out_path}: {done}; {changed:.1f} % of pixels changed")
+
+
+def _region_message(text: str) -> str:
+    """A region error of :mod:`specimg.ops` in the words of ``--erase``/``--gain``.
+
+    The library speaks of ``time=(t0, t1)`` and ``None`` for an open end; on the command
+    line the fields are T0:T1:F0:F1 and an open end is an empty field.
+    """
+    text = re.sub(r"^(time|freq)=\(.*?\): ", "", text)
+    text = re.sub(r"\b([tf])([01])\b", lambda m: m.group(1).upper() + m.group(2), text)
+    return text.replace("or None for the end of the axis", "or leave the field empty for the end of the axis")
 
 
 #: Most time segments ``diff`` prints side by side.

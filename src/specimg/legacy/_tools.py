@@ -9,6 +9,7 @@ import numpy as np
 
 from ..errors import AssumptionWarning, FormatError, ParameterError
 from ..image import SpectrogramImage, pixel_max
+from ..messages import shorten
 from ..params import SpectrogramParams
 from ..spectral import calibration
 from ._arrays import from_minmax_image
@@ -105,6 +106,10 @@ RIFFUSION_EXIF_TAGS: dict[str, int] = {
     "power_for_image": 11070,
     "max_value": 11080,
 }
+
+# Largest value a riffusion tag may hold: far above any real one (44100 Hz, 400 ms, 1e4 Hz),
+# small enough that products of two tags stay finite.
+_RIFFUSION_MAX_VALUE = 1e12
 
 # riffusion's SpectrogramParams defaults, used for tags an image lacks.
 _RIFFUSION_DEFAULTS: dict[str, Any] = {
@@ -204,13 +209,15 @@ def from_riffusion(
             continue
         try:
             number = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             number = float("nan")
         lowest_ok = 0.0 if name == "min_frequency" else np.nextafter(0.0, 1.0)
-        if not (np.isfinite(number) and number >= lowest_ok):
+        # 1e300 is finite but overflows once multiplied by the sample rate
+        if not (np.isfinite(number) and lowest_ok <= number <= _RIFFUSION_MAX_VALUE):
             raise FormatError(
-                f"riffusion parameter {name} (EXIF tag {RIFFUSION_EXIF_TAGS[name]}) is {value!r}; it must be a "
-                f"{'non-negative' if name == 'min_frequency' else 'positive'} number. Pass {name}=<value> to override"
+                f"riffusion parameter {name} (EXIF tag {RIFFUSION_EXIF_TAGS[name]}) is {shorten(value)}; it must be a "
+                f"{'non-negative' if name == 'min_frequency' else 'positive'} number up to {_RIFFUSION_MAX_VALUE:g}. "
+                f"Pass {name}=<value> to override"
             )
         values[name] = number
     sr = int(values["sample_rate"])
