@@ -31,6 +31,7 @@ from .errors import (
     LossyWarning,
     MissingFileError,
     ParameterError,
+    ResourceError,
     SpecimgError,
     SpecimgWarning,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "FormatError",
     "AudioError",
     "MissingFileError",
+    "ResourceError",
     "SpecimgWarning",
     "LossyWarning",
     "ClippingWarning",

@@ -12,6 +12,7 @@ __all__ = [
     "FormatError",
     "AudioError",
     "MissingFileError",
+    "ResourceError",
     "SpecimgWarning",
     "LossyWarning",
     "ClippingWarning",
@@ -37,6 +38,13 @@ class AudioError(SpecimgError, ValueError):
 
 class MissingFileError(SpecimgError, FileNotFoundError):
     """An input file does not exist."""
+
+
+class ResourceError(SpecimgError, MemoryError):
+    """A job would need more memory than the budget (see :mod:`specimg.resources`).
+
+    Raised before the work starts, with the estimate, the budget and how to change either.
+    """
 
 
 class SpecimgWarning(UserWarning):

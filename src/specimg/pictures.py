@@ -34,6 +34,7 @@ import numpy as np
 
 from .errors import FormatError, MissingFileError, ParameterError
 from .image import full_scale
+from .resources import check_memory, picture_bytes
 
 __all__ = ["PNG_KEYWORD", "MAX_PIXELS", "Picture", "PictureSource", "read_picture", "read_gray", "to_gray", "unit_gray", "picture_size", "write_png", "BT601"]
 
@@ -93,6 +94,16 @@ def _check_size(n_pages: int, height: int, width: int, name: str) -> None:
             + (f" on {n_pages} pages" if n_pages > 1 else "")
             + f" ({n:,}), more than the {MAX_PIXELS:,} specimg reads; it is not a spectrogram specimg wrote"
         )
+
+
+def _check_decode_memory(size: tuple[int, int, int], mode: str, name: str) -> None:
+    """ResourceError if decoding the pixels of a picture of header ``size`` is over the memory budget."""
+    n_pages, height, width = size
+    check_memory(
+        picture_bytes(n_pages * height * width, mode),
+        f"reading the pixels of {name} ({width}×{height}" + (f"×{n_pages} pages" if n_pages > 1 else "") + f", {mode})",
+        "check that the file is the image you meant",
+    )
 
 
 _PILLOW_LOCK = threading.Lock()
@@ -185,8 +196,9 @@ def _read_tiff(path: Path, name: str, pixels: bool) -> Picture:
             _check_size(*size, name)
             if not pixels:
                 return Picture(None, text, len(pages), size, "tiff")
+            _check_decode_memory(size, "tiff", name)
             arrays = [p.asarray() for p in pages]  # type: ignore[union-attr]
-    except (FormatError, MemoryError):
+    except (FormatError, MemoryError):  # ResourceError is a MemoryError
         raise
     except Exception as exc:  # tifffile raises many kinds on corrupt input
         raise FormatError(f"{name} is not a readable TIFF (truncated or corrupt?): {exc}") from None
@@ -228,6 +240,9 @@ def read_picture(source: PictureSource, *, what: str = "image", pixels: bool = T
         If the file is not a picture Pillow or tifffile can read, claims more than
         :data:`MAX_PIXELS` pixels (checked from the header, before decoding), or the array
         has no picture shape or dtype.
+    ResourceError
+        If decoding the pixels would need more memory than
+        :func:`specimg.resources.memory_budget` (estimated from the header, before decoding).
     ParameterError
         If ``source`` is none of the accepted types.
 
@@ -273,10 +288,11 @@ def read_picture(source: PictureSource, *, what: str = "image", pixels: bool = T
                 size = (1, int(height), int(width))
                 if not pixels:  # getexif() would decode a PNG's pixels: header only means none
                     return Picture(None, text, None, size, im.mode)
+                _check_decode_memory((n_frames, int(height), int(width)), im.mode, name)
                 im.load()
                 exif = dict(im.getexif()) if hasattr(im, "getexif") else {}
                 data = _from_pillow(im)
-    except (FormatError, MemoryError):
+    except (FormatError, MemoryError):  # ResourceError is a MemoryError
         raise
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         what_kind = "a readable PNG (truncated or corrupt?)" if kind == "png" else "an image Pillow can read"

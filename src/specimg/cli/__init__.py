@@ -22,6 +22,7 @@ import click
 from .. import __version__
 from .._samples import sample_data_dir
 from ..errors import SpecimgError
+from ..resources import memory_limit, parse_size
 from .audio import decode, demo, encode, info
 from .dataset import dataset
 from .edit import diff, edit
@@ -67,8 +68,29 @@ class _Specimg(click.Group):
 
 @click.group(cls=_Specimg, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="specimg")
-def cli() -> None:
+@click.option(
+    "--max-memory",
+    metavar="SIZE",
+    default=None,
+    callback=lambda ctx, param, value: _max_memory(value),
+    help="Memory budget of one job, e.g. 2G or 512M (default: SPECIMG_MAX_MEMORY, else half the "
+    "available memory). Jobs estimated to need more are refused before they start.",
+)
+@click.pass_context
+def cli(ctx: click.Context, max_memory: str | None) -> None:
     """Turn audio into calibrated spectrogram images, and images back into audio."""
+    if max_memory is not None:
+        ctx.with_resource(memory_limit(max_memory))
+
+
+def _max_memory(value: str | None) -> str | None:
+    """``--max-memory`` checked as a size (a usage error, exit 2, if it is not one)."""
+    if value is not None:
+        try:
+            parse_size(value, name="--max-memory")
+        except SpecimgError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
 
 
 for _command in (encode, decode, info, demo, edit, diff, import_, dataset):
