@@ -25,6 +25,7 @@ import tifffile
 
 from .errors import FormatError, MissingFileError, ParameterError
 from .image import SpectrogramImage, from_unit, pixel_dtype
+from .messages import shorten
 from .params import FORMAT_NAME, SpectrogramParams
 from .pictures import PNG_KEYWORD, read_picture, unit_gray, write_png
 
@@ -113,6 +114,10 @@ def save(
     MissingFileError
         If the destination folder does not exist.
     """
+    if not isinstance(img, SpectrogramImage):
+        raise ParameterError(f"img={shorten(img)} must be a SpectrogramImage (save(img, path))")
+    if not isinstance(path, (str, os.PathLike)):
+        raise ParameterError(f"path={shorten(path)} must be a str or path-like file name")
     path = Path(path)
     fmt = image_format(path)
     if compress_level is not None and (
@@ -179,7 +184,31 @@ def _read_image(
     return picture.pixels, text, picture.n_pages
 
 
+def _png_text_chunks(path: Path, keyword: str = PNG_KEYWORD) -> int:
+    """How many tEXt/zTXt/iTXt chunks named ``keyword`` a PNG holds before its image data.
+
+    Pillow keeps only the last of two chunks with one keyword; this walks the chunk
+    headers (a seek per chunk, up to the first IDAT) to see them all. 0 for a non-PNG.
+    """
+    key = keyword.encode("latin-1") + b"\0"
+    count = 0
+    with open(path, "rb") as f:
+        if f.read(8) != b"\x89PNG\r\n\x1a\n":
+            return 0
+        while len(head := f.read(8)) == 8 and head[4:] not in (b"IDAT", b"IEND"):
+            length = int.from_bytes(head[:4], "big")
+            n = min(length, len(key)) if head[4:] in (b"tEXt", b"zTXt", b"iTXt") else 0
+            count += n == len(key) and f.read(n) == key
+            f.seek(length - n + 4, os.SEEK_CUR)  # the rest of the data, then the CRC
+    return count
+
+
 def _params_from(path: Path, text: str | None) -> tuple[SpectrogramParams | None, Literal["embedded", "sidecar"] | None]:
+    if text is not None and _png_text_chunks(path) > 1:
+        raise FormatError(
+            f"{str(path)!r} holds {_png_text_chunks(path)} {PNG_KEYWORD!r} text chunks; a specimg PNG holds one "
+            "(FORMAT.md): which one is right cannot be told, so the file is refused"
+        )
     if text is not None:
         return SpectrogramParams.from_json(text, source=f"metadata embedded in {str(path)!r}"), "embedded"
     side = sidecar_path(path)
@@ -253,22 +282,23 @@ def load(
         If the file is not a readable image, its metadata is invalid, its size
         contradicts its metadata (or the size of ``like``: editors may add borders or
         resample), or it has no metadata and neither ``params`` nor ``like`` is given.
+    ParameterError
+        If an argument has the wrong type (``params`` not a SpectrogramParams, say).
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ParameterError(f"path={shorten(path)} must be a str or path-like image file name")
+    if params is not None and not isinstance(params, SpectrogramParams):
+        raise ParameterError(
+            f"params={shorten(params)} must be a SpectrogramParams (from a dict: SpectrogramParams(**d))"
+        )
+    if like is not None and not isinstance(like, (SpectrogramImage, SpectrogramParams, str, os.PathLike)):
+        raise ParameterError(f"like={shorten(like)} must be a SpectrogramImage, SpectrogramParams or image path")
     path = Path(path)
-    # the header first: its size must agree with the metadata before any pixel is decoded
-    # (a 2 MB PNG can claim 32768×32768 pixels; read_picture bounds the decode's memory)
-    header = read_picture(path, pixels=False)
-    found, _ = _params_from(path, header.text if header.n_pages is None else _ours(header.text))
-    expected_params = found or params
-    if like is not None:
-        expected_params = found or params or _params_of(like)
-    if isinstance(expected_params, SpectrogramParams):
-        _check_header_size(path, header.size, expected_params, edited=like is not None)
-    pixels, _, n_pages = _read_image(path, pixels=True, any_mode=like is not None)
+    pixels, text, n_pages = _read_image(path, pixels=True, any_mode=like is not None)
     assert pixels is not None
+    found, _ = _params_from(path, text)
     if like is not None:
-        assert expected_params is not None
-        template = expected_params
+        template = found or params or _params_of(like)
         # the source depth tells decode(phase_from=) how coarse "unchanged" pixels may be
         source_bits = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16}.get(pixels.dtype, 32)
         edits = template.edits + ({"op": "external", "file": path.name, "bit_depth": source_bits},)
@@ -299,34 +329,6 @@ def load(
             "channel (FORMAT.md §3)"
         )
     return SpectrogramImage(pixels, found)
-
-
-def _check_header_size(path: Path, size: tuple[int, int, int], params: SpectrogramParams, *, edited: bool) -> None:
-    """FormatError if a picture's header size (n_pages, height, width) contradicts ``params``.
-
-    Pages are stacked vertically, as :func:`specimg.pictures.read_picture` returns them.
-    """
-    height, width = size[0] * size[1], size[2]
-    rows = params.n_channels * params.n_bins
-    cols = params.n_frames
-    if height == rows and (cols is None or width == cols):
-        return
-    want = f"{width if cols is None else cols}×{rows}"
-    if edited:
-        raise FormatError(
-            f"{str(path)!r} is {width}×{height} pixels but the original is {want} (width×height); crop or "
-            "resize it back (editors may add borders or scale on export)"
-        )
-    if height != rows:
-        raise FormatError(
-            f"{str(path)!r} has {height} rows (from its header) but its parameters call for {rows} "
-            f"({params.n_channels} channel(s) × {params.n_bins} {params.scale} bins); it is not the image its "
-            "metadata describes"
-        )
-    raise FormatError(
-        f"{str(path)!r} has {width} columns (from its header) but n_samples={params.n_samples} with "
-        f"hop_length={params.hop_length} calls for {cols} frames; it is not the image its metadata describes"
-    )
 
 
 def _params_of(like: SpectrogramImage | SpectrogramParams | str | os.PathLike) -> SpectrogramParams:
