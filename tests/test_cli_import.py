@@ -279,7 +279,7 @@ def test_folder_one_bad_file_among_good_ones(audio: dict[str, Any], tmp_path: Pa
     (src / "readme.txt").write_text("not an input\n")
 
     result = run("import", "minmax", src, out, "--workers", str(workers), cwd=tmp_path)
-    assert result.returncode == 1, result.stderr
+    assert result.returncode == 2, result.stderr  # issue 12: 2 = some files failed
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
     errors = [line for line in lines if line.startswith("specimg: error: ")]

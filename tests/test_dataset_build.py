@@ -470,8 +470,9 @@ def assert_one_line_error(result: Any, *fragments: str) -> None:
 def test_cli_build(tree: Path, built: tuple[Path, Any], tmp_path: Path) -> None:
     result = run_cli("dataset", "build", tree, "cli-out", "--size", "64x32", "--validation", "0.5", "--seed", "1",
                      "--workers", "2", cwd=tmp_path)  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 2, result.stderr  # issue 12: a build with a failed file exits 2, with the counts
     assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("specimg: error: 1 of 7 file(s) failed"), result.stderr
     assert "tiles from 7 files" in result.stdout and "1 failed" in result.stdout
     a, b = snapshot(tmp_path / "cli-out"), snapshot(built[0])
     a.pop("specimg.json"), b.pop("specimg.json")
@@ -571,3 +572,125 @@ def test_tile_blocks_match_the_whole_file_analysis() -> None:
             got = pixels[:, (k - k0) * 16 : (k - k0) * 16 + 32].astype(np.int64)
             ref = whole[2][:, k * 16 : k * 16 + 32].astype(np.int64)
             assert np.abs(got - ref).max() <= 1
+
+
+# ---------------------------------------------------------------------------- issue 12: bad files, bad records
+def _two_tones(root: Path) -> Path:
+    audio = root / "audio"
+    audio.mkdir()
+    sf.write(audio / "a.wav", _tone(440, 0.5, 0.5), SR)
+    sf.write(audio / "b.wav", _tone(660, 0.5, 0.5), SR)
+    return audio
+
+
+def test_dangling_link_and_loop_are_named_and_the_build_goes_on(tmp_path: Path) -> None:
+    """A dangling symlink and a symlink loop used to stop the build with [Errno 2], leaving
+    only specimg.json; now the other files are built, the links named, and the exit status is 2."""
+    audio = _two_tones(tmp_path)
+    (audio / "dangling.wav").symlink_to("nowhere.wav")
+    (audio / "loop.wav").symlink_to("loop.wav")
+    (audio / "loopdir").symlink_to("loopdir")  # a folder link loop: not followed, not an error
+    result = run_cli("dataset", "build", "audio", "out", "--size", "64x32", "--workers", "1", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        "specimg: error: 2 of 4 file(s) failed (named above, and in out/errors.jsonl); the other 2 were built"
+    ]
+    assert "skipped dangling.wav: failed: a dangling symbolic link (to 'nowhere.wav'" in result.stdout
+    assert "skipped loop.wav: failed: a symbolic link loop" in result.stdout
+    out = tmp_path / "out"
+    assert {row["source"] for split in ("train", "validation") for row in manifest(out, split)} == {"a.wav", "b.wav"}
+    errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
+    assert [e["source"] for e in errors] == ["dangling.wav", "loop.wav"]
+    # the link now leads somewhere: a rerun builds it and exits 0
+    sf.write(audio / "nowhere.wav", _tone(880, 0.5, 0.5), SR)
+    (audio / "loop.wav").unlink()
+    again = run_cli("dataset", "build", "audio", "out", "--size", "64x32", "--workers", "1", cwd=tmp_path)
+    assert again.returncode == 0 and again.stderr == "", again.stderr
+    assert "2 files done by an earlier run" in again.stdout
+
+
+def test_full_disk_while_writing_tiles_fails_those_files_and_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files whose tiles cannot be written (ENOSPC) are failed with the reason; the build exits 2
+    (it exited 0 with 29 of 30 files failed)."""
+    import errno
+
+    from specimg.dataset import tiling
+
+    _two_tones(tmp_path)
+    real = tiling.write_png
+
+    def full(target: Any, pixels: Any, **kwargs: Any) -> None:
+        if "b__c" in Path(target).name:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(target, pixels, **kwargs)
+
+    monkeypatch.setattr(tiling, "write_png", full)
+    result = run_cli("dataset", "build", "audio", "out", "--size", "64x32", "--workers", "1", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "1 of 2 file(s) failed" in result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("skipped b.wav: failed: "))
+    assert "cannot write" in line and "b__c0__f0000000.png': No space left on device" in line and ".part" not in line
+    assert {p.name.split("__")[0] for p in (tmp_path / "out").rglob("*.png")} == {"a"}
+    assert not [p for p in (tmp_path / "out").rglob("*.part")]
+
+
+def test_bad_records_are_rebuilt_not_trusted(tmp_path: Path) -> None:
+    """A record with split "../../evil" made every later build fail with a raw KeyError, and a
+    row with file_name "../../victim.png" was listed in train/metadata.jsonl; records are data:
+    a bad one is deleted and its file tiled again, and nothing outside OUT_DIR is touched."""
+    from specimg.dataset.layout import STATE_DIR, record_name
+    from specimg.dataset.state import check_record
+
+    audio = _two_tones(tmp_path)
+    out, fresh = tmp_path / "out", tmp_path / "fresh"
+    build(audio, fresh, size=SIZE, workers=1, validation=0.0)
+    build(audio, out, size=SIZE, workers=1, validation=0.0)
+    victim = tmp_path / "victim.png"
+    victim.write_bytes(b"keep me")
+    path_a, path_b = (out / STATE_DIR / record_name(s) for s in ("a.wav", "b.wav"))
+    rec_a, rec_b = json.loads(path_a.read_text()), json.loads(path_b.read_text())
+    rec_a["plan"], rec_a["split"] = rec_a["split"], "../../evil"
+    rec_b["rows"][0]["file_name"] = "../../victim.png"
+    path_a.write_text(json.dumps(rec_a))
+    path_b.write_text(json.dumps(rec_b))
+    assert check_record(rec_a, path_a.name) == "split '../../evil' is not one of train, validation"
+    assert "is not the tile's name" in str(check_record(rec_b, path_b.name))
+
+    report = build(audio, out, size=SIZE, workers=1, validation=0.0)
+    assert report.files_resumed == 0 and report.files_failed == 0
+    assert not any(".." in row["file_name"] for row in manifest(out, "train"))
+    assert victim.read_bytes() == b"keep me"
+    a, b = snapshot(out), snapshot(fresh)
+    a.pop("specimg.json"), b.pop("specimg.json")
+    assert a == b
+    for rec in (rec_a, rec_b):
+        assert check_record(json.loads((out / STATE_DIR / record_name(rec["source"])).read_text()),
+                            record_name(rec["source"])) is None  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "change, why",
+    [
+        ({"source": "../x.wav"}, "not a relative path"),
+        ({"stat": "big"}, "stat is not two integers"),
+        ({"status": "weird"}, "status 'weird'"),
+        ({"sr": "22050"}, "wrong type"),
+        ({"rows": {"a": 1}}, "rows is not a list"),
+        ({"label": "dog"}, "not the class folder"),
+        ({"split": ["train"]}, "is not one of train, validation"),
+    ],
+)
+def test_check_record_names_what_is_wrong(change: dict[str, Any], why: str) -> None:
+    from specimg.dataset.layout import record_name
+    from specimg.dataset.state import check_record
+
+    good = {"source": "a.wav", "stat": [1, 2], "status": "done", "split": "train", "label": None, "sr": SR,
+            "n_samples": 10, "n_channels": 1, "seconds": 0.1, "too_short": True, "silent": 0, "reason": None,
+            "rows": []}  # fmt: skip
+    assert check_record(good, record_name("a.wav")) is None
+    bad = {**good, **change}
+    assert why in str(check_record(bad, record_name(str(bad["source"]))))
+    assert check_record(good, record_name("b.wav")) is not None  # a record under another file's name

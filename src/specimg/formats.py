@@ -13,23 +13,25 @@ only once it is complete, so a failure never leaves a partial file behind.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
+import re
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import tifffile
 
 from .errors import FormatError, MissingFileError, ParameterError
 from .image import SpectrogramImage, from_unit, pixel_dtype
-from .messages import shorten
 from .params import FORMAT_NAME, SpectrogramParams
 from .pictures import PNG_KEYWORD, read_picture, unit_gray, write_png
 
-__all__ = ["save", "load", "read_metadata", "metadata_source", "atomic_path", "sidecar_path", "image_format", "PNG_KEYWORD"]
+__all__ = ["save", "load", "read_metadata", "metadata_source", "atomic_path", "atomic_paths", "sidecar_path", "image_format", "PNG_KEYWORD"]
 
 
 
@@ -37,27 +39,175 @@ ImageFormat = Literal["png", "tiff"]
 
 
 
+#: The temporary name :func:`atomic_path` gives a file while it is written:
+#: ``.<name>.<8 random characters>.part`` (as :func:`tempfile.mkstemp` makes it).
+_PART_RE = r"\.[a-z0-9_]{8}\.part"
+
+
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, *, clean_stale: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
 
     On any exception the temporary file is removed and ``path`` is left untouched.
+    Temporary files of the same target left by an earlier, killed, writer
+    (``.<name>.xxxxxxxx.part``) are removed first, unless ``clean_stale`` is False (for
+    folders of many files whose writer sweeps them itself, such as a dataset build). An
+    ``OSError`` while writing names ``path``, not the temporary file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write.
+    clean_stale : bool
+        Remove the leftover temporary files of ``path`` first.
+
+    Raises
+    ------
+    ParameterError
+        If ``path`` is a folder.
+    MissingFileError
+        If the folder of ``path`` does not exist.
+    OSError
+        If the file cannot be written (read-only folder, full disk), naming ``path``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> target = Path(tempfile.mkdtemp()) / "a.txt"
+    >>> with atomic_path(target) as tmp:
+    ...     _ = tmp.write_text("hello")
+    >>> target.read_text()
+    'hello'
     """
-    path = Path(path)
-    if path.is_dir():
-        raise ParameterError(f"{str(path)!r} is a folder; give a file name to write")
-    if not path.parent.exists():
-        raise MissingFileError(f"output folder {str(path.parent)!r} does not exist; create it first")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
+    with atomic_paths(path, clean_stale=clean_stale) as (tmp,):
+        yield tmp
+
+
+@contextlib.contextmanager
+def atomic_paths(*paths: str | os.PathLike, clean_stale: bool = True) -> Iterator[tuple[Path, ...]]:
+    """Yield one temporary path beside each of ``paths``; rename them all into place on success.
+
+    Every target is checked and every temporary file created before the body runs; after
+    it, the files are renamed one by one, and if a rename fails, the targets already
+    replaced get their earlier content back. So either all of ``paths`` are replaced or
+    none is (an image and its sidecar, say); a crash between two renames (SIGKILL) may
+    still leave the first new and the second old.
+
+    Parameters
+    ----------
+    *paths : str or path-like
+        The files to write, distinct.
+    clean_stale : bool
+        Remove leftover temporary files of the same targets first (see :func:`atomic_path`).
+
+    Raises
+    ------
+    ParameterError, MissingFileError, OSError
+        As :func:`atomic_path`, before any target is touched.
+    """
+    targets = [Path(p) for p in paths]
+    for target in targets:
+        if target.is_dir():
+            raise ParameterError(f"{str(target)!r} is a folder; give a file name to write")
+        if not target.parent.exists():
+            raise MissingFileError(f"output folder {str(target.parent)!r} does not exist; create it first")
+    temps: list[str] = []
     try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
-        os.replace(tmp, path)
+        for target in targets:
+            if clean_stale:
+                _remove_stale(target)
+            fd, tmp = _writable(target, functools.partial(tempfile.mkstemp, prefix=f".{target.name}.", suffix=".part",
+                                                          dir=target.parent))  # fmt: skip
+            os.close(fd)
+            temps.append(tmp)
+        try:
+            yield tuple(Path(t) for t in temps)
+        except OSError as exc:
+            if exc.errno is not None and (exc.filename is None or str(exc.filename) in temps):
+                failed = targets[temps.index(str(exc.filename))] if exc.filename is not None else targets[0]
+                raise _naming(exc, failed) from None
+            raise
+        mode = 0o666 & ~_umask()  # mkstemp makes 0600; give what open() would
+        for tmp in temps:
+            os.chmod(tmp, mode)
+        _replace_all(temps, targets)
+    finally:
+        for tmp in temps:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def _replace_all(temps: list[str], targets: list[Path]) -> None:
+    """Rename every temporary file onto its target; on a failure, put back the targets already replaced."""
+    backups: list[tuple[Path, str | None]] = []  # (target, link to its earlier content or None if there was none)
+    try:
+        for i, (tmp, target) in enumerate(zip(temps, targets)):
+            backup = None
+            if i < len(targets) - 1 and os.path.lexists(target):  # the last one needs no way back
+                backup = _writable(target, functools.partial(_link_aside, target))
+            backups.append((target, backup))
+            _writable(target, functools.partial(os.replace, tmp, target))
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        for target, backup in backups[:-1]:  # the last one failed: it was not replaced
+            with contextlib.suppress(OSError):
+                if backup is None:
+                    os.unlink(target)
+                else:
+                    os.replace(backup, target)
         raise
+    finally:
+        for _, backup in backups:
+            if backup is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(backup)
+
+
+def _link_aside(target: Path) -> str:
+    """A second name for ``target`` (a hard link, a copy of a symlink, or a copy), beside it."""
+    fd, aside = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    os.unlink(aside)
+    if target.is_symlink():
+        os.symlink(os.readlink(target), aside)
+    else:
+        try:
+            os.link(target, aside)
+        except OSError:
+            shutil.copy2(target, aside)
+    return aside
+
+
+_T = TypeVar("_T")
+
+
+def _writable(target: Path, action: Callable[[], _T]) -> _T:
+    """``action()``, with an ``OSError`` it raises naming ``target`` rather than a temporary file."""
+    try:
+        return action()
+    except OSError as exc:
+        raise _naming(exc, target) from None
+
+
+def _naming(exc: OSError, target: Path) -> OSError:
+    """An ``OSError`` of the same type and errno as ``exc``, whose message names ``target``."""
+    message = f"cannot write {str(target)!r}: {exc.strerror or exc}"
+    try:
+        return type(exc)(exc.errno, message)
+    except Exception:  # a subclass with another constructor
+        return OSError(exc.errno, message)
+
+
+def _remove_stale(target: Path) -> None:
+    """Delete the temporary files of ``target`` that an interrupted writer left."""
+    pattern = re.compile(re.escape(f".{target.name}") + _PART_RE + "$")
+    try:
+        names = [name for name in os.listdir(target.parent) if pattern.match(name)]
+    except OSError:
+        return
+    for name in names:
+        with contextlib.suppress(OSError):
+            os.unlink(target.parent / name)
 
 
 def _umask() -> int:
@@ -93,7 +243,10 @@ def save(
     path : str or path-like
         Destination; ``.png`` (8/16-bit) or ``.tif``/``.tiff`` (8/16-bit, float32).
     sidecar : bool
-        Also write the metadata to ``<path>.json``.
+        Also write the metadata to ``<path>.json``. The image and the sidecar are written
+        to temporary files first and then both renamed into place: when either cannot be
+        written (the sidecar name is a folder, the disk is full), neither replaces what
+        was there.
     compress_level : int in [0, 9] or None
         zlib level of a PNG (0 = none, 1 = fastest, 9 = smallest); ``None`` keeps
         Pillow's default (6). The pixels are the same at every level. For 8-bit images
@@ -113,11 +266,15 @@ def save(
         ``compress_level`` is not an integer from 0 to 9.
     MissingFileError
         If the destination folder does not exist.
+    OSError
+        If the file cannot be written (read-only folder, full disk); the message names
+        ``path``, not the temporary file.
+
+    Notes
+    -----
+    Temporary files of ``path`` left by a writer that was killed (``.<name>.xxxxxxxx.part``)
+    are removed (see :func:`atomic_path`).
     """
-    if not isinstance(img, SpectrogramImage):
-        raise ParameterError(f"img={shorten(img)} must be a SpectrogramImage (save(img, path))")
-    if not isinstance(path, (str, os.PathLike)):
-        raise ParameterError(f"path={shorten(path)} must be a str or path-like file name")
     path = Path(path)
     fmt = image_format(path)
     if compress_level is not None and (
@@ -125,27 +282,27 @@ def save(
     ):
         raise ParameterError(f"compress_level={compress_level!r} must be an integer from 0 to 9 (or None)")
     text = img.params.to_json()
-    if fmt == "png":
-        if img.params.bit_depth == 32:
-            raise ParameterError(
-                f"bit_depth=32 (float) cannot be stored in PNG {str(path)!r}; write a .tiff or use bit_depth=16"
-            )
-        with atomic_path(path) as tmp:
-            write_png(tmp, img.pixels, text=text, compress_level=compress_level)
-    else:
-        rows = img.params.n_bins
-        with atomic_path(path) as tmp, tifffile.TiffWriter(tmp) as tif:
-            for c in range(img.params.n_channels):
-                tif.write(
-                    img.pixels[c * rows : (c + 1) * rows],
-                    photometric="minisblack",
-                    description=text if c == 0 else None,
-                    metadata=None,
-                    compression="zlib",
-                )
-    if sidecar:
-        with atomic_path(sidecar_path(path)) as tmp:
-            tmp.write_text(img.params.to_json(indent=2) + "\n", encoding="utf-8")
+    if fmt == "png" and img.params.bit_depth == 32:
+        raise ParameterError(
+            f"bit_depth=32 (float) cannot be stored in PNG {str(path)!r}; write a .tiff or use bit_depth=16"
+        )
+    targets = (path, sidecar_path(path)) if sidecar else (path,)
+    with atomic_paths(*targets) as temps:  # the image and its sidecar replace what was there together, or neither
+        if fmt == "png":
+            write_png(temps[0], img.pixels, text=text, compress_level=compress_level)
+        else:
+            rows = img.params.n_bins
+            with tifffile.TiffWriter(temps[0]) as tif:
+                for c in range(img.params.n_channels):
+                    tif.write(
+                        img.pixels[c * rows : (c + 1) * rows],
+                        photometric="minisblack",
+                        description=text if c == 0 else None,
+                        metadata=None,
+                        compression="zlib",
+                    )
+        if sidecar:
+            temps[1].write_text(img.params.to_json(indent=2) + "\n", encoding="utf-8")
     return path
 
 
@@ -184,31 +341,7 @@ def _read_image(
     return picture.pixels, text, picture.n_pages
 
 
-def _png_text_chunks(path: Path, keyword: str = PNG_KEYWORD) -> int:
-    """How many tEXt/zTXt/iTXt chunks named ``keyword`` a PNG holds before its image data.
-
-    Pillow keeps only the last of two chunks with one keyword; this walks the chunk
-    headers (a seek per chunk, up to the first IDAT) to see them all. 0 for a non-PNG.
-    """
-    key = keyword.encode("latin-1") + b"\0"
-    count = 0
-    with open(path, "rb") as f:
-        if f.read(8) != b"\x89PNG\r\n\x1a\n":
-            return 0
-        while len(head := f.read(8)) == 8 and head[4:] not in (b"IDAT", b"IEND"):
-            length = int.from_bytes(head[:4], "big")
-            n = min(length, len(key)) if head[4:] in (b"tEXt", b"zTXt", b"iTXt") else 0
-            count += n == len(key) and f.read(n) == key
-            f.seek(length - n + 4, os.SEEK_CUR)  # the rest of the data, then the CRC
-    return count
-
-
 def _params_from(path: Path, text: str | None) -> tuple[SpectrogramParams | None, Literal["embedded", "sidecar"] | None]:
-    if text is not None and _png_text_chunks(path) > 1:
-        raise FormatError(
-            f"{str(path)!r} holds {_png_text_chunks(path)} {PNG_KEYWORD!r} text chunks; a specimg PNG holds one "
-            "(FORMAT.md): which one is right cannot be told, so the file is refused"
-        )
     if text is not None:
         return SpectrogramParams.from_json(text, source=f"metadata embedded in {str(path)!r}"), "embedded"
     side = sidecar_path(path)
@@ -282,17 +415,7 @@ def load(
         If the file is not a readable image, its metadata is invalid, its size
         contradicts its metadata (or the size of ``like``: editors may add borders or
         resample), or it has no metadata and neither ``params`` nor ``like`` is given.
-    ParameterError
-        If an argument has the wrong type (``params`` not a SpectrogramParams, say).
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise ParameterError(f"path={shorten(path)} must be a str or path-like image file name")
-    if params is not None and not isinstance(params, SpectrogramParams):
-        raise ParameterError(
-            f"params={shorten(params)} must be a SpectrogramParams (from a dict: SpectrogramParams(**d))"
-        )
-    if like is not None and not isinstance(like, (SpectrogramImage, SpectrogramParams, str, os.PathLike)):
-        raise ParameterError(f"like={shorten(like)} must be a SpectrogramImage, SpectrogramParams or image path")
     path = Path(path)
     pixels, text, n_pages = _read_image(path, pixels=True, any_mode=like is not None)
     assert pixels is not None

@@ -77,6 +77,14 @@ def dataset_build(audio_dir: str, out_dir: str, size: str, bit_depth: str, **kwa
     card (README.md: labels as ClassLabel) and class folders when every file sits in a
     subfolder. Prints the seconds tiled against the input and every skipped file with its
     reason (also in OUT_DIR/.build/summary.json). Interrupted? Run the same command again.
+
+    A file that cannot be read (unreadable, a dangling link, a link loop, a full disk) is
+    named with its reason and the build goes on with the others.
+
+    \b
+    Exit status: 0 every file read; 2 the dataset was built but some files failed (their
+    count and names are printed, also in OUT_DIR/errors.jsonl; run again to retry them);
+    1 nothing was built (a bad option, no audio, an unusable OUT_DIR).
     """
     from ..dataset import build
 
@@ -84,6 +92,11 @@ def dataset_build(audio_dir: str, out_dir: str, size: str, bit_depth: str, **kwa
     kwargs = {k: v for k, v in kwargs.items() if not (k in ("db_min", "db_max") and v is None)}
     report = build(audio_dir, out_dir, size=_size(size), bit_depth=depth, progress=sys.stderr.isatty(), **kwargs)
     click.echo(str(report))
+    if report.files_failed:
+        click.echo(f"specimg: error: {report.files_failed} of {report.files} file(s) failed (named above, and in "
+                   f"{report.out_dir / 'errors.jsonl'}); the other {report.files - report.files_failed} were built",
+                   err=True)  # fmt: skip
+        click.get_current_context().exit(2)
 
 
 @dataset.command("decode")

@@ -71,7 +71,12 @@ Options that are not given keep the defaults of the producing library; an option
 that KIND does not take is an error. OUT is a 16-bit .png or .tif with embedded
 metadata, ready for 'specimg decode'. If IN is a folder, every input file in it
 (sorted by name) becomes OUT/<stem>.png, in --workers processes; a file that fails
-is reported and the others go on.
+(unreadable, a dangling link, a full disk) is named with its reason and the others
+go on.
+
+\b
+Exit status: 0 every file imported; 2 IN is a folder and some of its files
+failed (the counts are printed); 1 a usage or input error (nothing imported).
 
 \b
 Options each KIND takes:
@@ -199,7 +204,8 @@ def import_(kind: str, in_path: str, out_path: str, kind_: str | None, workers: 
 
 def _import_folder(kind: str, src: Path, out: Path, workers: int, kw: dict[str, Any]) -> None:
     """Every file of folder ``src`` into folder ``out``: one error line per bad file, one
-    line per new warning, a summary; exit status 1 if any file failed."""
+    line per new warning, a summary; exit status 2 if any file failed (1 stays for a usage
+    or input error)."""
     from tqdm import tqdm
 
     if out.exists() and not out.is_dir():
@@ -242,4 +248,4 @@ def _import_folder(kind: str, src: Path, out: Path, workers: int, kw: dict[str, 
         summary += f" ({repeated} repeated warning(s) not shown again)"
     click.echo(summary)
     if failed:
-        click.get_current_context().exit(1)
+        click.get_current_context().exit(2)

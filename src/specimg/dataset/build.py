@@ -12,9 +12,11 @@ manifests up to date while they run.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +62,7 @@ from .state import (
     write_json,
     write_outputs,
 )
-from .tiling import Job
+from .tiling import Job, one_line
 
 __all__ = [
     "build",
@@ -411,7 +413,18 @@ def _build_locked(
         else:
             owner[stem] = source
 
-    records = load_records(state)
+    records = load_records(state)  # records that fail state.check_record are deleted: their files are redone
+    opened: dict[str, tuple[os.stat_result, str]] = {}
+    for source, path in found:  # a file that cannot be opened is named, and the build goes on
+        if source in scan_errors:
+            continue
+        try:
+            st = path.stat()
+            if not stat.S_ISREG(st.st_mode):
+                raise IsADirectoryError(errno.EISDIR, "not a regular file")
+            opened[source] = (st, str(path.resolve(strict=True)))
+        except (OSError, RuntimeError) as exc:  # a dangling link, a link loop, no permission to look
+            scan_errors[source] = _unreadable(path, exc)
     present = {s for s, _ in found if s not in scan_errors}
     for source in sorted(set(records) - present):  # removed from audio_dir: its tiles are swept at the end
         with contextlib.suppress(OSError):
@@ -426,15 +439,15 @@ def _build_locked(
     for source, path in found:
         if source in scan_errors:
             continue
-        st = path.stat()
+        st, resolved = opened[source]
         job = Job(
-            path=str(path.resolve()), source=source, stat=(st.st_size, st.st_mtime_ns), out_dir=out_abs,
+            path=resolved, source=source, stat=(st.st_size, st.st_mtime_ns), out_dir=out_abs,
             split=splits[source], label=source.split("/", 1)[0] if classes else None, params=params,
             n_frames=n_frames, step=step, min_level_db=min_level_db, block_frames=_BLOCK_FRAMES, tail=tail,
         )  # fmt: skip
         rec = records.get(source)
         if (rec is not None and rec["status"] == "done" and rec.get("stat") == list(job.stat)
-                and rec.get("plan", rec.get("split")) == job.split):  # fmt: skip
+                and rec.get("plan", rec.get("split")) == job.split and rec.get("label") == job.label):  # fmt: skip
             resumed += 1
         else:
             jobs.append(job)
@@ -528,13 +541,37 @@ def _rebalance(out: Path, records: dict[str, dict[str, Any]], seed: int, fractio
     return note
 
 
+def _unreadable(path: Path, exc: BaseException) -> str:
+    """Why the audio file ``path`` cannot be opened, in one line."""
+    if path.is_symlink():
+        if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP:
+            return "a symbolic link loop"
+        if isinstance(exc, FileNotFoundError):
+            return f"a dangling symbolic link (to {os.readlink(path)[:300]!r}, which does not exist)"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"cannot open it: {exc.strerror}"
+    return f"cannot open it: {one_line(exc)[:300]}"
+
+
 def _scan(audio_dir: Path, out_dir: Path) -> list[tuple[str, Path]]:
     """(relative posix path, path) of every audio file under ``audio_dir``, sorted; hidden
-    files and folders, and ``out_dir`` if it lies inside, are left out."""
+    files and folders, and ``out_dir`` if it lies inside, are left out.
+
+    Entries that cannot be opened (dangling links, link loops) are listed too: the build
+    names them as failed and goes on. Links to folders are not followed (so no loop)."""
     skip = out_dir.resolve()
+
+    def kept(root: str, d: str) -> bool:
+        if d.startswith("."):
+            return False
+        try:
+            return Path(root, d).resolve() != skip
+        except (OSError, RuntimeError):  # a link loop: os.walk does not follow links anyway
+            return True
+
     found = []
     for root, dirs, files in os.walk(audio_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and Path(root, d).resolve() != skip)
+        dirs[:] = sorted(d for d in dirs if kept(root, d))
         for name in files:
             if not name.startswith(".") and os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS:
                 path = Path(root, name)

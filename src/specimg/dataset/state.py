@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -43,11 +44,13 @@ from .layout import (
     TILE_RE,
     dataset_card,
     record_name,
+    tile_name,
 )
 
 __all__ = [
     "Outputs",
     "check_compatible",
+    "check_record",
     "collect",
     "counts",
     "load_records",
@@ -61,7 +64,7 @@ __all__ = [
 
 def write_json(path: Path, obj: Mapping[str, Any]) -> None:
     """Write ``obj`` as one line of JSON (no NaN), atomically."""
-    with atomic_path(path) as tmp:
+    with atomic_path(path, clean_stale=False) as tmp:  # a build sweeps its temporaries itself
         tmp.write_text(json.dumps(obj, allow_nan=False) + "\n", encoding="utf-8")
 
 
@@ -135,21 +138,118 @@ def remove_temporaries(out: Path) -> None:
 
 
 def load_records(state: Path) -> dict[str, dict[str, Any]]:
-    """The records of the files a previous run finished (or failed), by source path."""
+    """The records of the files a previous run finished (or failed), by source path.
+
+    A record is data, not trusted: one that is not valid JSON or that :func:`check_record`
+    refuses (a split outside :data:`~specimg.dataset.layout.SPLITS`, a tile name that is
+    not the tile's own, hence maybe outside OUT_DIR, a wrong type) is deleted, so that its
+    file is built again.
+    """
     records = {}
     for entry in os.scandir(state):
         if not RECORD_RE.match(entry.name):
             continue
         try:
             record = json.loads(Path(entry.path).read_text(encoding="utf-8"))
-            source = record["source"]
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, RecursionError):
+            record = None
+        if check_record(record, entry.name) is not None:
             with contextlib.suppress(OSError):
-                os.unlink(entry.path)  # cannot happen with atomic writes; redo that file
+                os.unlink(entry.path)  # not written by a build: redo that file
             continue
-        if entry.name == record_name(source):
-            records[source] = record
+        records[record["source"]] = record
     return records
+
+
+def _is_int(value: Any, low: int = 0) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _source_error(source: Any) -> str | None:
+    if not isinstance(source, str) or not source:
+        return "source is not a file path"
+    parts = source.split("/")
+    if source.startswith("/") or "\0" in source or any(p in ("", ".", "..") for p in parts):
+        return f"source {source[:300]!r} is not a relative path inside the audio folder"
+    return None
+
+
+def _row_error(row: Any, source: str, label: str | None) -> str | None:
+    if not isinstance(row, dict):
+        return "a manifest row is not an object"
+    channel, frame = row.get("channel"), row.get("frame")
+    if not (_is_int(channel) and _is_int(frame) and _is_int(row.get("offset"))):
+        return "a manifest row has no integer channel, frame or offset"
+    if "padded_frames" in row and not _is_int(row["padded_frames"]):  # optional: older builds
+        return "a manifest row's padded_frames is not an integer"
+    if any(key in row and not _is_number(row[key]) for key in ("peak_db", "rms_db")):
+        return "a manifest row's peak_db or rms_db is not a finite number"
+    if row.get("source") != source or row.get("label") != label:
+        return "a manifest row names another source file or class"
+    name = tile_name(source, int(channel), int(frame))  # type: ignore[arg-type]  # checked above
+    expected = f"{label}/{name}" if label else name
+    if row.get("file_name") != expected:
+        return f"file_name {str(row.get('file_name'))[:300]!r} is not the tile's name {expected!r}"
+    return None
+
+
+def check_record(record: Any, name: str) -> str | None:
+    """Why ``record``, read from ``.build/<name>``, cannot be trusted, or None if it is valid.
+
+    A valid record is an object with a ``source`` (a relative path without ``..``) whose
+    :func:`~specimg.dataset.layout.record_name` is ``name``, a ``stat`` of two integers and a
+    ``status``: ``"failed"`` with an ``error`` string, or ``"done"`` with a ``split`` of
+    :data:`~specimg.dataset.layout.SPLITS`, the class of its source (or None), numbers of the
+    right types, and manifest rows whose ``file_name`` is exactly the name of their tile
+    (:func:`~specimg.dataset.layout.tile_name`, under the class folder), so inside OUT_DIR.
+
+    Examples
+    --------
+    >>> check_record({"source": "a.wav", "stat": [1, 2], "status": "failed", "error": "x"}, record_name("a.wav"))
+    >>> check_record({"source": "a.wav", "stat": [1, 2], "status": "done", "split": "../../evil"},
+    ...              record_name("a.wav"))
+    "split '../../evil' is not one of train, validation"
+    """
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    why = _source_error(record.get("source"))
+    if why is not None:
+        return why
+    source: str = record["source"]
+    if name != record_name(source):
+        return f"its name is not that of the record of {source!r}"
+    stat = record.get("stat")
+    if not (isinstance(stat, list) and len(stat) == 2 and all(_is_int(v) for v in stat)):
+        return "stat is not two integers"
+    status = record.get("status")
+    if status == "failed":
+        return None if isinstance(record.get("error"), str) else "a failed record without an error"
+    if status != "done":
+        return f"status {str(status)[:300]!r} is not 'done' or 'failed'"
+    for key in ("split", "plan"):
+        if (key == "split" or key in record) and record.get(key) not in SPLITS:
+            return f"{key} {str(record.get(key))[:300]!r} is not one of {', '.join(SPLITS)}"
+    label = record.get("label")
+    if label is not None and ("/" not in source or label != source.split("/", 1)[0]):
+        return f"label {str(label)[:300]!r} is not the class folder of {source!r}"
+    if not (_is_int(record.get("sr"), 1) and _is_int(record.get("n_samples")) and _is_int(record.get("n_channels", 1), 1)
+            and _is_int(record.get("silent")) and _is_number(record.get("seconds"))
+            and isinstance(record.get("too_short"), bool)):  # fmt: skip
+        return "sr, n_samples, n_channels, silent, seconds or too_short has the wrong type"
+    if not isinstance(record.get("reason"), (str, type(None))):
+        return "reason is not a string"
+    rows = record.get("rows")
+    if not isinstance(rows, list):
+        return "rows is not a list"
+    for row in rows:
+        why = _row_error(row, source, label)
+        if why is not None:
+            return why
+    return None
 
 
 def counts(
@@ -307,7 +407,7 @@ def write_outputs(out: Path, outputs: Outputs, description: dict[str, Any]) -> d
     for split in SPLITS:
         if split in outputs.rows:
             (out / split).mkdir(exist_ok=True)
-            with atomic_path(out / split / MANIFEST_NAME) as tmp:
+            with atomic_path(out / split / MANIFEST_NAME, clean_stale=False) as tmp:  # sweep() cleans
                 tmp.write_text("".join(json.dumps(row, allow_nan=False) + "\n" for row in outputs.rows[split]),
                                encoding="utf-8")  # fmt: skip
         else:

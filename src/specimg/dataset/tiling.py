@@ -10,6 +10,7 @@ with the reason when the file gave no tile.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import warnings
 from collections.abc import Iterator
@@ -21,9 +22,10 @@ import numpy as np
 
 from ..codec import read_audio
 from ..errors import AudioError, SpecimgError
-from ..formats import save
+from ..formats import atomic_path
 from ..image import SpectrogramImage, db_to_pixels, pixel_max, pixels_to_db
 from ..params import SpectrogramParams
+from ..pictures import write_png
 from ..spectral import frame_offset, magnitude, mel_basis, span_length
 from .layout import STATE_DIR, record_name, tile_name
 from .state import write_json
@@ -206,9 +208,7 @@ def build_file(job: Job) -> dict[str, Any]:
         if not np.all(np.isfinite(y)):
             raise AudioError(f"{job.path!r} holds NaN or infinite samples")
     except Exception as exc:  # any unreadable file is reported, and the build goes on
-        record = {**base, "status": "failed", "error": one_line(exc)}
-        write_json(record_path, record)
-        return record
+        return _keep({**base, "status": "failed", "error": one_line(exc)}, record_path, job)
     p, n_frames, step = job.params, job.n_frames, job.step
     n_samples = int(y.shape[-1])
     n_real = p.frames_for(n_samples) if n_samples else 0
@@ -223,11 +223,8 @@ def build_file(job: Job) -> dict[str, Any]:
     try:
         silent = _write_tiles(job, y, folder, n_tiles, n_real, rows)
     except Exception as exc:  # e.g. a full disk or a name the file system refuses: report, go on
-        for row in rows:
-            (out / job.split / row["file_name"]).unlink(missing_ok=True)
-        record = {**base, "status": "failed", "error": one_line(exc)}
-        write_json(record_path, record)
-        return record
+        _remove_tiles(out / job.split, rows)
+        return _keep({**base, "status": "failed", "error": one_line(exc)}, record_path, job)
     reason = None
     if not n_samples:
         reason = "no audio samples (an empty file)"
@@ -243,7 +240,24 @@ def build_file(job: Job) -> dict[str, Any]:
         "n_channels": int(y.shape[0]), "seconds": n_samples / sr, "too_short": n_tiles == 0, "silent": silent,
         "reason": reason, "rows": rows,
     }  # fmt: skip
-    write_json(record_path, record)
+    return _keep(record, record_path, job)
+
+
+def _remove_tiles(folder: Path, rows: list[dict[str, Any]]) -> None:
+    for row in rows:
+        with contextlib.suppress(OSError):
+            (folder / row["file_name"]).unlink(missing_ok=True)
+
+
+def _keep(record: dict[str, Any], record_path: Path, job: Job) -> dict[str, Any]:
+    """Write ``record`` and return it; if it cannot be written (a full disk), the file failed:
+    its tiles are removed and a failed record (kept in memory only) is returned."""
+    try:
+        write_json(record_path, record)
+    except OSError as exc:
+        _remove_tiles(Path(job.out_dir) / job.split, record.get("rows", []))
+        return {"source": record["source"], "stat": record["stat"], "status": "failed",
+                "error": f"cannot write its build record: {one_line(exc)}"}  # fmt: skip
     return record
 
 
@@ -265,7 +279,10 @@ def _write_tiles(job: Job, y: np.ndarray, folder: Path, n_tiles: int, n_real: in
                     continue
                 name = tile_name(job.source, c, frame)
                 edit = {"op": "tile", "source": job.source, "channel": c, "offset": frame * hop, "frame": frame}
-                save(SpectrogramImage(tile, p.replace(edits=(edit,))), folder / name, compress_level=PNG_COMPRESS_LEVEL)
+                # as specimg.save, without its search for stale temporaries in a folder of many
+                # tiles: the build removes those itself (state.remove_temporaries, state.sweep)
+                with atomic_path(folder / name, clean_stale=False) as tmp:
+                    write_png(tmp, tile, text=p.replace(edits=(edit,)).to_json(), compress_level=PNG_COMPRESS_LEVEL)
                 row: dict[str, Any] = {
                     "file_name": f"{job.label}/{name}" if job.label else name,
                     "source": job.source, "channel": c, "offset": frame * hop, "frame": frame,

@@ -7,6 +7,7 @@ The functions of :mod:`specimg.legacy` take arrays and pictures; the ones here t
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import warnings
@@ -273,6 +274,15 @@ def _import_task(kind: str, source: Path, target: Path, options: dict[str, Any])
     return ImportResult(source, target, tuple(str(w.message) for w in caught), error)
 
 
+def _unopenable(path: Path, exc: BaseException) -> str:
+    """Why the input file ``path`` cannot be opened, in one line."""
+    if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP:
+        return "a symbolic link loop"
+    if isinstance(exc, FileNotFoundError) and path.is_symlink():
+        return f"a dangling symbolic link (to {os.readlink(path)[:300]!r}, which does not exist)"
+    return f"cannot open it: {getattr(exc, 'strerror', None) or exc}"
+
+
 def import_folder(
     kind: ImportKind | str,
     in_dir: str | os.PathLike[str],
@@ -288,7 +298,9 @@ def import_folder(
 
     The files of ``in_dir`` whose names end in ``IMPORT_SUFFIXES[kind]`` (not hidden, not in
     subfolders), sorted by name, each become ``out_dir/<stem>.png`` through
-    :func:`import_file`. A file that fails is reported in its result and the others go on.
+    :func:`import_file`. A file that fails (unreadable, not of this kind, a dangling
+    symbolic link or a link loop, a full disk when writing its image) is reported in its
+    result with the reason, and the others go on.
 
     Parameters
     ----------
@@ -298,8 +310,9 @@ def import_folder(
     workers : int >= 1, processes importing in parallel
     progress : bool, show a progress bar on stderr
     on_result : callable or None
-        Called with each :class:`ImportResult` as soon as it is known: first files whose
-        output name is taken by an earlier file (they fail), then the others in name order.
+        Called with each :class:`ImportResult` as soon as it is known: first files that
+        cannot be opened and files whose output name is taken by an earlier file (they
+        fail), then the others in name order.
     **options
         Keywords of the function of ``kind``, the same for every file.
 
@@ -328,10 +341,18 @@ def import_folder(
     if out.resolve() == src.resolve():
         raise ParameterError(f"out_dir {str(out)!r} is in_dir itself; write the calibrated images to another folder")
     suffixes = IMPORT_SUFFIXES[kind]
-    files = sorted(
-        (p for p in src.iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in suffixes),
-        key=lambda p: p.name,
-    )
+    files: list[Path] = []
+    broken: dict[Path, str] = {}  # links that lead nowhere: named as failed, the others go on
+    for p in sorted(src.iterdir(), key=lambda p: p.name):
+        if p.name.startswith(".") or p.suffix.lower() not in suffixes:
+            continue
+        try:
+            p.stat()
+            if p.is_file():
+                files.append(p)
+        except (OSError, RuntimeError) as exc:
+            files.append(p)
+            broken[p] = _unopenable(p, exc)
     if not files:
         raise MissingFileError(f"no {'/'.join(suffixes)} files in folder {str(src)!r} (KIND {kind})")
     out.mkdir(parents=True, exist_ok=True)
@@ -349,6 +370,9 @@ def import_folder(
     tasks = []
     for path in files:
         target = out / f"{path.stem}.png"
+        if path in broken:
+            report(ImportResult(path, target, (), broken[path]))
+            continue
         if target.name in owner:
             taken = f"its output {target.name} is also that of {owner[target.name].name}; rename one"
             report(ImportResult(path, target, (), taken))
