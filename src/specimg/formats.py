@@ -28,6 +28,7 @@ import tifffile
 
 from .errors import FormatError, MissingFileError, ParameterError
 from .image import SpectrogramImage, from_unit, pixel_dtype
+from .messages import shorten
 from .params import FORMAT_NAME, SpectrogramParams
 from .pictures import PNG_KEYWORD, read_picture, unit_gray, write_png
 
@@ -275,6 +276,10 @@ def save(
     Temporary files of ``path`` left by a writer that was killed (``.<name>.xxxxxxxx.part``)
     are removed (see :func:`atomic_path`).
     """
+    if not isinstance(img, SpectrogramImage):
+        raise ParameterError(f"img={shorten(img)} must be a SpectrogramImage (save(img, path))")
+    if not isinstance(path, (str, os.PathLike)):
+        raise ParameterError(f"path={shorten(path)} must be a str or path-like file name")
     path = Path(path)
     fmt = image_format(path)
     if compress_level is not None and (
@@ -341,7 +346,31 @@ def _read_image(
     return picture.pixels, text, picture.n_pages
 
 
+def _png_text_chunks(path: Path, keyword: str = PNG_KEYWORD) -> int:
+    """How many tEXt/zTXt/iTXt chunks named ``keyword`` a PNG holds before its image data.
+
+    Pillow keeps only the last of two chunks with one keyword; this walks the chunk
+    headers (a seek per chunk, up to the first IDAT) to see them all. 0 for a non-PNG.
+    """
+    key = keyword.encode("latin-1") + b"\0"
+    count = 0
+    with open(path, "rb") as f:
+        if f.read(8) != b"\x89PNG\r\n\x1a\n":
+            return 0
+        while len(head := f.read(8)) == 8 and head[4:] not in (b"IDAT", b"IEND"):
+            length = int.from_bytes(head[:4], "big")
+            n = min(length, len(key)) if head[4:] in (b"tEXt", b"zTXt", b"iTXt") else 0
+            count += n == len(key) and f.read(n) == key
+            f.seek(length - n + 4, os.SEEK_CUR)  # the rest of the data, then the CRC
+    return count
+
+
 def _params_from(path: Path, text: str | None) -> tuple[SpectrogramParams | None, Literal["embedded", "sidecar"] | None]:
+    if text is not None and _png_text_chunks(path) > 1:
+        raise FormatError(
+            f"{str(path)!r} holds {_png_text_chunks(path)} {PNG_KEYWORD!r} text chunks; a specimg PNG holds one "
+            "(FORMAT.md): which one is right cannot be told, so the file is refused"
+        )
     if text is not None:
         return SpectrogramParams.from_json(text, source=f"metadata embedded in {str(path)!r}"), "embedded"
     side = sidecar_path(path)
@@ -415,7 +444,17 @@ def load(
         If the file is not a readable image, its metadata is invalid, its size
         contradicts its metadata (or the size of ``like``: editors may add borders or
         resample), or it has no metadata and neither ``params`` nor ``like`` is given.
+    ParameterError
+        If an argument has the wrong type (``params`` not a SpectrogramParams, say).
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ParameterError(f"path={shorten(path)} must be a str or path-like image file name")
+    if params is not None and not isinstance(params, SpectrogramParams):
+        raise ParameterError(
+            f"params={shorten(params)} must be a SpectrogramParams (from a dict: SpectrogramParams(**d))"
+        )
+    if like is not None and not isinstance(like, (SpectrogramImage, SpectrogramParams, str, os.PathLike)):
+        raise ParameterError(f"like={shorten(like)} must be a SpectrogramImage, SpectrogramParams or image path")
     path = Path(path)
     pixels, text, n_pages = _read_image(path, pixels=True, any_mode=like is not None)
     assert pixels is not None
