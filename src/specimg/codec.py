@@ -19,6 +19,8 @@ from .image import SpectrogramImage, db_step, pixel_max
 from .messages import shorten
 from .params import SpectrogramParams
 from .phase import Init, Quality, Refine, reconstruct, resolve_quality
+from .pictures import picture_size
+from .resources import check_memory, decode_bytes, stft_bytes
 from .spectral import magnitude, match_mel, mel_basis, mel_to_linear, stft, to_db
 from .typing import PathLike
 
@@ -49,24 +51,48 @@ def read_audio(path: PathLike, *, sr: int | None = None) -> tuple[np.ndarray, in
         If ``path`` does not exist.
     AudioError
         If the file is not audio soundfile can read.
+    ParameterError
+        If ``sr`` is not a sample rate :class:`SpectrogramParams` accepts (checked before
+        the file is read or resampled).
+    ResourceError
+        If reading (and resampling) the file would need more memory than the budget of
+        :mod:`specimg.resources` (estimated from the file's header).
     """
     import soundfile as sf
 
     path = Path(path)
+    if sr is not None:
+        SpectrogramParams(sr=sr)  # the one range check of sr, before any expensive step
     if not path.is_file():
         raise MissingFileError(f"no such file: {str(path)!r}")
     try:
+        _check_read_memory(path, sf.info(str(path)), sr)
         data, file_sr = sf.read(path, dtype="float64", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise AudioError(f"{str(path)!r} is not an audio file soundfile can read: {exc}") from None
     y = data.T[0] if data.shape[1] == 1 else data.T
     if sr is not None and sr != file_sr:
-        if not isinstance(sr, int) or sr <= 0:
-            raise ParameterError(f"sr={sr!r} must be a positive integer (Hz)")
         if y.size:  # an empty file stays empty at any rate
             y = librosa.resample(y, orig_sr=file_sr, target_sr=sr)
         file_sr = sr
     return np.ascontiguousarray(y), int(file_sr)
+
+
+def _check_read_memory(path: Path, info: object, sr: int | None) -> None:
+    """ResourceError if reading (and resampling to ``sr``) the file of soundfile ``info`` is over budget.
+
+    float64 samples read and made contiguous (16 B per sample), plus for a resampled file
+    about 24 B per output sample (the resampler's float64 input, output and copy).
+    """
+    frames, channels = int(getattr(info, "frames")), int(getattr(info, "channels"))
+    file_sr = int(getattr(info, "samplerate"))
+    n = frames * channels
+    need = 16 * n
+    what = f"reading {str(path)!r} ({frames} samples × {channels} channel(s)"
+    if sr is not None and sr != file_sr and file_sr > 0:
+        need += 24 * int(n * sr / file_sr)
+        what += f", resampled from {file_sr} to {sr} Hz"
+    check_memory(need, what + ")", "use a shorter file" + ("" if sr is None else " or a lower sr"))
 
 
 def write_audio(path: PathLike, y: np.ndarray, sr: int, *, subtype: str | None = None) -> Path:
@@ -234,6 +260,9 @@ def encode(
         If ``y`` is empty, not finite, not 1-D/2-D, or shorter than ``n_fft``.
     ParameterError
         If a parameter is invalid (``hop_length > n_fft``, ``fmax > sr / 2``, ...).
+    ResourceError
+        If the STFT would need more memory than the budget of :mod:`specimg.resources`
+        (about 32 bytes per time-frequency bin; checked before it is computed).
 
     Warns
     -----
@@ -252,6 +281,12 @@ def encode(
     )  # fmt: skip
     y = _check_audio(y, params.n_fft)
     n_channels = 1 if y.ndim == 1 else y.shape[0]
+    check_memory(
+        stft_bytes(y.shape[-1], n_fft=params.n_fft, hop_length=params.hop_length, n_channels=n_channels),
+        f"encode (n_fft={params.n_fft}, hop_length={params.hop_length}: {params.frames_for(y.shape[-1])} frames"
+        + (f" × {n_channels} channels" if n_channels > 1 else "") + f" of {params.n_fft // 2 + 1} bins)",
+        "use a larger hop_length, a smaller n_fft or shorter audio",
+    )
     # float32 per channel: a 10-minute stereo file needs ~1/3 of the memory of float64
     S = np.stack([magnitude(channel, params, dtype=np.float32) for channel in y.reshape(n_channels, -1)])
     if ref == "max":
@@ -392,6 +427,10 @@ def decode(
     ParameterError
         If a reconstruction parameter is invalid, ``quality`` is not one of the three
         presets, or an argument has the wrong type (``rng="x"``).
+    ResourceError
+        If the reconstruction would need more memory than the budget of
+        :mod:`specimg.resources` (see :func:`specimg.resources.decode_bytes`); for a file,
+        checked from its header and metadata before its pixels are read.
     """
     iters = resolve_quality(quality, n_iter)  # before any expensive work
     if img is None or isinstance(img, (bytes, int, float)):
@@ -406,8 +445,10 @@ def decode(
             "SpectrogramImage(pixels, params) first"
         )
     if not isinstance(img, SpectrogramImage):
+        _check_decode_file(img, params, phase_from is not None)  # from the header, before the pixels
         img = load(img, params=params, like=like)
     p = img.params
+    _check_decode_memory(p, img.n_frames, phase_from is not None)
     if p.output_length(img.n_frames) < 1:
         raise FormatError(
             f"the image has too few frames ({img.n_frames}) to hold any audio and n_samples is "
@@ -451,6 +492,33 @@ def decode(
         )
         del S
     return (y[0] if p.n_channels == 1 else y), p.sr
+
+
+def _check_decode_memory(p: SpectrogramParams, n_frames: int, phase_from: bool) -> None:
+    """ResourceError if decoding ``n_frames`` frames of parameters ``p`` is over the memory budget."""
+    length = p.output_length(n_frames)
+    need = decode_bytes(p.n_fft, n_frames, n_rows=p.n_bins, length=length * p.n_channels)
+    if phase_from:  # the original audio, its complex64 STFT and the pixel comparison
+        need += (p.n_fft // 2 + 1) * n_frames * 24 + 8 * length * p.n_channels
+    check_memory(
+        need,
+        f"decode (n_fft={p.n_fft}, {n_frames} frames" + (f" × {p.n_channels} channels" if p.n_channels > 1 else "") + ")",
+        "decode a shorter excerpt (crop the image) or re-encode with a smaller n_fft",
+    )
+
+
+def _check_decode_file(path: object, params: object, phase_from: bool) -> None:
+    """:func:`_check_decode_memory` of an image file from its header and metadata only.
+
+    Files whose parameters come only from ``like`` are checked after :func:`load`.
+    """
+    if not isinstance(path, (str, os.PathLike)) or not Path(path).is_file():
+        return  # load() gives the error
+    from .formats import read_metadata
+
+    p = read_metadata(path) or params
+    if isinstance(p, SpectrogramParams):
+        _check_decode_memory(p, picture_size(path)[2], phase_from)
 
 
 def _phase_source(phase_from: np.ndarray | PathLike, img: SpectrogramImage) -> np.ndarray:

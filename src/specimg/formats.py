@@ -456,11 +456,20 @@ def load(
     if like is not None and not isinstance(like, (SpectrogramImage, SpectrogramParams, str, os.PathLike)):
         raise ParameterError(f"like={shorten(like)} must be a SpectrogramImage, SpectrogramParams or image path")
     path = Path(path)
-    pixels, text, n_pages = _read_image(path, pixels=True, any_mode=like is not None)
-    assert pixels is not None
-    found, _ = _params_from(path, text)
+    # the header first: its size must agree with the metadata before any pixel is decoded
+    # (a 2 MB PNG can claim 32768×32768 pixels; read_picture bounds the decode's memory)
+    header = read_picture(path, pixels=False)
+    found, _ = _params_from(path, header.text if header.n_pages is None else _ours(header.text))
+    expected_params = found or params
     if like is not None:
-        template = found or params or _params_of(like)
+        expected_params = found or params or _params_of(like)
+    if isinstance(expected_params, SpectrogramParams):
+        _check_header_size(path, header.size, expected_params, edited=like is not None)
+    pixels, _, n_pages = _read_image(path, pixels=True, any_mode=like is not None)
+    assert pixels is not None
+    if like is not None:
+        assert expected_params is not None
+        template = expected_params
         # the source depth tells decode(phase_from=) how coarse "unchanged" pixels may be
         source_bits = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16}.get(pixels.dtype, 32)
         edits = template.edits + ({"op": "external", "file": path.name, "bit_depth": source_bits},)
@@ -491,6 +500,34 @@ def load(
             "channel (FORMAT.md §3)"
         )
     return SpectrogramImage(pixels, found)
+
+
+def _check_header_size(path: Path, size: tuple[int, int, int], params: SpectrogramParams, *, edited: bool) -> None:
+    """FormatError if a picture's header size (n_pages, height, width) contradicts ``params``.
+
+    Pages are stacked vertically, as :func:`specimg.pictures.read_picture` returns them.
+    """
+    height, width = size[0] * size[1], size[2]
+    rows = params.n_channels * params.n_bins
+    cols = params.n_frames
+    if height == rows and (cols is None or width == cols):
+        return
+    want = f"{width if cols is None else cols}×{rows}"
+    if edited:
+        raise FormatError(
+            f"{str(path)!r} is {width}×{height} pixels but the original is {want} (width×height); crop or "
+            "resize it back (editors may add borders or scale on export)"
+        )
+    if height != rows:
+        raise FormatError(
+            f"{str(path)!r} has {height} rows (from its header) but its parameters call for {rows} "
+            f"({params.n_channels} channel(s) × {params.n_bins} {params.scale} bins); it is not the image its "
+            "metadata describes"
+        )
+    raise FormatError(
+        f"{str(path)!r} has {width} columns (from its header) but n_samples={params.n_samples} with "
+        f"hop_length={params.hop_length} calls for {cols} frames; it is not the image its metadata describes"
+    )
 
 
 def _params_of(like: SpectrogramImage | SpectrogramParams | str | os.PathLike) -> SpectrogramParams:
