@@ -9,7 +9,7 @@ import numpy as np
 
 from .errors import ParameterError
 from .messages import shorten
-from .image import SpectrogramImage
+from .image import SpectrogramImage, pixel_max, pixels_to_db
 from .params import SpectrogramParams
 from .spectral import stft_magnitude
 
@@ -19,6 +19,7 @@ __all__ = [
     "db_correlation",
     "rms_db",
     "level_difference_db",
+    "level_summary",
     "RegionDiff",
     "region_diff",
     "region_edges",
@@ -295,3 +296,39 @@ def region_diff(
         mean = np.where(count > 0, total / np.maximum(count, 1), np.nan).reshape(n_f, n_t)
     changed = float(np.count_nonzero(a.pixels != b.pixels)) / a.pixels.size
     return RegionDiff(t_edges, f_edges, mean, float(np.abs(delta).max()), changed)
+
+
+def level_summary(img: SpectrogramImage) -> dict[str, float]:
+    """Level statistics of an image's pixels, in dB, without a full-size float copy.
+
+    Computed on the stored pixels (the pixel → dB map is affine, so extremes and the median
+    carry over), which keeps ``specimg info`` on a 200-megapixel image near the size of its
+    pixels instead of 8 bytes per pixel.
+
+    Parameters
+    ----------
+    img : SpectrogramImage
+
+    Returns
+    -------
+    dict
+        ``min_db``, ``max_db``, ``median_db`` (dB re ``params.ref``), and ``floor`` and ``top``:
+        the fractions of pixels at ``db_min`` and at ``db_max``.
+
+    Examples
+    --------
+    >>> import numpy as np, specimg
+    >>> img = specimg.encode(np.zeros(4096), 8000, n_fft=256)
+    >>> level_summary(img)["floor"]
+    1.0
+    """
+    p = img.params
+    pixels = img.pixels
+    lo, hi, median = (float(v) for v in (pixels.min(), pixels.max(), np.median(pixels)))
+    to_db = lambda v: float(pixels_to_db(np.array(v), p))  # noqa: E731
+    floor_pixel, top_pixel = (pixel_max(p.bit_depth), 0.0) if p.invert else (0.0, pixel_max(p.bit_depth))
+    n = pixels.size
+    floor = np.count_nonzero(pixels <= floor_pixel) if not p.invert else np.count_nonzero(pixels >= floor_pixel)
+    top = np.count_nonzero(pixels >= top_pixel) if not p.invert else np.count_nonzero(pixels <= top_pixel)
+    lo_db, hi_db = sorted((to_db(lo), to_db(hi)))
+    return {"min_db": lo_db, "max_db": hi_db, "median_db": to_db(median), "floor": float(floor) / n, "top": float(top) / n}

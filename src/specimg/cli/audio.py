@@ -18,7 +18,7 @@ from .._samples import sample_data_dir
 from ..codec import decode_file, encode_file, read_audio
 from ..errors import FormatError, SpecimgError
 from ..formats import load, metadata_source, read_metadata, sidecar_path
-from ..metrics import level_difference_db, spectral_convergence
+from ..metrics import level_difference_db, level_summary, spectral_convergence
 from ..phase import QUALITY_PRESETS
 from ._common import DbRef, params_option, read_params
 
@@ -134,13 +134,12 @@ def info(path: str, params_path: str | None) -> None:
     click.echo(f"{path}  (metadata: {source}, format version {p.version})")
     for key, value in rows:
         click.echo(f"  {key:<{width}}  {value}")
-    db = img.db
+    levels = level_summary(img)
     click.echo(f"  {'image':<{width}}  {img.shape[0]} rows × {img.shape[1]} columns, {img.pixels.dtype}")
     click.echo(f"  {'duration':<{width}}  {img.duration:.3f} s")
-    click.echo(f"  {'dB in pixels':<{width}}  {db.min():.2f} … {db.max():.2f} dB (median {np.median(db):.2f})")
-    floor = float(np.mean(db <= p.db_min))
-    top = float(np.mean(db >= p.db_max))
-    click.echo(f"  {'at floor / top':<{width}}  {100 * floor:.2f} % / {100 * top:.3f} %")
+    click.echo(f"  {'dB in pixels':<{width}}  {levels['min_db']:.2f} … {levels['max_db']:.2f} dB "
+               f"(median {levels['median_db']:.2f})")  # fmt: skip
+    click.echo(f"  {'at floor / top':<{width}}  {100 * levels['floor']:.2f} % / {100 * levels['top']:.3f} %")
     if p.edits:
         click.echo(f"  {'edits':<{width}}  {json.dumps(list(p.edits))}")
 
