@@ -13,7 +13,7 @@ from typing import Literal
 import librosa  # lazy: submodules load on first attribute access
 import numpy as np
 
-from .errors import AudioError, ClippingWarning, FormatError, LossyWarning, MissingFileError, ParameterError, SpecimgError
+from .errors import AudioError, ClippingWarning, FormatError, LossyWarning, MissingFileError, OutputError, ParameterError, SpecimgError
 from .formats import atomic_path, image_format, load, save
 from .image import SpectrogramImage, db_step, pixel_max
 from .messages import shorten
@@ -145,7 +145,7 @@ def write_audio(path: PathLike, y: np.ndarray, sr: int, *, subtype: str | None =
         except sf.LibsndfileError as exc:
             # the temporary file's name means nothing to the user; name the output (an
             # OSError is left to atomic_path, which names the output too)
-            raise SpecimgError(f"cannot write audio to {str(path)!r}: {exc.error_string} (is the disk full?)") from None
+            raise OutputError(f"cannot write audio to {str(path)!r}: {exc.error_string} (is the disk full?)") from None
     return path
 
 

@@ -12,6 +12,7 @@ __all__ = [
     "FormatError",
     "AudioError",
     "MissingFileError",
+    "OutputError",
     "ResourceError",
     "SpecimgWarning",
     "LossyWarning",
@@ -34,6 +35,10 @@ class FormatError(SpecimgError, ValueError):
 
 class AudioError(SpecimgError, ValueError):
     """Audio that cannot be encoded: not audio, empty, too short, or not finite."""
+
+
+class OutputError(SpecimgError, OSError):
+    """An output file cannot be written (full disk, read-only folder); names the output."""
 
 
 class MissingFileError(SpecimgError, FileNotFoundError):
