@@ -551,3 +551,9 @@ def test_zero_strength_is_refused_where_the_library_misreads_it(method):
     img = specimg.encode(np.random.default_rng(0).standard_normal(8192) * 0.1, 8000, n_fft=256)
     with pytest.raises(ParameterError, match="strength=0"):
         ops.denoise(img, method, strength=0)
+
+
+def test_an_edit_over_the_memory_budget_is_refused_before_work(speech: SpectrogramImage, monkeypatch) -> None:
+    monkeypatch.setenv("SPECIMG_MAX_MEMORY", "1M")
+    with pytest.raises(specimg.ResourceError, match="editing a 250×1025 image"):
+        ops.gain(speech, -6.0)

@@ -18,6 +18,7 @@ import numpy as np
 from .. import image
 from ..errors import ClippingWarning, ParameterError
 from ..image import SpectrogramImage
+from ..resources import check_memory
 from ..params import SpectrogramParams, check_float
 
 Span = Union[Sequence[Union[float, None]], None]  # noqa: UP007  (a runtime alias: keep it 3.10-safe)
@@ -25,12 +26,28 @@ Span = Union[Sequence[Union[float, None]], None]  # noqa: UP007  (a runtime alia
 _CLIP_WARN_FRACTION = 1e-3
 
 
+#: Bytes per pixel an edit holds at its peak: the dB and the result per channel as
+#: float64, a working copy for the filter, the keep-mask and the new pixels.
+OP_BYTES_PER_PIXEL = 40
+
+
 def check_img(img: Any) -> SpectrogramImage:
-    """``img`` itself, if it is a :class:`SpectrogramImage`; else ParameterError."""
+    """``img`` itself, if it is a :class:`SpectrogramImage` whose edit fits the memory budget.
+
+    Raises
+    ------
+    ParameterError
+        If ``img`` is not a SpectrogramImage.
+    ResourceError
+        If the edit's estimated memory (:data:`OP_BYTES_PER_PIXEL` per pixel) is over
+        :func:`specimg.resources.memory_budget`.
+    """
     if not isinstance(img, SpectrogramImage):
         raise ParameterError(
             f"img={type(img).__name__} must be a SpectrogramImage; load a file with specimg.load(path) first"
         )
+    rows, cols = img.shape
+    check_memory(OP_BYTES_PER_PIXEL * rows * cols, f"editing a {cols}×{rows} image", "edit a shorter excerpt")
     return img
 
 
