@@ -7,7 +7,11 @@ accidental input can be huge (a 50 MB ``window`` string once gave a 150 MB error
 
 from __future__ import annotations
 
-__all__ = ["shorten", "MESSAGE_LIMIT"]
+import errno
+import os
+from pathlib import Path
+
+__all__ = ["shorten", "unopenable", "MESSAGE_LIMIT"]
 
 #: Characters of an offending value an error message echoes at most.
 MESSAGE_LIMIT = 300
@@ -47,3 +51,28 @@ def shorten(value: object, limit: int = MESSAGE_LIMIT) -> str:
     if total <= limit:
         return text
     return f"{text[:limit]}... ({total} characters)"
+
+
+def unopenable(path: Path, exc: BaseException) -> str:
+    """Why the input file ``path`` cannot be opened, in one line (for a folder's report).
+
+    Parameters
+    ----------
+    path : Path
+        The file that failed to open.
+    exc : BaseException
+        What opening it raised.
+
+    Returns
+    -------
+    str
+        ``"a symbolic link loop"``, ``"a dangling symbolic link (to ...)"`` or
+        ``"cannot open it: <reason>"``.
+    """
+    if path.is_symlink():
+        if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP:
+            return "a symbolic link loop"
+        if isinstance(exc, FileNotFoundError):
+            return f"a dangling symbolic link (to {os.readlink(path)[:MESSAGE_LIMIT]!r}, which does not exist)"
+    reason = getattr(exc, "strerror", None) or str(exc)
+    return f"cannot open it: {reason[:MESSAGE_LIMIT]}"

@@ -25,6 +25,7 @@ from typing import Any, Literal
 from tqdm import tqdm
 
 from ..errors import FormatError, MissingFileError, ParameterError
+from ..messages import unopenable
 from ..params import SpectrogramParams
 from ..typing import PathLike
 from .executors import dask_executor, run
@@ -424,7 +425,7 @@ def _build_locked(
                 raise IsADirectoryError(errno.EISDIR, "not a regular file")
             opened[source] = (st, str(path.resolve(strict=True)))
         except (OSError, RuntimeError) as exc:  # a dangling link, a link loop, no permission to look
-            scan_errors[source] = _unreadable(path, exc)
+            scan_errors[source] = unopenable(path, exc)
     present = {s for s, _ in found if s not in scan_errors}
     for source in sorted(set(records) - present):  # removed from audio_dir: its tiles are swept at the end
         with contextlib.suppress(OSError):
@@ -539,18 +540,6 @@ def _rebalance(out: Path, records: dict[str, dict[str, Any]], seed: int, fractio
         for row in rec["rows"]:
             (out / old / row["file_name"]).unlink(missing_ok=True)
     return note
-
-
-def _unreadable(path: Path, exc: BaseException) -> str:
-    """Why the audio file ``path`` cannot be opened, in one line."""
-    if path.is_symlink():
-        if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP:
-            return "a symbolic link loop"
-        if isinstance(exc, FileNotFoundError):
-            return f"a dangling symbolic link (to {os.readlink(path)[:300]!r}, which does not exist)"
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"cannot open it: {exc.strerror}"
-    return f"cannot open it: {one_line(exc)[:300]}"
 
 
 def _scan(audio_dir: Path, out_dir: Path) -> list[tuple[str, Path]]:

@@ -7,7 +7,6 @@ The functions of :mod:`specimg.legacy` take arrays and pictures; the ones here t
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 import warnings
@@ -19,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import AssumptionWarning, FormatError, MissingFileError, ParameterError, SpecimgError, SpecimgWarning
+from ..messages import unopenable
 from ..image import SpectrogramImage
 from ._arrays import from_array, from_minmax_image, from_scipy_spectrogram
 from ._figure import from_figure
@@ -274,15 +274,6 @@ def _import_task(kind: str, source: Path, target: Path, options: dict[str, Any])
     return ImportResult(source, target, tuple(str(w.message) for w in caught), error)
 
 
-def _unopenable(path: Path, exc: BaseException) -> str:
-    """Why the input file ``path`` cannot be opened, in one line."""
-    if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP:
-        return "a symbolic link loop"
-    if isinstance(exc, FileNotFoundError) and path.is_symlink():
-        return f"a dangling symbolic link (to {os.readlink(path)[:300]!r}, which does not exist)"
-    return f"cannot open it: {getattr(exc, 'strerror', None) or exc}"
-
-
 def import_folder(
     kind: ImportKind | str,
     in_dir: str | os.PathLike[str],
@@ -352,7 +343,7 @@ def import_folder(
                 files.append(p)
         except (OSError, RuntimeError) as exc:
             files.append(p)
-            broken[p] = _unopenable(p, exc)
+            broken[p] = unopenable(p, exc)
     if not files:
         raise MissingFileError(f"no {'/'.join(suffixes)} files in folder {str(src)!r} (KIND {kind})")
     out.mkdir(parents=True, exist_ok=True)
