@@ -142,8 +142,9 @@ def _over_black(data: np.ndarray) -> np.ndarray:
     return np.rint(rgb).astype(data.dtype) if data.dtype.kind in "ui" else rgb.astype(data.dtype)
 
 
-def _normalise(data: np.ndarray, name: str) -> np.ndarray:
-    """An array from any reader → gray (H, W) or RGB (H, W, 3), the alpha rule applied."""
+def _normalise(data: np.ndarray, name: str, keep_alpha: bool = False) -> np.ndarray:
+    """An array from any reader → gray (H, W) or RGB (H, W, 3), the alpha rule applied
+    (``keep_alpha``: gray + alpha stays (H, W, 2))."""
     if data.dtype == np.int32:  # Pillow's mode "I" for 16-bit data
         top = int(full_scale(np.uint16))
         if data.size and (int(data.min()) < 0 or int(data.max()) > top):
@@ -154,11 +155,11 @@ def _normalise(data: np.ndarray, name: str) -> np.ndarray:
         data = data.astype(np.uint16)
     if data.ndim == 3 and data.shape[-1] == 1:
         data = data[..., 0]
-    if data.ndim == 3 and data.shape[-1] == 2:  # gray + alpha
+    if data.ndim == 3 and data.shape[-1] == 2 and not keep_alpha:  # gray + alpha
         data = _over_black(np.concatenate([np.repeat(data[..., :1], 3, axis=-1), data[..., 1:]], axis=-1))[..., 0]
     if data.ndim == 3 and data.shape[-1] == 4:
         data = _over_black(data)
-    if not (data.ndim == 2 or (data.ndim == 3 and data.shape[-1] == 3)):
+    if not (data.ndim == 2 or (data.ndim == 3 and data.shape[-1] in ((2, 3) if keep_alpha else (3,)))):
         raise FormatError(f"{name} of shape {data.shape} is not a 2-D gray or (H, W, 3) colour picture")
     full_scale(data.dtype)  # a dtype with no picture meaning raises FormatError here
     return data
@@ -215,7 +216,7 @@ def _read_tiff(path: Path, name: str, pixels: bool) -> Picture:
     return Picture(_normalise(data, name), text, len(arrays), size, "tiff")
 
 
-def read_picture(source: PictureSource, *, what: str = "image", pixels: bool = True) -> Picture:
+def read_picture(source: PictureSource, *, what: str = "image", pixels: bool = True, keep_alpha: bool = False) -> Picture:
     """Open a picture and return its pixels (gray or RGB) and its specimg text.
 
     Parameters
@@ -227,6 +228,9 @@ def read_picture(source: PictureSource, *, what: str = "image", pixels: bool = T
         Name of the input, for messages (``"mask"``, ``"figure"``...).
     pixels : bool
         False reads the header only (size and text), never the pixel data.
+    keep_alpha : bool
+        True: a gray + alpha picture keeps its two planes, ``(H, W, 2)``, instead of gray
+        composited over black (the second plane of a dataset tile is data, not opacity).
 
     Returns
     -------
@@ -254,7 +258,7 @@ def read_picture(source: PictureSource, *, what: str = "image", pixels: bool = T
            [  0,   0]], dtype=uint8)
     """
     if isinstance(source, np.ndarray):
-        data = _normalise(np.asarray(source), what)
+        data = _normalise(np.asarray(source), what, keep_alpha)
         size = (1, int(data.shape[0]), int(data.shape[1]))
         return Picture(data if pixels else None, None, None, size, "array")
     if isinstance(source, (str, os.PathLike)):
@@ -297,7 +301,7 @@ def read_picture(source: PictureSource, *, what: str = "image", pixels: bool = T
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         what_kind = "a readable PNG (truncated or corrupt?)" if kind == "png" else "an image Pillow can read"
         raise FormatError(f"{name} is not {what_kind}: {exc}") from None
-    return Picture(_normalise(data, name), text, None, size, im.mode, exif)
+    return Picture(_normalise(data, name, keep_alpha), text, None, size, im.mode, exif)
 
 
 def to_gray(pixels: np.ndarray, *, dtype: Any = None) -> np.ndarray:
@@ -407,27 +411,31 @@ def write_png(
     target: str | os.PathLike[str] | IO[bytes], pixels: np.ndarray, *, text: str | None = None,
     compress_level: int | None = None,
 ) -> None:
-    """Write a gray uint8/uint16 picture as PNG, with ``text`` in an ``iTXt`` chunk ``specimg``.
+    """Write a gray uint8/uint16 (or 8-bit gray + alpha) picture as PNG, with ``text`` in an ``iTXt`` chunk ``specimg``.
 
     Not atomic by itself: :func:`specimg.formats.atomic_path` gives the temporary path.
 
     Parameters
     ----------
     target : path or binary file object
-    pixels : np.ndarray [shape=(H, W)], uint8 or uint16
+    pixels : np.ndarray [shape=(H, W)], uint8 or uint16, or [shape=(H, W, 2)], uint8 (mode ``LA``)
     text : str, optional
     compress_level : int in [0, 9], optional (Pillow's default 6)
 
     Raises
     ------
     ParameterError
-        If ``pixels`` is not 2-D uint8 or uint16.
+        If ``pixels`` is not 2-D uint8 or uint16, nor (H, W, 2) uint8.
     """
     from PIL import Image, PngImagePlugin
 
     a = np.asarray(pixels)
-    if a.ndim != 2 or a.dtype not in (np.uint8, np.uint16):
-        raise ParameterError(f"a PNG holds 2-D uint8 or uint16 gray pixels, not {a.dtype} of shape {a.shape}")
+    two = a.ndim == 3 and a.shape[-1] == 2 and a.dtype == np.uint8
+    if not two and (a.ndim != 2 or a.dtype not in (np.uint8, np.uint16)):
+        raise ParameterError(
+            f"a PNG holds 2-D uint8 or uint16 gray pixels (or (H, W, 2) uint8 gray + alpha), not {a.dtype} of shape "
+            f"{a.shape}"
+        )
     info = PngImagePlugin.PngInfo()
     if text is not None:
         info.add_itxt(PNG_KEYWORD, text)

@@ -29,6 +29,7 @@ from ..messages import unopenable
 from ..params import SpectrogramParams
 from ..typing import PathLike
 from .executors import dask_executor, run
+from .ifplane import check_phase
 from .layout import (
     AUDIO_EXTENSIONS,
     DATASET_FORMAT,
@@ -189,6 +190,7 @@ def build(
     workers: int | None = None,
     scheduler: Any = None,
     progress: bool = False,
+    phase: str = "none",
     **encode_params: Any,
 ) -> BuildReport:
     """Cut every audio file under ``audio_dir`` into spectrogram tiles of one size and scale.
@@ -252,6 +254,12 @@ def build(
       files, validation gets at least one. A split without tiles gets no folder, so
       ``datasets.load_dataset("imagefolder", data_dir=out_dir)`` works for every build;
       the report says why there is no validation split (``validation=0``, a single file).
+    * **Phase.** ``phase="if"``: every tile also carries an instantaneous-frequency plane
+      (GANSynth's IF on the mel rows, :func:`specimg.phase.phase_to_if`) as the alpha
+      channel of an 8-bit gray + alpha PNG: ``read_image`` and :class:`TileDataset`
+      (``planes=("magnitude", "if")``) see two channels, ``ImageFolder`` still the magnitude
+      only, and :func:`decode_batch` integrates a generated IF plane back to phase
+      (:mod:`specimg.dataset.ifplane`; recorded in ``specimg.json`` as ``"phase"``).
     * **Hugging Face.** ``datasets.load_dataset(out_dir)`` reads the dataset card and gives
       ``label`` as a ``ClassLabel`` with the indices of ``specimg.json``;
       ``load_dataset("imagefolder", data_dir=out_dir)`` gives the same names as strings.
@@ -304,6 +312,8 @@ def build(
         (a shared file system).
     progress : bool
         Show a progress bar (files, tiles, ETA).
+    phase : {"none", "if"}
+        ``"if"``: store an IF plane with every tile (see Phase above); needs ``bit_depth=8``.
     **encode_params
         Further keyword arguments of :func:`specimg.encode`: ``fmin``, ``fmax``, ``htk``,
         ``norm``, ``power``, ``window``, ``win_length``, ``db_min``, ``db_max``, ``ref``
@@ -319,7 +329,7 @@ def build(
     MissingFileError
         If ``audio_dir`` does not exist.
     ParameterError
-        For invalid parameters, no audio under ``audio_dir``, an ``out_dir`` that is not
+        For invalid parameters (``phase="if"`` with ``bit_depth=16``), no audio under ``audio_dir``, an ``out_dir`` that is not
         empty and holds no dataset or one built with other settings, or a build already
         running into ``out_dir``.
     SpecimgError
@@ -345,6 +355,7 @@ def build(
                             bit_depth=bit_depth, **encode_params)  # fmt: skip
     step = tile_step(n_frames, overlap, step)
     check_options(min_level_db=min_level_db, validation=validation, seed=seed, workers=workers, tail=tail)
+    phase = check_phase(phase, params.bit_depth)
     warn_lossy(params, stacklevel=2)
 
     audio = Path(audio_dir)
@@ -359,18 +370,18 @@ def build(
     with contextlib.ExitStack() as stack:
         dask = None if scheduler is None else dask_executor(scheduler, stack)  # fail before writing anything
         return _prepare_and_build(found, audio_dir, out, params, n_frames, step, str(tail), float(min_level_db),
-                                  float(validation), int(seed), workers, dask, progress)  # fmt: skip
+                                  float(validation), int(seed), workers, dask, progress, phase)  # fmt: skip
 
 
 def _prepare_and_build(
     found: list[tuple[str, Path]], audio_dir: PathLike, out: Path, params: SpectrogramParams,
     n_frames: int, step: int, tail: str, min_level_db: float, validation: float, seed: int, workers: int | None,
-    dask: tuple[Any, int] | None, progress: bool,
+    dask: tuple[Any, int] | None, progress: bool, phase: str = "none",
 ) -> BuildReport:  # fmt: skip
     """Check or create ``out``, lock it, and build."""
     classes = sorted({s.split("/", 1)[0] for s, _ in found}) if all("/" in s for s, _ in found) else []
     description = describe(params, n_frames=n_frames, step=step, min_level_db=min_level_db, validation=validation,
-                           seed=seed, classes=classes, audio_dir=audio_dir, tail=tail)  # fmt: skip
+                           seed=seed, classes=classes, audio_dir=audio_dir, tail=tail, phase=phase)  # fmt: skip
 
     out.mkdir(parents=True, exist_ok=True)
     meta = out / DATASET_JSON
@@ -391,13 +402,13 @@ def _prepare_and_build(
             write_json(meta, description)  # first, so the folder is recognisably a dataset
         remove_temporaries(out)
         return _build_locked(found, out, description, params, n_frames, step, tail, min_level_db, validation, seed,
-                             workers, dask, progress)  # fmt: skip
+                             workers, dask, progress, phase)  # fmt: skip
 
 
 def _build_locked(
     found: list[tuple[str, Path]], out: Path, description: dict[str, Any], params: SpectrogramParams,
     n_frames: int, step: int, tail: str, min_level_db: float, validation: float, seed: int, workers: int | None,
-    dask: tuple[Any, int] | None, progress: bool,
+    dask: tuple[Any, int] | None, progress: bool, phase: str = "none",
 ) -> BuildReport:  # fmt: skip
     state = out / STATE_DIR
     classes = list(description["classes"])
@@ -445,6 +456,7 @@ def _build_locked(
             path=resolved, source=source, stat=(st.st_size, st.st_mtime_ns), out_dir=out_abs,
             split=splits[source], label=source.split("/", 1)[0] if classes else None, params=params,
             n_frames=n_frames, step=step, min_level_db=min_level_db, block_frames=_BLOCK_FRAMES, tail=tail,
+            phase=phase,
         )  # fmt: skip
         rec = records.get(source)
         if (rec is not None and rec["status"] == "done" and rec.get("stat") == list(job.stat)

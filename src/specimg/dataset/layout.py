@@ -112,7 +112,9 @@ TEMP_RE = re.compile(r"^\..+\.part$")
 RECORD_RE = re.compile(r"^[0-9a-f]{40}\.json$")
 
 #: The keys of ``specimg.json`` that two builds into one folder must share.
-SETTINGS = ("format", "version", "params", "tile", "min_level_db", "validation_fraction", "seed", "class_folders")
+SETTINGS = (
+    "format", "version", "params", "tile", "min_level_db", "validation_fraction", "seed", "class_folders", "phase",
+)  # fmt: skip
 
 # Longest tile stem, in bytes, before it is shortened (file systems allow 255 per name).
 _MAX_STEM_BYTES = 200
@@ -287,6 +289,7 @@ def describe(
     tail: str = "pad",
     class_folders: bool | None = None,
     splits: Sequence[str] | None = None,
+    phase: str = "none",
 ) -> dict[str, Any]:
     """The content of ``specimg.json`` for a build with these settings.
 
@@ -306,12 +309,15 @@ def describe(
     tail : {"pad", "drop"}, what became of the last partial tile of a file
     class_folders : bool or None, whether the audio sits in class folders (None → ``bool(classes)``)
     splits : sequence of str or None, the split folders written (None → both, not yet known)
+    phase : {"none", "if"}
+        ``"if"``: the tiles carry an IF plane, described by a ``"phase"`` object
+        (:func:`specimg.dataset.ifplane.description`); without one the key is absent.
 
     Returns
     -------
     dict, JSON-serialisable
     """
-    return {
+    out = {
         "format": DATASET_FORMAT,
         "version": DATASET_VERSION,
         "params": params.to_dict(),
@@ -324,6 +330,11 @@ def describe(
         "splits": list(SPLITS if splits is None else splits),
         "audio_dir": str(audio_dir),
     }
+    if phase != "none":
+        from .ifplane import description
+
+        out["phase"] = description(params)
+    return out
 
 
 def read_description(out_dir: PathLike) -> tuple[dict[str, Any], Path]:
@@ -464,6 +475,19 @@ def dataset_card(description: dict[str, Any]) -> str:
         "ds = datasets.load_dataset(OUT_DIR)  # this card: labels as ClassLabel, indices as in specimg.json",
         "```",
         "",
+        *(
+            [
+                "Phase: every tile is a gray + alpha PNG whose alpha channel is the instantaneous frequency (IF, "
+                "GANSynth's IF on the mel rows, deviation from each band's centre) scaled to [-1, 1] as "
+                "`v = 2 p / 255 - 1` (see `\"phase\"` in `specimg.json`). `torchvision.io.read_image` gives "
+                "`[2, H, W]`, `specimg.dataset.TileDataset(OUT_DIR, planes=(\"magnitude\", \"if\"))` the two "
+                "planes as floats, `ImageFolder` (converting to RGB) the magnitude only. Image viewers show the IF "
+                "as transparency.",
+                "",
+            ]
+            if description.get("phase")
+            else []
+        ),
         "`load_dataset(\"imagefolder\", data_dir=OUT_DIR)` ignores this card and gives the labels as strings "
         "(the manifests' `label` column). torchvision: `ImageFolder(OUT_DIR + \"/train\")` finds the same classes "
         "in the same order.",

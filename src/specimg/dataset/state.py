@@ -82,7 +82,7 @@ def check_compatible(path: Path, old: Any, new: dict[str, Any]) -> None:
         raise FormatError(f"{str(path)!r} is not a specimg dataset description; use an empty OUT_DIR")
     differ = []
     for key in SETTINGS:
-        a, b = old.get(key), new[key]
+        a, b = old.get(key), new.get(key)  # "phase" is absent without a phase plane
         if isinstance(a, dict) and isinstance(b, dict):
             differ += [f"{key}.{k} ({a.get(k)!r} → {b.get(k)!r})" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
         elif a != b:

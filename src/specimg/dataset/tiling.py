@@ -26,7 +26,8 @@ from ..formats import atomic_path
 from ..image import SpectrogramImage, db_to_pixels, pixel_max, pixels_to_db
 from ..params import SpectrogramParams
 from ..pictures import write_png
-from ..spectral import frame_offset, magnitude, mel_basis, span_length
+from ..spectral import frame_offset, magnitude, mel_basis, span_length, stft
+from .ifplane import if_plane
 from .layout import STATE_DIR, record_name, tile_name
 from .state import write_json
 
@@ -55,6 +56,7 @@ class Job:
     min_level_db : float, dB: quieter tiles are skipped
     block_frames : int > 0, files with more frames are analysed in blocks of whole tiles
     tail : {"pad", "drop"}, the last partial tile of a channel padded at the floor, or left out
+    phase : {"none", "if"}, "if": every tile gets an IF plane as its alpha channel (:mod:`~specimg.dataset.ifplane`)
     """
 
     path: str
@@ -69,6 +71,7 @@ class Job:
     min_level_db: float
     block_frames: int
     tail: str = "pad"
+    phase: str = "none"
 
 
 def one_line(exc: BaseException) -> str:
@@ -108,8 +111,8 @@ def count_tiles(n_real: int, n_frames: int, step: int, tail: str) -> int:
 
 def tile_blocks(
     y: np.ndarray, p: SpectrogramParams, n_frames: int, step: int, n_tiles: int, *, block_frames: int,
-    n_real: int | None = None,
-) -> Iterator[tuple[int, int, np.ndarray]]:  # fmt: skip
+    n_real: int | None = None, phase: bool = False,
+) -> Iterator[tuple[int, int, np.ndarray, np.ndarray | None]]:  # fmt: skip
     """Pixels of tiles ``k0 .. k1-1``, block by block.
 
     A file of up to ``block_frames`` frames is analysed in one go, exactly as
@@ -127,12 +130,15 @@ def tile_blocks(
     block_frames : int > 0
     n_real : int > 0 or None
         Frames of the audio itself; None → ``p.frames_for(len(y))``.
+    phase : bool
+        Also compute the IF plane (:func:`specimg.dataset.ifplane.if_plane`), from the
+        frame before each block on (0 for the file's first frame and past the end).
 
     Yields
     ------
-    (k0, k1, pixels)
+    (k0, k1, pixels, if_pixels)
         ``pixels`` [shape=(n_bins, (k1 - 1 - k0) * step + n_frames)], flipped as stored,
-        whose column 0 is frame ``k0 * step``.
+        whose column 0 is frame ``k0 * step``; ``if_pixels`` the same shape, uint8, or None.
     """
     hop, n_fft = p.hop_length, p.n_fft
     total = p.frames_for(y.shape[-1])
@@ -145,7 +151,10 @@ def tile_blocks(
         if pixels.shape[1] < needed:
             pad = np.full((pixels.shape[0], needed - pixels.shape[1]), floor, dtype=pixels.dtype)
             pixels = np.concatenate([pixels, pad], axis=1)
-        yield 0, n_tiles, pixels
+        planes = None
+        if phase:
+            planes = if_plane(stft(y, p, dtype=np.float32)[:, : min(needed, real)], p, None, needed)
+        yield 0, n_tiles, pixels, planes
         return
     framed = p.replace(center=False)
     per_block = max(1, (block_frames - n_frames) // step + 1)
@@ -161,7 +170,19 @@ def tile_blocks(
         pixels = SpectrogramImage.from_magnitude(S, p).pixels
         if b > real:
             pixels[:, max(real - a, 0) :] = floor
-        yield k0, k1, pixels
+        planes = None
+        if phase:  # from the frame before the block on (one hop more audio before the segment)
+            before = hop if a > 0 else 0
+            ext = np.zeros(len(seg) + before, dtype=y.dtype)
+            s0 = start - before
+            lo, hi = max(s0, 0), min(s0 + len(ext), y.shape[-1])
+            if hi > lo:
+                ext[lo - s0 : hi - s0] = y[lo:hi]
+            X = stft(ext, framed, dtype=np.float32)
+            previous = X[:, 0] if before else None
+            X = X[:, 1:] if before else X
+            planes = if_plane(X[:, : max(min(real - a, b - a), 0)], p, previous, b - a)
+        yield k0, k1, pixels, planes
 
 
 _POWER_LUTS: dict[tuple[float, float, bool, int], np.ndarray] = {}
@@ -267,8 +288,9 @@ def _write_tiles(job: Job, y: np.ndarray, folder: Path, n_tiles: int, n_real: in
     hop = p.hop_length
     silent = 0
     for c in range(y.shape[0] if n_tiles else 0):
-        blocks = tile_blocks(y[c], p, n_frames, step, n_tiles, block_frames=job.block_frames, n_real=n_real)
-        for k0, k1, pixels in blocks:
+        blocks = tile_blocks(y[c], p, n_frames, step, n_tiles, block_frames=job.block_frames, n_real=n_real,
+                             phase=job.phase == "if")  # fmt: skip
+        for k0, k1, pixels, planes in blocks:
             for k in range(k0, k1):
                 frame = k * step
                 j = frame - k0 * step
@@ -281,6 +303,8 @@ def _write_tiles(job: Job, y: np.ndarray, folder: Path, n_tiles: int, n_real: in
                 edit = {"op": "tile", "source": job.source, "channel": c, "offset": frame * hop, "frame": frame}
                 # as specimg.save, without its search for stale temporaries in a folder of many
                 # tiles: the build removes those itself (state.remove_temporaries, state.sweep)
+                if planes is not None:  # the IF plane as the alpha channel of an 8-bit LA PNG
+                    tile = np.stack([tile, planes[:, j : j + n_frames]], axis=-1)
                 with atomic_path(folder / name, clean_stale=False) as tmp:
                     write_png(tmp, tile, text=p.replace(edits=(edit,)).to_json(), compress_level=PNG_COMPRESS_LEVEL)
                 row: dict[str, Any] = {

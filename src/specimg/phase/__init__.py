@@ -10,7 +10,7 @@ Without params, and in :func:`pghi` and :func:`griffin_lim`, the magnitude ``S``
 units of :func:`librosa.stft` (not calibrated).
 
 Layout: ``_stft`` (the STFT/ISTFT pair), ``_pghi``, ``_gla`` (fast Griffin-Lim, blocks),
-``_reconstruct`` (quality presets), ``_kernels`` (numba loops, imported on first use so
+``_reconstruct`` (quality presets), ``_if`` (instantaneous-frequency planes), ``_kernels`` (numba loops, imported on first use so
 that importing this package does not import numba).
 
 References
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from ..typing import Window
 from ._gla import Init, Refine, griffin_lim
+from ._if import if_scale, if_to_phase, phase_to_if
 from ._pghi import gaussian_tfr, pghi
 from ._reconstruct import QUALITY_PRESETS, Quality, reconstruct, resolve_quality
 from ._stft import StftPair
@@ -40,6 +41,9 @@ __all__ = [
     "resolve_quality",
     "QUALITY_PRESETS",
     "gaussian_tfr",
+    "phase_to_if",
+    "if_to_phase",
+    "if_scale",
     "Init",
     "Refine",
     "Quality",
