@@ -40,6 +40,8 @@ __all__ = [
     "domain_of",
     "is_tensor",
     "read_input",
+    "read_input_planes",
+    "split_planes",
     "split_tiles",
     "stitch_tiles",
     "to_pixels",
@@ -214,9 +216,77 @@ def split_tiles(arrays: Any) -> list[np.ndarray]:
             return [to_gray(x) for x in a]
         raise ParameterError(
             f"arrays of shape {a.shape} have no gray or RGB channel axis; specimg tiles are grayscale: pass "
-            "(N, 1, H, W), (N, H, W, 1), or RGB as (N, 3, H, W) / (N, H, W, 3)"
+            "(N, 1, H, W), (N, H, W, 1), RGB as (N, 3, H, W) / (N, H, W, 3), or two planes (magnitude, IF) as "
+            "(N, 2, H, W) / (N, H, W, 2)"
         )
     raise ParameterError(f"arrays of shape {a.shape} must be (N, H, W), (N, C, H, W), (N, H, W, C) or (H, W)")
+
+
+def _two_planes(a: np.ndarray, tensor: bool, top: bool) -> tuple[list[np.ndarray], list[np.ndarray]] | None:
+    """(magnitudes, IF planes) of an array holding two planes per tile, else None."""
+    if a.ndim == 4 and a.shape[1] == 2:
+        return list(a[:, 0]), list(a[:, 1])
+    if a.ndim == 4 and a.shape[-1] == 2 and a.shape[1] not in (1, 3):
+        return list(a[..., 0]), list(a[..., 1])
+    if a.ndim == 3 and a.shape[0] == 2 and (tensor or not top):  # one [2, H, W] tile (numpy (N, H, W) is N tiles)
+        return [a[0]], [a[1]]
+    if a.ndim == 3 and a.shape[-1] == 2 and a.shape[0] > 3:  # one (H, W, 2) tile
+        return [a[..., 0]], [a[..., 1]]
+    return None
+
+
+def split_planes(arrays: Any) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
+    """Like :func:`split_tiles`, and the IF planes of tiles given as two planes (magnitude, IF).
+
+    Two-plane layouts: ``(N, 2, H, W)``, ``(N, H, W, 2)``, a tensor ``[2, H, W]``, one ``(H, W, 2)``
+    array, sequences of such, ``(images, labels)`` batches (of ``TileDataset(planes=("magnitude",
+    "if"))``). A numpy ``(2, H, W)`` array stays two one-plane tiles, as in :func:`split_tiles`.
+
+    Returns
+    -------
+    (tiles, planes) : tiles as :func:`split_tiles`; each tile's IF plane (its dtype), or None
+
+    Raises
+    ------
+    ParameterError
+        As :func:`split_tiles`, and when some tiles have an IF plane and others not.
+
+    Examples
+    --------
+    >>> tiles, planes = split_planes(np.zeros((3, 2, 4, 5)))
+    >>> len(tiles), planes[0].shape
+    (3, (4, 5))
+    >>> split_planes(np.zeros((3, 4, 5)))[1] is None
+    True
+    """
+    x = arrays
+    if isinstance(x, (list, tuple)) and len(x) == 2 and len(getattr(x[0], "shape", ())) == 4 and _is_labels(x[1], len(x[0])):
+        x = x[0]  # a DataLoader batch (images, labels)
+    items = list(x) if isinstance(x, (list, tuple)) else [x]
+    if not items:
+        raise ParameterError("arrays is empty; pass at least one image")
+    tiles: list[np.ndarray] = []
+    planes: list[np.ndarray | None] = []
+    for item in items:
+        a = as_numpy(item)
+        pair = _two_planes(a, is_tensor(item), top=not isinstance(x, (list, tuple)))
+        if pair is None:
+            if not isinstance(x, (list, tuple)):
+                found = split_tiles(item)
+            else:
+                found = split_tiles(a) if a.ndim == 4 else split_tiles([a])
+            tiles += found
+            planes += [None] * len(found)
+        else:
+            tiles += pair[0]
+            planes += pair[1]
+    if all(p is None for p in planes):
+        return tiles, None
+    if any(p is None for p in planes):
+        raise ParameterError(
+            "some tiles have two planes (magnitude, IF) and others one; pass every tile with its IF plane, or none"
+        )
+    return tiles, [p for p in planes if p is not None]
 
 
 # ---------------------------------------------------------------------------- files
@@ -271,14 +341,47 @@ def read_input(path: PathLike, *, key: str | None = None) -> list[np.ndarray]:
     SpecimgError
         For ``.pt``/``.pth`` without torch installed.
     """
-    path = Path(path)
+    return _read(Path(path), key, False)[0]
+
+
+def read_input_planes(path: PathLike, *, key: str | None = None) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
+    """:func:`read_input`, and the IF planes of tiles stored with one (:func:`split_planes`).
+
+    A gray + alpha PNG (a tile of a dataset built with ``phase="if"``) gives its gray
+    channel as the tile and its alpha channel as the IF plane, never composited.
+
+    Returns
+    -------
+    (tiles, planes) : as :func:`split_planes`
+
+    Raises
+    ------
+    FormatError, ParameterError, SpecimgError
+        As :func:`read_input`, and when some tiles of the file have an IF plane and others not.
+    """
+    return _read(Path(path), key, True)
+
+
+def _read(path: Path, key: str | None, keep_planes: bool) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
     ext = path.suffix.lower()
+
+    def split(items: list[Any]) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
+        if not keep_planes:
+            return [t for item in items for t in split_tiles(item)], None
+        parts = [split_planes(item) for item in items]
+        tiles = [t for found, _ in parts for t in found]
+        if all(p is None for _, p in parts):
+            return tiles, None
+        if any(p is None for _, p in parts):
+            raise ParameterError(f"{str(path)!r}: some arrays have an IF plane and others not; give all or none")
+        return tiles, [v for _, p in parts for v in (p or [])]
+
     try:
         if ext == ".npy":
-            return split_tiles(np.load(path, allow_pickle=False))
+            return split([np.load(path, allow_pickle=False)])
         if ext == ".npz":
             with np.load(path, allow_pickle=False) as z:
-                return [t for a in _pick({k: z[k] for k in z.files}, key, path) for t in split_tiles(a)]
+                return split(_pick({k: z[k] for k in z.files}, key, path))
     except (OSError, ValueError, EOFError) as exc:
         if isinstance(exc, ParameterError):
             raise
@@ -287,14 +390,16 @@ def read_input(path: PathLike, *, key: str | None = None) -> list[np.ndarray]:
         obj = _torch_load(path)
         items = _pick({str(k): v for k, v in obj.items()}, key, path) if isinstance(obj, dict) else [obj]
         try:
-            return [t for item in items for t in split_tiles(item)]
+            return split(items)
         except ParameterError as exc:
             raise ParameterError(f"{str(path)!r}: {exc}") from None
-    picture = read_picture(path)
+    picture = read_picture(path, keep_alpha=keep_planes)
     assert picture.pixels is not None
+    if picture.pixels.ndim == 3 and picture.pixels.shape[-1] == 2:  # gray + alpha: the IF plane
+        return [picture.pixels[..., 0]], [picture.pixels[..., 1]]
     gray = to_gray(picture.pixels)  # the one gray rule (alpha already over black)
     n_pages = picture.n_pages or 1
-    return list(gray.reshape(n_pages, -1, gray.shape[-1])) if n_pages > 1 else [gray]
+    return (list(gray.reshape(n_pages, -1, gray.shape[-1])) if n_pages > 1 else [gray]), None
 
 
 # ---------------------------------------------------------------------------- grids of tiles

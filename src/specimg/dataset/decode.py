@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import tempfile
 import warnings
@@ -63,25 +62,20 @@ from typing import Any, Literal, Union, overload
 import numpy as np
 
 from ..codec import decode, write_audio
-from ..errors import FormatError, MissingFileError, ParameterError
+from ..errors import FormatError, ParameterError
 from ..formats import read_metadata
 from ..image import SpectrogramImage, from_unit
 from ..params import SpectrogramParams
 from ..phase import Quality, resolve_quality
-from ..pictures import picture_size
 from ..typing import PathLike
 from .arrays import Domain, check_height, check_saturation, domain_of
-from .grids import cut_grid, grid_geometry, guess_grid
-from .arrays import read_input, split_tiles, stitch_tiles, to_pixels, unit_from_db, value_range_of
+from .folders import INPUT_EXTS, PICTURE_EXTS, grid_of, list_inputs, parse_grid, probe, tiles_in
+from .grids import cut_grid
+from .arrays import read_input_planes, split_planes, stitch_tiles, to_pixels, unit_from_db, value_range_of
+from .ifplane import decode_tile, prepare_planes, stitch_planes
 from .layout import DATASET_JSON, description_params, read_description, tile_geometry
 
 __all__ = ["DATASET_JSON", "decode_batch", "decode_dir", "params_of"]
-
-#: Extensions :func:`decode_dir` reads.
-INPUT_EXTS = (".png", ".tif", ".tiff", ".npy", ".npz", ".pt", ".pth")
-
-#: The picture files among them: only these are cut as grids (``grid=``).
-PICTURE_EXTS = (".png", ".tif", ".tiff")
 
 Like = Union[SpectrogramParams, SpectrogramImage, PathLike]
 
@@ -176,25 +170,31 @@ def _check_quality(quality: str, n_iter: int | None) -> None:
 
 def _decode_stitched(
     tiles: Sequence[np.ndarray], params: SpectrogramParams, *, step: int, quality: Quality, n_iter: int | None,
-    rng: np.random.Generator | int | None, progress: bool,
+    rng: np.random.Generator | int | None, progress: bool, planes: Sequence[np.ndarray] | None = None,
 ) -> np.ndarray:  # fmt: skip
-    """Decode consecutive pixel tiles of ``params``' bit depth, ``step`` frames apart, as one signal."""
-    img = SpectrogramImage(stitch_tiles(tiles, step, params), params)
-    return decode(img, quality=quality, n_iter=n_iter, rng=rng, progress=progress)[0]
+    """Decode consecutive pixel tiles of ``params``' bit depth, ``step`` frames apart, as one signal
+    (with their IF planes, values in row order, when given)."""
+    pixels = stitch_tiles(tiles, step, params)
+    if planes is not None:
+        return decode_tile(pixels, stitch_planes(planes, step), params, quality=quality, n_iter=n_iter, rng=rng)
+    return decode(SpectrogramImage(pixels, params), quality=quality, n_iter=n_iter, rng=rng, progress=progress)[0]
 
 
 def _decode_each(
     tiles: Sequence[np.ndarray], params: SpectrogramParams, *, quality: Quality, n_iter: int | None,
-    rng: np.random.Generator | int | None, progress: bool,
+    rng: np.random.Generator | int | None, progress: bool, planes: Sequence[np.ndarray] | None = None,
 ) -> list[np.ndarray]:  # fmt: skip
-    """Decode pixel tiles of ``params``' bit depth one by one."""
+    """Decode pixel tiles of ``params``' bit depth one by one (with their IF planes when given)."""
     from tqdm import tqdm
 
     out = []
-    for t in tqdm(tiles, desc="decode", unit="tile", delay=1.0, leave=False, disable=not progress):
+    for k, t in enumerate(tqdm(tiles, desc="decode", unit="tile", delay=1.0, leave=False, disable=not progress)):
         # an int seed restarts for every tile, so a tile's audio does not depend on its batch
         seed = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-        out.append(decode(SpectrogramImage(t, params), quality=quality, n_iter=n_iter, rng=seed)[0])
+        if planes is not None:
+            out.append(decode_tile(t, planes[k], params, quality=quality, n_iter=n_iter, rng=seed))
+        else:
+            out.append(decode(SpectrogramImage(t, params), quality=quality, n_iter=n_iter, rng=seed)[0])
     return out
 
 
@@ -224,19 +224,11 @@ def _cut(images: Sequence[np.ndarray], work: SpectrogramParams, *, grid: tuple[i
          grid_padding: int | None, name: str = "") -> list[np.ndarray]:  # fmt: skip
     if grid is None:
         return list(images)
-    rows, cols = _grid(grid)
+    rows, cols = parse_grid(grid)
     try:
         return [t for im in images for t in cut_grid(im, rows, cols, n_bins=work.n_bins, padding=grid_padding)]
     except ParameterError as exc:
         raise ParameterError(f"{name}: {exc}" if name else str(exc)) from None
-
-
-def _grid(grid: Any) -> tuple[int, int]:
-    try:
-        rows, cols = grid
-    except (TypeError, ValueError):
-        raise ParameterError(f"grid={grid!r} must be a pair (rows, cols)") from None
-    return rows, cols
 
 
 # ---------------------------------------------------------------------------- public: arrays
@@ -289,8 +281,12 @@ def decode_batch(
         ``(N, 1, H, W)``, ``(N, H, W, 1)``, ``(N, H, W)``, ``(H, W)``, colour ``(N, 3, H, W)``
         / ``(N, H, W, 3)`` / ``(H, W, 3)``, a 3-D tensor ``[C, H, W]`` with C = 1 or 3, a
         list of such images, or a ``(images, labels)`` batch of a ``DataLoader`` (the labels
-        are ignored). Tensors may be on any device and require grad; they are not
-        modified. Values: uint8, uint16, floats in [-1, 1] or [0, 1], or calibrated dB (see
+        are ignored). Two planes per tile, magnitude and instantaneous frequency (a dataset
+        built with ``phase="if"``): ``(N, 2, H, W)``, ``(N, H, W, 2)``, a tensor ``[2, H, W]``
+        (``TileDataset(planes=("magnitude", "if"))`` batches), or gray + alpha tiles; the
+        IF plane (uint8, uint16 or floats in [-1, 1]) is integrated to a phase that the
+        phase iterations start from (:func:`specimg.phase.if_to_phase`). Tensors may be on
+        any device and require grad; they are not modified. Values: uint8, uint16, floats in [-1, 1] or [0, 1], or calibrated dB (see
         ``domain``). A path (``str`` or path-like) is read as :func:`decode_dir` reads its
         files: a picture, ``.npy``, ``.npz`` or ``.pt``/``.pth``.
     dataset : str or path-like, SpectrogramParams or SpectrogramImage
@@ -375,16 +371,18 @@ def decode_batch(
     _check_quality(quality, n_iter)
     work, tile_frames, dataset_step = _template(dataset)
     if isinstance(arrays, (str, os.PathLike)):
-        images = read_input(arrays, key=key)
+        images, planes = read_input_planes(arrays, key=key)
         name = str(arrays)
     else:
-        images, name = split_tiles(arrays), ""
+        (images, planes), name = split_planes(arrays), ""
     pixels = _prepare(images, work, grid=grid, grid_padding=grid_padding, tile_frames=tile_frames,
                       value_range=value_range, domain=domain, check=check, name=name)  # fmt: skip
+    values = prepare_planes(planes, images, work, grid=grid, name=name)
     if stitch:
         step = _step(step_frames, dataset_step, tile_frames, pixels[0].shape[1])
-        return _decode_stitched(pixels, work, step=step, quality=quality, n_iter=n_iter, rng=rng, progress=progress)
-    return _decode_each(pixels, work, quality=quality, n_iter=n_iter, rng=rng, progress=progress)
+        return _decode_stitched(pixels, work, step=step, quality=quality, n_iter=n_iter, rng=rng, progress=progress,
+                                planes=values)  # fmt: skip
+    return _decode_each(pixels, work, quality=quality, n_iter=n_iter, rng=rng, progress=progress, planes=values)
 
 
 def _step(step_frames: int | None, dataset_step: int | None, tile_frames: int | None, width: int) -> int:
@@ -403,74 +401,16 @@ def _step(step_frames: int | None, dataset_step: int | None, tile_frames: int | 
 
 
 # ---------------------------------------------------------------------------- public: folders
-def _natural_key(rel: Path) -> list[Any]:
-    """Sort key comparing digit runs by value: img_2 before img_10."""
-    return [int(s) if s.isdigit() else s.lower() for s in re.split(r"(\d+)", rel.as_posix())]
-
-
-def _inputs(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        raise MissingFileError(f"no such folder: {str(folder)!r}")
-    found = [
-        p.relative_to(folder)
-        for p in folder.rglob("*")
-        if p.suffix.lower() in INPUT_EXTS
-        and p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    ]
-    if not found:
-        raise MissingFileError(f"{str(folder)!r} holds no {', '.join(INPUT_EXTS)} files to decode")
-    return sorted(found, key=_natural_key)
-
-
-def _probe(path: Path, key: str | None) -> list[tuple[int, int]]:
-    """(H, W) of every image of an input file; from the header for pictures and ``.npy``."""
-    ext = path.suffix.lower()
-    if ext == ".npy":
-        try:
-            a = np.load(path, mmap_mode="r", allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise FormatError(f"{str(path)!r} is not a readable .npy array: {exc}") from None
-        return [t.shape for t in split_tiles(a)]  # views of the memory map: the pixels are not read
-    if ext in (".npz", ".pt", ".pth"):
-        return [t.shape for t in read_input(path, key=key)]
-    n, h, w = picture_size(path)  # from the header: FormatError if it is not a picture
-    return [(h, w)] * n
-
-
-def _n_tiles(shapes: list[tuple[int, int]], path: Path, work: SpectrogramParams, grid: tuple[int, int] | None,
-             grid_padding: int | None, tile_frames: int | None) -> int:  # fmt: skip
-    """Tiles in a file of images ``shapes``, checked against the dataset before anything is decoded."""
-    if grid is not None:
-        rows, cols = _grid(grid)
-        for h, w in shapes:
-            try:
-                grid_geometry(h, w, rows, cols, n_bins=work.n_bins, padding=grid_padding)
-            except ParameterError as exc:
-                raise ParameterError(f"{str(path)!r}: {exc}") from None
-        return len(shapes) * rows * cols
-    for h, w in shapes:
-        if h != work.n_bins:
-            hint = guess_grid(h, w, work.n_bins, tile_frames) if h > work.n_bins else None
-            raise ParameterError(
-                f"{str(path)!r} is {h} pixels high but the dataset's tiles have n_bins={work.n_bins} rows"
-                + (f"; it looks like a torchvision save_image grid: pass {hint}" if hint else "")
-            )
-    return len(shapes)
-
-
-def _grid_of(rel: Path, grid: tuple[int, int] | None) -> tuple[int, int] | None:
-    """``grid`` for a picture file; arrays and tensors hold tiles."""
-    return grid if rel.suffix.lower() in PICTURE_EXTS else None
-
-
-Job = tuple[int, np.ndarray, SpectrogramParams, Quality, Union[int, None], Any]  # index, pixels, work, quality, n_iter, rng
+# index, pixels, work, quality, n_iter, rng, IF plane or None
+Job = tuple[int, np.ndarray, SpectrogramParams, Quality, Union[int, None], Any, Union[np.ndarray, None]]
 
 
 def _decode_job(job: Job) -> tuple[int, np.ndarray]:
     """One tile decoded (in a pool worker, on Dask, or here): (its index, its audio)."""
-    index, pixels, work, quality, n_iter, seed = job
-    return index, _decode_each([pixels], work, quality=quality, n_iter=n_iter, rng=seed, progress=False)[0]
+    index, pixels, work, quality, n_iter, seed, plane = job
+    planes = None if plane is None else [plane]
+    return index, _decode_each([pixels], work, quality=quality, n_iter=n_iter, rng=seed, progress=False,
+                               planes=planes)[0]  # fmt: skip
 
 
 def _decode_job_on_dask(job: Job) -> tuple[int, np.ndarray]:
@@ -579,12 +519,12 @@ def decode_dir(
             raise ParameterError(
                 f"subtype={subtype!r} cannot be written as WAV; use one of {sorted(sf.available_subtypes('WAV'))}"
             )
-    inputs = _inputs(folder)
+    inputs = list_inputs(folder)
     # check every file's size first: a bad file fails before any decoding
     names: dict[Path, Path] = {}
     plan: list[tuple[Path, list[Path]]] = []
     for rel in inputs:
-        n = _n_tiles(_probe(folder / rel, key), folder / rel, work, _grid_of(rel, grid), grid_padding, tile_frames)
+        n = tiles_in(probe(folder / rel, key), folder / rel, work, grid_of(rel, grid), grid_padding, tile_frames)
         stem = rel.with_suffix("")
         outs = [stem.with_name(stem.name + ".wav")] if n == 1 else [
             stem.with_name(f"{stem.name}_{k:0{len(str(n - 1))}d}.wav") for k in range(n)
@@ -604,12 +544,19 @@ def decode_dir(
     try:
         staged: list[Path] = []
         if stitch:
-            images = [im for rel, _ in plan for im in _cut(read_input(folder / rel, key=key), work,
-                                                           grid=_grid_of(rel, grid), grid_padding=grid_padding)]
+            read = [read_input_planes(folder / rel, key=key) for rel, _ in plan]
+            with_if = [p for _, p in read if p is not None]
+            if with_if and len(with_if) != len(read):
+                raise ParameterError(f"{str(folder)!r}: some files have an IF plane and others not; stitch all or none")
+            images = [im for (rel, _), (found, _) in zip(plan, read)
+                      for im in _cut(found, work, grid=grid_of(rel, grid), grid_padding=grid_padding)]  # fmt: skip
             # one range for the whole stitched file, not one per input file
             tiles = _prepare(images, work, grid=None, grid_padding=None, **options, name=str(folder))
+            planes = prepare_planes([v for p in with_if for v in p] if with_if else None, images, work,
+                                    grid=grid if with_if else None, name=str(folder))  # fmt: skip
             step = _step(step_frames, dataset_step, tile_frames, tiles[0].shape[1])
-            y = _decode_stitched(tiles, work, step=step, quality=quality, n_iter=n_iter, rng=rng, progress=progress)
+            y = _decode_stitched(tiles, work, step=step, quality=quality, n_iter=n_iter, rng=rng, progress=progress,
+                                 planes=planes)  # fmt: skip
             write_audio(stage / stitched_name, y, work.sr, subtype=subtype)
             staged.append(stitched_name)
         else:
@@ -650,9 +597,13 @@ def _decode_files(
     def jobs() -> Iterator[Job]:
         index = 0
         for rel, _ in plan:  # files are read as the workers need tiles: memory stays bounded
-            file_options = {**options, "grid": _grid_of(rel, options["grid"])}
-            for pixels in _prepare(read_input(folder / rel, key=key), work, **file_options, name=str(folder / rel)):
-                yield index, pixels, work, quality, n_iter, rng
+            file_options = {**options, "grid": grid_of(rel, options["grid"])}
+            images, found = read_input_planes(folder / rel, key=key)
+            tiles = _prepare(images, work, **file_options, name=str(folder / rel))
+            planes = prepare_planes(found, images, work, grid=file_options["grid"] if found else None,
+                                    name=str(folder / rel))  # fmt: skip
+            for k, pixels in enumerate(tiles):
+                yield index, pixels, work, quality, n_iter, rng, None if planes is None else planes[k]
                 index += 1
 
     with tqdm(total=len(outs), desc="decode", unit="tile", delay=1.0, leave=False, disable=not progress) as bar:

@@ -31,9 +31,11 @@ __all__ = [
     "PHASES",
     "STORAGE",
     "check_phase",
+    "decode_tile",
     "description",
     "if_plane",
     "if_values",
+    "prepare_planes",
     "stitch_planes",
 ]
 
@@ -170,3 +172,61 @@ def stitch_planes(planes: Sequence[np.ndarray], step: int) -> np.ndarray:
     for k, v in enumerate(planes):
         out[:, k * step : k * step + width] = v
     return out
+
+
+def prepare_planes(
+    planes: Sequence[np.ndarray] | None, tiles: Sequence[np.ndarray], params: SpectrogramParams, *,
+    grid: Any = None, name: str = "",
+) -> list[np.ndarray] | None:  # fmt: skip
+    """Generated IF planes as values in [-1, 1] in row order, checked against their tiles.
+
+    Raises
+    ------
+    ParameterError
+        If the planes are given with ``grid`` (grids hold one plane), a plane's shape is not
+        its tile's, or :func:`if_values` refuses one.
+    """
+    if planes is None:
+        return None
+    where = f"{name}: " if name else ""
+    if grid is not None:
+        raise ParameterError(f"{where}grid= cuts pictures of one plane; pass tiles with an IF plane as (N, 2, H, W)")
+    if len(planes) != len(tiles):
+        raise ParameterError(f"{where}{len(planes)} IF planes for {len(tiles)} tiles; give one per tile")
+    for k, (v, t) in enumerate(zip(planes, tiles)):
+        if np.shape(v) != np.shape(t):
+            raise ParameterError(f"{where}the IF plane of tile {k} is {np.shape(v)}, its magnitude {np.shape(t)}")
+    return [if_values(v, params, name=name) for v in planes]
+
+
+def decode_tile(
+    pixels: np.ndarray, plane: np.ndarray, params: SpectrogramParams, *, quality: Any, n_iter: int | None,
+    rng: np.random.Generator | int | None,
+) -> np.ndarray:  # fmt: skip
+    """One tile and its IF plane (values in row order) → audio: the IF integrated to a phase
+    (:func:`specimg.phase.if_to_phase` on the mel → linear magnitude), then polished by
+    :func:`specimg.decode` (fast Griffin-Lim with the mel refinement) from that phase.
+
+    Parameters
+    ----------
+    pixels : np.ndarray [shape=(n_bins, W)], pixels of ``params`` (stored orientation)
+    plane : np.ndarray [shape=(n_bins, W)], float in [-1, 1] (:func:`if_values`)
+    params : SpectrogramParams, one channel
+    quality, n_iter : the polish, as :func:`specimg.decode`
+    rng : np.random.Generator, int or None
+
+    Returns
+    -------
+    np.ndarray [shape=(params.length_for(W),)], float32
+    """
+    from ..codec import decode
+    from ..image import SpectrogramImage
+    from ..phase import if_to_phase
+    from ..spectral import mel_to_linear
+
+    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    img = SpectrogramImage(pixels, params)
+    M = img.channel_magnitude(0)
+    S = mel_to_linear(M, params) if params.scale == "mel" else M
+    phi = if_to_phase(plane, np.maximum(S, 0.0), params, rng=gen)
+    return decode(img, quality=quality, n_iter=n_iter, init=phi, rng=gen)[0]

@@ -25,14 +25,18 @@ import numpy as np
 from ..errors import FormatError, MissingFileError, ParameterError, SpecimgError
 from ..image import to_unit, unit_to_db
 from ..params import SpectrogramParams
-from ..pictures import read_gray
+from ..pictures import read_picture, to_gray
 from ..typing import PathLike
 from .layout import MANIFEST_NAME, SPLITS, description_params, read_description, tile_geometry
 
-__all__ = ["DOMAINS", "TileDataset", "read_tile", "split_items"]
+__all__ = ["DOMAINS", "PLANES", "TileDataset", "check_planes", "read_tile", "split_items"]
 
 #: The value domains of :class:`TileDataset` items.
 DOMAINS = ("unit", "db")
+
+#: The planes a tile may give: its magnitude, and its instantaneous frequency (datasets
+#: built with ``phase="if"``).
+PLANES = ("magnitude", "if")
 
 Domain = Literal["unit", "db"]
 
@@ -108,9 +112,35 @@ def split_items(out_dir: PathLike, split: str) -> tuple[list[Path], list[int], l
     return [root.joinpath(split, *parts) for parts, _ in rows], [label for _, label in rows], list(classes)
 
 
+def check_planes(planes: Any, has_if: bool) -> tuple[str, ...]:
+    """``planes`` as a tuple of names of :data:`PLANES`, checked against the dataset.
+
+    Raises
+    ------
+    ParameterError
+        For an empty, repeating or unknown plane list, or ``"if"`` for a dataset built
+        without an IF plane.
+
+    Examples
+    --------
+    >>> check_planes(["magnitude", "if"], True)
+    ('magnitude', 'if')
+    """
+    if isinstance(planes, str) or not isinstance(planes, (tuple, list)) or not planes:
+        raise ParameterError(f"planes={planes!r} must be a tuple of plane names: ('magnitude',) or ('magnitude', 'if')")
+    bad = [p for p in planes if p not in PLANES]
+    if bad or len(set(planes)) != len(planes):
+        raise ParameterError(f"planes={tuple(planes)!r} must name each of {', '.join(map(repr, PLANES))} at most once")
+    if "if" in planes and not has_if:
+        raise ParameterError(
+            "planes include 'if' but this dataset has no IF plane; rebuild it with `specimg dataset build --phase if`"
+        )
+    return tuple(planes)
+
+
 def read_tile(path: PathLike, params: SpectrogramParams, *, domain: Domain = "unit",
-              n_frames: int | None = None) -> np.ndarray:  # fmt: skip
-    """One tile file as float32 values of ``domain``, shaped ``(1, H, W)``.
+              n_frames: int | None = None, planes: tuple[str, ...] = ("magnitude",)) -> np.ndarray:  # fmt: skip
+    """One tile file as float32 values of ``domain``, shaped ``(len(planes), H, W)``.
 
     Parameters
     ----------
@@ -124,26 +154,44 @@ def read_tile(path: PathLike, params: SpectrogramParams, *, domain: Domain = "un
         back). ``"db"``: calibrated dB re ``params.ref``, in [db_min, db_max].
     n_frames : int or None
         The dataset's tile width, checked when given.
+    planes : tuple of {"magnitude", "if"}
+        The planes to return, in order. ``"if"``: the alpha channel of a tile of a
+        dataset built with ``phase="if"``, as values in [-1, 1] (``2 p / 255 - 1``,
+        whatever ``domain``). The magnitude of such a tile is its gray channel (the alpha
+        is never composited).
 
     Returns
     -------
-    np.ndarray [shape=(1, params.n_bins, W)], float32
+    np.ndarray [shape=(len(planes), params.n_bins, W)], float32
 
     Raises
     ------
     MissingFileError, FormatError
-        If the file is missing, unreadable, or not ``params.n_bins`` × ``n_frames`` pixels.
+        If the file is missing, unreadable, not ``params.n_bins`` × ``n_frames`` pixels, or
+        has no IF plane when ``"if"`` is asked for.
     """
-    pixels = read_gray(path, what="tile")
+    picture = read_picture(path, what="tile", keep_alpha=True)
+    data = picture.pixels
+    assert data is not None
+    if data.ndim == 3 and data.shape[-1] == 3:
+        data = to_gray(data)
+    pixels = data[..., 0] if data.ndim == 3 else data
     height, width = pixels.shape
     if height != params.n_bins or (n_frames is not None and width != n_frames):
         raise FormatError(
             f"tile {str(path)!r} is {height}×{width} pixels but the dataset's tiles are "
             f"{params.n_bins}×{n_frames or width}; was it replaced after the build?"
         )
-    x = to_unit(pixels)
-    values = unit_to_db(x, params) if domain == "db" else 2.0 * x - 1.0
-    return values.astype(np.float32)[np.newaxis]
+    out = []
+    for plane in planes:
+        if plane == "if":
+            if data.ndim != 3:
+                raise FormatError(f"tile {str(path)!r} has no IF plane (no alpha channel); was it replaced after the build?")
+            out.append(2.0 * to_unit(data[..., 1]) - 1.0)
+        else:
+            x = to_unit(pixels)
+            out.append(unit_to_db(x, params) if domain == "db" else 2.0 * x - 1.0)
+    return np.stack(out).astype(np.float32)
 
 
 def _check_domain(domain: Any) -> None:
@@ -175,9 +223,14 @@ def _define() -> type:
             dataset's ``ref`` (dBFS by default), in [db_min, db_max].
         transform : callable or None
             Applied to each item's tensor (torchvision transforms take it).
+        planes : tuple of {"magnitude", "if"}
+            The channels of each item, in order: ``("magnitude",)`` (default), or with a
+            dataset built with ``phase="if"`` ``("magnitude", "if")`` for ``[2, H, W]``
+            items whose second channel is the instantaneous frequency in [-1, 1] (whatever
+            ``domain``); ``decode_batch`` takes such batches back to audio.
 
-        Items are ``(tensor, label)``: a float32 tensor of shape ``[1, H, W]`` (one gray
-        channel; H = mel bands with low frequencies at the bottom, W = frames), and the
+        Items are ``(tensor, label)``: a float32 tensor of shape ``[len(planes), H, W]`` (H =
+        mel bands with low frequencies at the bottom, W = frames), and the
         int index of the tile's class in :attr:`classes` (-1 for a dataset without
         classes). Batches decode with
         ``specimg.dataset.decode_batch(x, dataset=out_dir, domain=ds.domain)``.
@@ -197,11 +250,13 @@ def _define() -> type:
         dataset : Path
             The dataset folder.
         split, domain : str
+        planes : tuple of str
 
         Raises
         ------
         ParameterError
-            For an unknown ``split`` or ``domain``.
+            For an unknown ``split``, ``domain`` or plane, or ``"if"`` for a dataset without
+            an IF plane.
         MissingFileError, FormatError
             If the dataset, or the split's manifest, is missing or unreadable.
         SpecimgError
@@ -218,9 +273,11 @@ def _define() -> type:
         """
 
         def __init__(self, out_dir: PathLike, split: str = "train", domain: Domain = "unit",
-                     transform: Callable[[Any], Any] | None = None) -> None:  # fmt: skip
+                     transform: Callable[[Any], Any] | None = None,
+                     planes: tuple[str, ...] = ("magnitude",)) -> None:  # fmt: skip
             _check_domain(domain)
             data, json_path = read_description(out_dir)
+            self.planes = check_planes(planes, isinstance(data.get("phase"), dict))
             self.params = description_params(data, json_path)
             self._n_frames = tile_geometry(data, json_path)[0]
             self.dataset = json_path.parent
@@ -234,7 +291,8 @@ def _define() -> type:
             return len(self.paths)
 
         def __getitem__(self, index: int) -> tuple[Any, int]:
-            values = read_tile(self.paths[index], self.params, domain=self.domain, n_frames=self._n_frames)
+            values = read_tile(self.paths[index], self.params, domain=self.domain, n_frames=self._n_frames,
+                               planes=self.planes)  # fmt: skip
             tensor = torch.from_numpy(values)
             if self.transform is not None:
                 tensor = self.transform(tensor)

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import FormatError, ParameterError
 from ..formats import atomic_path, image_format
 from ..image import pixel_dtype, requantize
-from ..pictures import read_gray, write_png
+from ..pictures import read_picture, to_gray, write_png
 from ..typing import PathLike
 from .layout import (
     ERRORS_NAME,
@@ -281,7 +281,7 @@ def _contact_sheet(chosen: list[Path], out: Path) -> Path:
     """The tiles ``chosen`` in a grid as an 8-bit PNG, 2-pixel white gaps, written atomically."""
     if not chosen:
         raise ParameterError("the dataset has no tiles on disk to draw a contact sheet from")
-    images = [requantize(read_gray(path, what="tile"), 8) for path in chosen]  # same level, 8 bits for viewing
+    images = [requantize(_magnitude_pixels(path), 8) for path in chosen]  # same level, 8 bits for viewing
     h = max(im.shape[0] for im in images)
     w = max(im.shape[1] for im in images)
     cols = math.ceil(math.sqrt(len(images)))
@@ -341,3 +341,10 @@ def format_stats(result: dict[str, Any]) -> str:
         lines.append("")
         lines.append(f"contact sheet: {result['contact_sheet']}")
     return "\n".join(lines)
+
+
+def _magnitude_pixels(path: Path) -> np.ndarray:
+    """The magnitude pixels of a tile: its gray channel (the alpha of a tile with an IF plane is data)."""
+    pixels = read_picture(path, what="tile", keep_alpha=True).pixels
+    assert pixels is not None
+    return pixels[..., 0] if pixels.ndim == 3 and pixels.shape[-1] == 2 else to_gray(pixels)
