@@ -69,6 +69,10 @@ def dataset() -> None:
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Build on a Dask cluster, e.g. tcp://host:8786 (pip install 'specimg[dask]'; the folders must "
                    "be at the same paths on the workers).")
+@click.option("--phase", type=click.Choice(["none", "if"]), default="none", show_default=True,
+              help="'if': every tile also carries its instantaneous frequency (GANSynth's IF on the mel rows) as "
+                   "the alpha channel of an 8-bit gray+alpha PNG: read_image and TileDataset(planes=('magnitude', "
+                   "'if')) see two channels, ImageFolder the magnitude only; 'specimg dataset decode' uses it.")
 def dataset_build(audio_dir: str, out_dir: str, size: str, bit_depth: str, **kwargs: Any) -> None:
     """Cut the audio files under AUDIO_DIR into spectrogram tiles in OUT_DIR.
 
@@ -131,7 +135,11 @@ def dataset_decode(gan_output_dir: str, audio_out: str, like: str, stitch: bool,
                    grid_padding: int | None, key: str | None, no_check: bool, seed: int, subtype: str | None,
                    workers: int | None, scheduler: str | None) -> None:  # fmt: skip
     """Decode the bare images (PNG, TIFF, save_image grids), arrays (.npy, .npz) and tensors (.pt, .pth)
-    in GAN_OUTPUT_DIR to WAV files in AUDIO_OUT."""
+    in GAN_OUTPUT_DIR to WAV files in AUDIO_OUT.
+
+    Tiles with a second plane, the instantaneous frequency of a dataset built with --phase if
+    (gray+alpha PNGs, arrays (N, 2, H, W)), start the phase reconstruction from the IF
+    integrated along time."""
     from ..dataset import decode_dir
 
     cells = None
