@@ -1,0 +1,163 @@
+#!/usr/bin/env python
+"""Acceptance benchmark of the dataset IF plane (issue 14 item 3): tiles with an IF plane
+against magnitude-only tiles, decoded by ``specimg.dataset.decode_batch``.
+
+Run from anywhere::
+
+    python benchmarks/dataset_if.py [--corpus DIR] [--file-seconds 12] [--tiles-per-file 3]
+                                    [--quality balanced] [--json PATH]
+
+Each corpus file (default ``../shared/corpus``) is looped to at least ``--file-seconds``
+seconds (so that the short ones give whole tiles too) and written to a temporary folder;
+``specimg.dataset.build(..., phase="if")`` with the default dataset settings (256 × 256
+mel tiles, 8 bits, sr 22 050 Hz, n_fft 2048, hop 512) cuts them. ``--tiles-per-file``
+tiles of channel 0 of every file, spread over the file, are read with
+``TileDataset(planes=("magnitude", "if"))`` and decoded by ``decode_batch`` twice, with the
+same ``--quality`` and seed: with both planes, and with the magnitude plane only. A third
+decode starts from the true STFT phase of the source with no iteration (the phase the IF
+plane stands for: a ceiling for any phase).
+
+Figures, per tile, over the frames 4 … 251 of the tile (the first and last 4 frames see
+the audio around the tile in the source and zeros in the decoded tile, whatever the phase):
+
+* **SC vs source**: spectral convergence ``20·log10(‖|STFT(ŷ)| − |X|‖_F / ‖|X|‖_F)`` of the
+  decoded audio's linear STFT magnitude against the source's STFT magnitude at the tile's
+  columns;
+* **SC vs tile**: the same on mel magnitudes, against the tile's own (dequantised) pixels.
+
+The medians over all tiles, and the gain of the IF plane (magnitude-only SC minus IF SC,
+dB; positive is better) are printed; the acceptance target is a gain of at least 5 dB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import DEFAULT_CORPUS, environment, jsonable  # noqa: E402
+
+TARGET_DB = 5.0
+EDGE = 4
+
+
+def sc_db(estimate: np.ndarray, reference: np.ndarray) -> float:
+    return float(20.0 * np.log10(np.linalg.norm(estimate - reference) / np.linalg.norm(reference)))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    ap.add_argument("--file-seconds", type=float, default=12.0)
+    ap.add_argument("--tiles-per-file", type=int, default=3)
+    ap.add_argument("--quality", default="balanced")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+
+    import soundfile as sf
+
+    import specimg.dataset as sd
+    from specimg import SpectrogramImage
+    from specimg.codec import decode, read_audio
+    from specimg.image import from_unit
+    from specimg.spectral import magnitude, stft, stft_magnitude
+
+    files = sorted(args.corpus.glob("*.wav"))
+    if not files:
+        print(f"no corpus under {args.corpus}", file=sys.stderr)
+        return 1
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        audio, out = Path(tmp, "audio"), Path(tmp, "ds")
+        audio.mkdir()
+        for f in files:
+            y, sr = sf.read(f, always_2d=True)
+            reps = int(np.ceil(args.file_seconds * sr / len(y)))
+            sf.write(audio / f.name, np.tile(y, (reps, 1)), sr, subtype="FLOAT")
+        t0 = time.perf_counter()
+        report = sd.build(audio, out, phase="if", workers=1, validation=0.0)
+        build_s = time.perf_counter() - t0
+        p = sd.params_of(out)
+        work = p.replace(bit_depth=16)
+        ds = sd.TileDataset(out, planes=("magnitude", "if"))
+        manifest = {
+            json.loads(line)["file_name"]: json.loads(line) for line in (out / "train" / "metadata.jsonl").open()
+        }
+        by_source: dict[str, list[int]] = {}
+        for i, path in enumerate(ds.paths):
+            row = manifest[path.relative_to(out / "train").as_posix()]
+            if row["channel"] == 0 and row["padded_frames"] == 0:
+                by_source.setdefault(row["source"], []).append(i)
+        for source, items in sorted(by_source.items()):
+            y, _ = read_audio(audio / source, sr=p.sr)
+            y = np.atleast_2d(y)[0]
+            X = stft(y, p)
+            picks = [items[int(j)] for j in np.unique(np.linspace(0, len(items) - 1, args.tiles_per_file).round())]
+            for i in picks:
+                x, _ = ds[i]
+                row = manifest[ds.paths[i].relative_to(out / "train").as_posix()]
+                frame, width = row["frame"], x.shape[-1]
+                ref = np.abs(X[:, frame : frame + width])
+                px = np.rint((x[0].numpy().astype(np.float64) + 1.0) / 2.0 * 255.0).astype(np.uint8)
+                tile = SpectrogramImage(from_unit(px / 255.0, 16), work)
+                mel_ref = tile.channel_magnitude(0)
+                cols = slice(EDGE, width - EDGE)
+
+                def score(y_hat: np.ndarray) -> tuple[float, float]:
+                    lin = stft_magnitude(y_hat, p)[:, :width]
+                    mel = magnitude(y_hat, p)[:, :width]
+                    return sc_db(lin[:, cols], ref[:, cols]), sc_db(mel[:, cols], mel_ref[:, cols])
+
+                c0 = time.process_time()
+                with_if = sd.decode_batch(x[None], p, quality=args.quality)[0]
+                c1 = time.process_time()
+                mag_only = sd.decode_batch(x[None, :1], p, quality=args.quality)[0]
+                c2 = time.process_time()
+                ceiling = decode(tile, init=np.angle(X[:, frame : frame + width]), n_iter=0)[0]
+                r = {"source": source, "frame": frame, "if": score(with_if), "magnitude": score(mag_only),
+                     "true_phase": score(ceiling), "cpu_if": c1 - c0, "cpu_magnitude": c2 - c1}  # fmt: skip
+                rows.append(r)
+                print(f"{source:32s} f{frame:6d}  SC vs source: IF {r['if'][0]:6.2f}  magnitude {r['magnitude'][0]:6.2f}"
+                      f"  true phase {r['true_phase'][0]:6.2f} dB | vs tile: IF {r['if'][1]:6.2f}  magnitude "
+                      f"{r['magnitude'][1]:6.2f}  true phase {r['true_phase'][1]:6.2f} dB", flush=True)  # fmt: skip
+
+    def med(key: str, k: int) -> float:
+        return float(np.median([r[key][k] for r in rows]))
+
+    summary = {
+        "tiles": len(rows),
+        "dataset_tiles": report.tiles,
+        "build_seconds": build_s,
+        "quality": args.quality,
+        "median_sc_vs_source": {m: med(m, 0) for m in ("if", "magnitude", "true_phase")},
+        "median_sc_vs_tile": {m: med(m, 1) for m in ("if", "magnitude", "true_phase")},
+        "median_gain_vs_source": float(np.median([r["magnitude"][0] - r["if"][0] for r in rows])),
+        "median_gain_vs_tile": float(np.median([r["magnitude"][1] - r["if"][1] for r in rows])),
+        "cpu_ratio_if_over_magnitude": float(sum(r["cpu_if"] for r in rows) / sum(r["cpu_magnitude"] for r in rows)),
+    }
+    print()
+    print(f"{len(rows)} tiles of {len(by_source)} files, quality={args.quality!r} (median SC, dB; lower is better)")
+    for label, key in (("vs source STFT", "sc_vs_source"), ("vs tile (mel)", "sc_vs_tile")):
+        m = summary[f"median_{key}"]
+        print(f"  {label:16s} IF {m['if']:7.2f}   magnitude only {m['magnitude']:7.2f}   true phase, no iteration "
+              f"{m['true_phase']:7.2f}")  # fmt: skip
+    print(f"  gain of the IF plane (median per tile): {summary['median_gain_vs_source']:+.2f} dB vs source, "
+          f"{summary['median_gain_vs_tile']:+.2f} dB vs tile; target >= {TARGET_DB:g} dB: "
+          + ("met" if min(summary["median_gain_vs_source"], summary["median_gain_vs_tile"]) >= TARGET_DB
+             else ("met vs one reference" if max(summary["median_gain_vs_source"], summary["median_gain_vs_tile"])
+                   >= TARGET_DB else "NOT met")))  # fmt: skip
+    print(f"  CPU time, IF decode / magnitude-only decode: {summary['cpu_ratio_if_over_magnitude']:.2f}")
+    if args.json:
+        args.json.write_text(json.dumps(jsonable({"environment": environment(), "summary": summary, "tiles": rows}),
+                                        indent=1))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
