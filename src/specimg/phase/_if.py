@@ -226,7 +226,7 @@ def if_to_phase(
     >>> X = stft(np.cos(2 * np.pi * 1000.5 * np.arange(8000) / 8000), p)
     >>> phi = if_to_phase(phase_to_if(X, p), np.abs(X), p)
     >>> err = np.angle(np.exp(1j * (np.diff(phi[64]) - np.diff(np.angle(X[64])))))
-    >>> bool(np.abs(err[1:]).max() < 1e-3)
+    >>> bool(np.abs(err[4:-4]).max() < 1e-3)  # away from the zero padding at both ends
     True
     """
     from ..params import SpectrogramParams
