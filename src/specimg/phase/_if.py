@@ -265,7 +265,11 @@ def if_to_phase(
     lam = gaussian_tfr(params.window, params.win_length)
     small = S < tol * peak
     logs = np.log(np.maximum(S, tol * peak))
-    dphi_t = 2.0 * np.pi * hop * Fk / n_fft  # per hop, frame-centre convention
+    advance = 2.0 * np.pi * hop * Fk / n_fft  # column m: the advance from frame m - 1 to m
+    # the heap steps from m to m + 1 by the mean of dphi_t at m and m + 1: centre the
+    # backward differences so that the step is centred on advance[m + 1]
+    dphi_t = advance.copy()
+    dphi_t[:, :-1] = 0.5 * (advance[:, :-1] + advance[:, 1:])
     dphi_f = -lam / (hop * n_fft) * log_gradient(logs, small, 1)
     known = np.zeros(S.shape, dtype=bool)
     phase = heap_integrate(S, dphi_t, dphi_f, small, known, np.zeros(S.shape), tol * peak)
