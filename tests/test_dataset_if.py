@@ -207,3 +207,26 @@ def test_decode_refuses_wrong_planes(built) -> None:
         decode_batch([np.zeros((2, h, w), np.uint8), np.zeros((h, w), np.uint8)], out)
     with pytest.raises(ParameterError, match="grid="):
         decode_batch(np.zeros((1, 2, 2 * h + 6, w), np.uint8), out, grid=(2, 1))
+
+
+# ---------------------------------------------------------------------------- CLI
+def test_cli_build_phase_if_and_decode(built, tmp_path: Path) -> None:
+    from .test_cli import run
+
+    audio = built[0]
+    result = run("dataset", "build", audio, "ds", "--size", "64x32", "--sr", SR, "--workers", 1, "--phase", "if",
+                 cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "ds" / "specimg.json").read_text())["phase"]["plane"] == "if"
+    result = run("dataset", "decode", tmp_path / "ds" / "train" / "tones", "wav", "--like", "ds", "--quality", "fast",
+                 cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    tiles = sorted((tmp_path / "ds" / "train" / "tones").glob("*.png"))
+    wavs = sorted((tmp_path / "wav").glob("*.wav"))
+    assert [w.stem for w in wavs] == [t.stem for t in tiles]
+    # the CLI used the IF plane: the same audio as decode_batch of the two-plane tile
+    y, _ = sf.read(wavs[2], dtype="float32")
+    ref = decode_batch(str(tiles[2]), tmp_path / "ds", quality="fast")[0]
+    assert np.abs(y - ref).max() < 1e-4  # PCM_16
+    result = run("dataset", "build", audio, "ds16", "--bit-depth", "16", "--phase", "if", cwd=tmp_path)
+    assert result.returncode == 1 and "must be 8" in result.stderr
