@@ -8,6 +8,9 @@
 * :func:`stats` — tile count, hours of audio, level histogram, skipped and failed files.
 * :class:`TileDataset` — a split's tiles as a ``torch.utils.data.Dataset`` (needs the
   ``torch`` extra; torch is imported on first use, not by ``import specimg.dataset``).
+* ``build(..., phase="if")`` — tiles that also carry their instantaneous frequency as a
+  second (alpha) channel, which :func:`decode_batch` integrates back to phase
+  (:mod:`specimg.dataset.ifplane`).
 
 The on-disk layout (version 1) is described in :func:`build` and :mod:`specimg.dataset.layout`.
 """

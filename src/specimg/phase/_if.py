@@ -137,6 +137,25 @@ def phase_to_if(X: np.ndarray, params: SpectrogramParams, *, previous: np.ndarra
         previous = np.asarray(previous)
         if previous.shape != (n_lin,):
             raise ParameterError(f"previous frame of shape {previous.shape} must be ({n_lin},)")
+    out = np.empty((params.n_bins, X.shape[1]), dtype=np.float32)
+    bands = _bands(params)
+    for a in range(0, X.shape[1], _CHUNK_FRAMES):  # in chunks of frames: a few MB of work at a time
+        b = min(a + _CHUNK_FRAMES, X.shape[1])
+        before = previous if a == 0 else X[:, a - 1]
+        out[:, a:b] = _if_chunk(X[:, a:b], params, before, bands)
+    return out
+
+
+#: Frames that :func:`phase_to_if` works on at once (about 8 MB per float64 array at n_fft 2048).
+_CHUNK_FRAMES = 512
+
+
+def _if_chunk(
+    X: np.ndarray, params: SpectrogramParams, previous: np.ndarray | None,
+    bands: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> np.ndarray:  # fmt: skip
+    n_lin = X.shape[0]
+    if previous is not None:
         prev = np.concatenate([previous[:, None], X[:, :-1]], axis=1)
     else:
         prev = np.concatenate([X[:, :1], X[:, :-1]], axis=1)
@@ -147,7 +166,7 @@ def phase_to_if(X: np.ndarray, params: SpectrogramParams, *, previous: np.ndarra
     if previous is None:
         d[:, 0] = 0.0
     f = k + d * n_fft / (2.0 * np.pi * hop)  # instantaneous frequency of each bin, in bins
-    W, centres, half = _bands(params)
+    W, centres, half = bands
     scale = half + n_fft / (2.0 * hop)
     if params.scale != "mel":
         v = (f - centres[:, None]) / scale[:, None]
