@@ -123,7 +123,8 @@ def main() -> int:
                 r = {"source": source, "frame": frame, "if": score(with_if), "magnitude": score(mag_only),
                      "true_phase": score(ceiling), "cpu_if": c1 - c0, "cpu_magnitude": c2 - c1}  # fmt: skip
                 rows.append(r)
-                print(f"{source:32s} f{frame:6d}  SC vs source: IF {r['if'][0]:6.2f}  magnitude {r['magnitude'][0]:6.2f}"
+                print(f"{source:32s} f{frame:6d}  SC vs source: IF {r['if'][0]:6.2f}  magnitude "
+                      f"{r['magnitude'][0]:6.2f}"
                       f"  true phase {r['true_phase'][0]:6.2f} dB | vs tile: IF {r['if'][1]:6.2f}  magnitude "
                       f"{r['magnitude'][1]:6.2f}  true phase {r['true_phase'][1]:6.2f} dB", flush=True)  # fmt: skip
 

@@ -216,7 +216,9 @@ def _read_tiff(path: Path, name: str, pixels: bool) -> Picture:
     return Picture(_normalise(data, name), text, len(arrays), size, "tiff")
 
 
-def read_picture(source: PictureSource, *, what: str = "image", pixels: bool = True, keep_alpha: bool = False) -> Picture:
+def read_picture(
+    source: PictureSource, *, what: str = "image", pixels: bool = True, keep_alpha: bool = False
+) -> Picture:
     """Open a picture and return its pixels (gray or RGB) and its specimg text.
 
     Parameters

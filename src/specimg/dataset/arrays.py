@@ -260,7 +260,8 @@ def split_planes(arrays: Any) -> tuple[list[np.ndarray], list[np.ndarray] | None
     True
     """
     x = arrays
-    if isinstance(x, (list, tuple)) and len(x) == 2 and len(getattr(x[0], "shape", ())) == 4 and _is_labels(x[1], len(x[0])):
+    batch = isinstance(x, (list, tuple)) and len(x) == 2 and len(getattr(x[0], "shape", ())) == 4
+    if batch and _is_labels(x[1], len(x[0])):
         x = x[0]  # a DataLoader batch (images, labels)
     items = list(x) if isinstance(x, (list, tuple)) else [x]
     if not items:

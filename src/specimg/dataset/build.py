@@ -329,9 +329,9 @@ def build(
     MissingFileError
         If ``audio_dir`` does not exist.
     ParameterError
-        For invalid parameters (``phase="if"`` with ``bit_depth=16``), no audio under ``audio_dir``, an ``out_dir`` that is not
-        empty and holds no dataset or one built with other settings, or a build already
-        running into ``out_dir``.
+        For invalid parameters (``phase="if"`` with ``bit_depth=16``), no audio under
+        ``audio_dir``, an ``out_dir`` that is not empty and holds no dataset or one built
+        with other settings, or a build already running into ``out_dir``.
     SpecimgError
         If ``scheduler`` is given but Dask is not installed or not reachable.
 

@@ -66,7 +66,9 @@ def check_phase(phase: Any, bit_depth: Any) -> str:
     'if'
     """
     if phase not in PHASES:
-        raise ParameterError(f"phase={phase!r} must be 'none' (magnitude only) or 'if' (an instantaneous-frequency plane)")
+        raise ParameterError(
+            f"phase={phase!r} must be 'none' (magnitude only) or 'if' (an instantaneous-frequency plane)"
+        )
     if phase == "if" and bit_depth != IF_BIT_DEPTH:
         raise ParameterError(
             f"phase='if' stores the IF plane as the alpha channel of 8-bit gray + alpha PNGs (Pillow reads 16-bit ones "
@@ -149,8 +151,8 @@ def if_values(plane: np.ndarray, params: SpectrogramParams, *, name: str = "") -
             raise ParameterError(f"{where}the IF plane holds NaN or infinite values")
         if v.size and (float(v.min()) < -1.05 or float(v.max()) > 1.05):
             raise ParameterError(
-                f"{where}IF plane values {float(v.min()):.3g}…{float(v.max()):.3g} must lie in [-1, 1] (floats), or be "
-                "uint8/uint16 pixels; TileDataset(planes=('magnitude', 'if')) gives them so"
+                f"{where}IF plane values {float(v.min()):.3g}…{float(v.max()):.3g} must lie in [-1, 1] (floats), "
+                "or be uint8/uint16 pixels; TileDataset(planes=('magnitude', 'if')) gives them so"
             )
         v = np.clip(v, -1.0, 1.0)
     else:

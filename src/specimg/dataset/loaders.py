@@ -186,7 +186,9 @@ def read_tile(path: PathLike, params: SpectrogramParams, *, domain: Domain = "un
     for plane in planes:
         if plane == "if":
             if data.ndim != 3:
-                raise FormatError(f"tile {str(path)!r} has no IF plane (no alpha channel); was it replaced after the build?")
+                raise FormatError(
+                    f"tile {str(path)!r} has no IF plane (no alpha channel); was it replaced after the build?"
+                )
             out.append(2.0 * to_unit(data[..., 1]) - 1.0)
         else:
             x = to_unit(pixels)
