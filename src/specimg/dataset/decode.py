@@ -69,7 +69,7 @@ from ..params import SpectrogramParams
 from ..phase import Quality, resolve_quality
 from ..typing import PathLike
 from .arrays import Domain, check_height, check_saturation, domain_of
-from .folders import INPUT_EXTS, PICTURE_EXTS, grid_of, list_inputs, parse_grid, probe, tiles_in
+from .folders import grid_of, list_inputs, parse_grid, probe, tiles_in
 from .grids import cut_grid
 from .arrays import read_input_planes, split_planes, stitch_tiles, to_pixels, unit_from_db, value_range_of
 from .ifplane import decode_tile, prepare_planes, stitch_planes
