@@ -103,6 +103,10 @@ def test_build_writes_two_plane_tiles_and_records_them(built, tmp_path: Path) ->
         twin = plain / tile.relative_to(out)
         assert np.array_equal(read_gray(twin), read_picture(tile, keep_alpha=True).pixels[..., 0])
     assert "phase" not in json.loads((plain / "specimg.json").read_text())
+    # specimg.load reads the gray channel of a tile (its alpha is the IF plane, not opacity)
+    import specimg
+
+    assert np.array_equal(specimg.load(tiles[0]).pixels, read_gray(plain / tiles[0].relative_to(out)))
 
 
 def test_build_resumes_and_refuses_other_phase(built) -> None:

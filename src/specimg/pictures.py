@@ -232,7 +232,8 @@ def read_picture(
         False reads the header only (size and text), never the pixel data.
     keep_alpha : bool
         True: a gray + alpha picture keeps its two planes, ``(H, W, 2)``, instead of gray
-        composited over black (the second plane of a dataset tile is data, not opacity).
+        composited over black. A gray + alpha PNG with specimg metadata (a dataset tile
+        with an IF plane) gives its gray channel either way: its alpha is data, not opacity.
 
     Returns
     -------
@@ -303,6 +304,8 @@ def read_picture(
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         what_kind = "a readable PNG (truncated or corrupt?)" if kind == "png" else "an image Pillow can read"
         raise FormatError(f"{name} is not {what_kind}: {exc}") from None
+    if text is not None and im.mode == "LA" and not keep_alpha:
+        data = data[..., 0]  # a specimg gray + alpha PNG is a dataset tile: its alpha is the IF plane, not opacity
     return Picture(_normalise(data, name, keep_alpha), text, None, size, im.mode, exif)
 
 
