@@ -1,0 +1,307 @@
+"""The STFT phase stored next to the pixels of a spectrogram image (FORMAT.md §7).
+
+A magnitude picture cannot bring back the phase; with the phase stored beside it, the
+audio comes back from the file alone, nearly bit-exact. :class:`StoredPhase` is that
+phase, quantised to ``bits`` bits, for the **linear** STFT bins of every channel (also for
+mel images), with three things that say where it still belongs to the picture:
+
+* ``present``: bins whose phase is stored (the encoder leaves out bins whose linear
+  magnitude is at or below ``db_min``: they decode to silence);
+* ``valid``: bins whose pixels still are the ones the phase was measured with (an edit by
+  :mod:`specimg.ops`, or ``load(like=)`` of an externally edited copy, clears the bins it
+  changed);
+* ``crc``: the CRC-32 of every pixel column of every channel (:func:`column_crcs`), so a
+  column changed by any other means (a tool that kept the PNG chunk, ``img.replace``) is
+  found: its bins are not held.
+
+:func:`specimg.decode` holds the bins that are present, valid and in an unchanged column
+at the stored phase and reconstructs only the others, starting from the stored phase.
+
+The block travels as bytes (:meth:`StoredPhase.to_bytes`, :meth:`StoredPhase.from_bytes`):
+a 16-byte header, then one zlib stream holding the two bit masks, the column CRCs and the
+phase codes of the present bins.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import FormatError, ParameterError
+from .params import SpectrogramParams
+
+__all__ = ["StoredPhase", "PHASE_BITS", "BLOCK_MAGIC", "column_crcs", "phase_block_bytes"]
+
+#: Phase precisions :func:`specimg.encode` accepts (``phase_bits``), in bits per bin.
+PHASE_BITS = range(8, 17)
+
+#: First four bytes of every phase block (FORMAT.md §7).
+BLOCK_MAGIC = b"SIph"
+_BLOCK_VERSION = 1
+_HEADER = struct.Struct(">4sBBHII")  # magic, block version, bits, n_channels, n_bins, n_frames
+_ZLIB_LEVEL = 6  # the phase itself does not compress; the masks and CRCs do at any level
+
+
+def _n_lin(params: SpectrogramParams) -> int:
+    return params.n_fft // 2 + 1
+
+
+def column_crcs(pixels: np.ndarray, params: SpectrogramParams) -> np.ndarray:
+    """CRC-32 of every pixel column of every channel, as the phase block stores them.
+
+    The bytes of channel ``c``, column ``m`` are the pixels of rows
+    ``c * n_bins … (c + 1) * n_bins - 1`` of that column, top to bottom, each big-endian
+    (1 byte for 8-bit, 2 for 16-bit, 4 for float32).
+
+    Parameters
+    ----------
+    pixels : np.ndarray [shape=(n_channels * n_bins, n_frames)], the image rows
+    params : SpectrogramParams
+
+    Returns
+    -------
+    np.ndarray [shape=(n_channels, n_frames)], uint32
+
+    Examples
+    --------
+    >>> p = SpectrogramParams(sr=8000, n_fft=8, n_samples=8)
+    >>> column_crcs(np.zeros((5, 3), dtype=np.uint16), p)[0, 0] == zlib.crc32(bytes(10))
+    True
+    """
+    rows, n_frames = pixels.shape
+    n_channels = rows // params.n_bins
+    big = pixels.astype(pixels.dtype.newbyteorder(">"), copy=False)
+    out = np.empty((n_channels, n_frames), dtype=np.uint32)
+    for c in range(n_channels):
+        cols = np.ascontiguousarray(big[c * params.n_bins : (c + 1) * params.n_bins].T)
+        out[c] = [zlib.crc32(col.tobytes()) for col in cols]
+    return out
+
+
+def phase_block_bytes(n_fft: int, n_frames: int, *, n_channels: int = 1, bits: int = 16) -> int:
+    """Upper bound of a phase block's size in bytes (all bins present; the phase does not compress).
+
+    Examples
+    --------
+    >>> phase_block_bytes(2048, 100)
+    205354
+    """
+    n = (n_fft // 2 + 1) * n_frames * n_channels
+    return _HEADER.size + n * (2 if bits > 8 else 1) + 2 * ((n + 7) // 8) + 4 * n_frames * n_channels
+
+
+@dataclass(frozen=True, eq=False)
+class StoredPhase:
+    """STFT phase quantised to ``bits`` bits, with the masks that say where it applies.
+
+    Attributes
+    ----------
+    codes : np.ndarray [shape=(n_channels, n_fft // 2 + 1, n_frames)], uint16
+        Phase codes ``q``: the phase is ``2π · q / 2**bits`` (radians, librosa's
+        convention: referred to the start of each frame). 0 where not ``present``.
+    present : np.ndarray, bool, same shape: the phase of the bin is stored.
+    valid : np.ndarray, bool, same shape: the bin's pixels are those the phase goes with.
+    crc : np.ndarray [shape=(n_channels, n_frames)], uint32: :func:`column_crcs` of the
+        pixels the phase goes with.
+    bits : int, 8 … 16
+
+    Raises
+    ------
+    ParameterError
+        If the arrays do not agree in shape or ``bits`` is out of range.
+    """
+
+    codes: np.ndarray
+    present: np.ndarray
+    valid: np.ndarray
+    crc: np.ndarray
+    bits: int = 16
+
+    def __post_init__(self) -> None:
+        if isinstance(self.bits, bool) or self.bits not in PHASE_BITS:
+            raise ParameterError(f"phase bits={self.bits!r} must be an integer from 8 to 16")
+        shape = np.shape(self.codes)
+        if len(shape) != 3 or np.shape(self.present) != shape or np.shape(self.valid) != shape:
+            raise ParameterError("codes, present and valid must share one shape (n_channels, n_bins, n_frames)")
+        if np.shape(self.crc) != (shape[0], shape[2]):
+            raise ParameterError(f"crc of shape {np.shape(self.crc)} must be (n_channels, n_frames) = {(shape[0], shape[2])}")
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_stft(
+        cls, X: np.ndarray, pixels: np.ndarray, params: SpectrogramParams, *, bits: int = 16
+    ) -> StoredPhase:
+        """Quantise the phase of calibrated STFT ``X`` for the image ``pixels``.
+
+        Parameters
+        ----------
+        X : np.ndarray [shape=(n_channels, n_fft // 2 + 1, n_frames)], complex
+            :func:`specimg.spectral.stft` of every channel.
+        pixels : np.ndarray, the image rows made from ``X`` (for the column CRCs)
+        params : SpectrogramParams, of the image
+        bits : int, 8 … 16
+
+        Returns
+        -------
+        StoredPhase
+            Bins whose linear magnitude is at or below ``db_min`` are not present.
+
+        Raises
+        ------
+        ParameterError
+            If ``bits`` is out of range or ``X`` has the wrong shape.
+        """
+        if isinstance(bits, bool) or bits not in PHASE_BITS:
+            raise ParameterError(f"phase_bits={bits!r} must be an integer from 8 to 16 (16 keeps the audio exact)")
+        if X.ndim != 3 or X.shape[1] != _n_lin(params):
+            raise ParameterError(f"STFT of shape {X.shape} does not match n_fft={params.n_fft}")
+        scale = 1 << bits
+        turns = np.angle(X) / (2 * np.pi)  # float32 for complex64: error ~1e-7 turn, below 2**-16
+        codes = (np.rint(turns * scale).astype(np.int64) % scale).astype(np.uint16)
+        floor = params.ref * 10.0 ** (params.db_min / 20.0)
+        present = np.abs(X) > floor
+        codes[~present] = 0
+        return cls(codes, present, present.copy(), column_crcs(pixels, params), bits)
+
+    # ------------------------------------------------------------------ views
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(n_channels, n_fft // 2 + 1, n_frames)."""
+        return tuple(self.codes.shape)  # type: ignore[return-value]
+
+    def angle(self, channel: int) -> np.ndarray:
+        """Phase of ``channel`` in radians, (n_bins, n_frames), float32; 0 where not present."""
+        return (self.codes[channel].astype(np.float32) * np.float32(2 * np.pi / (1 << self.bits))).astype(np.float32)
+
+    def held(self, pixels: np.ndarray, params: SpectrogramParams) -> np.ndarray:
+        """Bins whose stored phase goes with ``pixels``: present, valid, in a column whose CRC matches.
+
+        Returns
+        -------
+        np.ndarray [shape=(n_channels, n_fft // 2 + 1, n_frames)], bool
+        """
+        same = column_crcs(pixels, params) == self.crc
+        return self.present & self.valid & same[:, np.newaxis, :]
+
+    # ------------------------------------------------------------------ edits
+    def rebase(
+        self, before: np.ndarray, after: np.ndarray, params: SpectrogramParams, *, tolerance: float = 0.0
+    ) -> StoredPhase:
+        """The phase for ``after``, an edit of the pixels ``before``: bins whose pixels changed are no longer valid.
+
+        Parameters
+        ----------
+        before, after : np.ndarray [shape=(n_channels * n_bins, n_frames)], the image rows
+        params : SpectrogramParams, of both
+        tolerance : float >= 0
+            Pixel difference (in ``after``'s units) still counted unchanged (one step of an
+            8-bit export read back at 16 bits, say).
+
+        Returns
+        -------
+        StoredPhase
+            ``valid`` cleared where a pixel changed (for mel images: every linear bin under
+            a changed band) or the column no longer matched its CRC; CRCs of ``after``.
+        """
+        from .image import unstack_channels
+
+        diff = np.abs(before.astype(np.float64) - after.astype(np.float64)) > tolerance
+        changed = unstack_channels(diff, params)
+        if params.scale == "mel":  # a linear bin changed if any mel band over it changed
+            from .spectral import mel_basis
+
+            support = (mel_basis(params) > 0).T.astype(np.float32)
+            changed = np.stack([(support @ ch.astype(np.float32)) > 0 for ch in changed])
+        stale = (column_crcs(before, params) != self.crc)[:, np.newaxis, :]
+        valid = self.valid & ~changed & ~stale
+        return StoredPhase(self.codes, self.present, valid, column_crcs(after, params), self.bits)
+
+    # ------------------------------------------------------------------ bytes
+    def to_bytes(self) -> bytes:
+        """The phase block of FORMAT.md §7: header, then one zlib stream.
+
+        Examples
+        --------
+        >>> p = SpectrogramParams(sr=8000, n_fft=8, n_samples=16)
+        >>> X = np.exp(1j * np.linspace(0, 3, 5 * 3)).reshape(1, 5, 3)
+        >>> ph = StoredPhase.from_stft(X, np.zeros((5, 3), np.uint16), p)
+        >>> StoredPhase.from_bytes(ph.to_bytes(), p, 3).codes.tolist() == ph.codes.tolist()
+        True
+        """
+        n_channels, n_bins, n_frames = self.shape
+        dtype = ">u2" if self.bits > 8 else "u1"
+        payload = b"".join((
+            np.packbits(self.present, axis=None).tobytes(),
+            np.packbits(self.valid, axis=None).tobytes(),
+            self.crc.astype(">u4").tobytes(),
+            self.codes[self.present].astype(dtype).tobytes(),
+        ))  # fmt: skip
+        header = _HEADER.pack(BLOCK_MAGIC, _BLOCK_VERSION, self.bits, n_channels, n_bins, n_frames)
+        return header + zlib.compress(payload, _ZLIB_LEVEL)
+
+    @classmethod
+    def from_bytes(cls, block: bytes, params: SpectrogramParams, n_frames: int, *, source: str = "phase block") -> StoredPhase:
+        """Parse a phase block written by :meth:`to_bytes`, checked against the image.
+
+        Parameters
+        ----------
+        block : bytes
+        params : SpectrogramParams, of the image the block came with
+        n_frames : int, columns of that image
+        source : str, what the block is, for messages
+
+        Raises
+        ------
+        FormatError
+            If the block is truncated, not a phase block, of a version or shape that does
+            not match the image, or its stream does not decompress to the size it must.
+        """
+        if len(block) < _HEADER.size:
+            raise FormatError(f"{source} is truncated ({len(block)} bytes, shorter than its {_HEADER.size}-byte header)")
+        magic, version, bits, n_channels, n_bins, frames = _HEADER.unpack_from(block)
+        if magic != BLOCK_MAGIC or version != _BLOCK_VERSION:
+            raise FormatError(f"{source} is not a version-{_BLOCK_VERSION} specimg phase block (magic {magic!r}, version {version})")
+        if bits not in PHASE_BITS:
+            raise FormatError(f"{source} claims {bits}-bit phase; the format allows 8 to 16")
+        expected = (params.n_channels, _n_lin(params), n_frames)
+        if (n_channels, n_bins, frames) != expected:
+            raise FormatError(
+                f"{source} has shape {(n_channels, n_bins, frames)} but the image's STFT is {expected} "
+                "(n_channels, n_fft // 2 + 1, n_frames); it belongs to another image"
+            )
+        n = n_channels * n_bins * frames
+        mask_bytes, crc_bytes = (n + 7) // 8, 4 * n_channels * frames
+        head = 2 * mask_bytes + crc_bytes
+        width = 2 if bits > 8 else 1
+        limit = head + n * width
+        try:
+            inflater = zlib.decompressobj()
+            payload = inflater.decompress(block[_HEADER.size :], limit + 1)
+        except zlib.error as exc:
+            raise FormatError(f"{source} does not decompress (corrupt or truncated): {exc}") from None
+        if len(payload) < head or not inflater.eof:
+            raise FormatError(f"{source} is truncated or longer than its shape allows ({len(payload)} bytes of data)")
+        present = np.unpackbits(np.frombuffer(payload, np.uint8, mask_bytes), count=n).astype(bool).reshape(expected)
+        valid = np.unpackbits(np.frombuffer(payload, np.uint8, mask_bytes, mask_bytes), count=n).astype(bool).reshape(expected)
+        crc = np.frombuffer(payload, ">u4", n_channels * frames, 2 * mask_bytes).astype(np.uint32).reshape(n_channels, frames)
+        n_present = int(np.count_nonzero(present))
+        if len(payload) != head + n_present * width:
+            raise FormatError(
+                f"{source} holds {len(payload) - head} bytes of phase for {n_present} stored bins "
+                f"({n_present * width} expected): corrupt"
+            )
+        codes = np.zeros(expected, dtype=np.uint16)
+        codes[present] = np.frombuffer(payload, ">u2" if width == 2 else "u1", n_present, head)
+        if int(codes.max(initial=0)) >= 1 << bits:
+            raise FormatError(f"{source} holds phase codes beyond {bits} bits: corrupt")
+        return cls(codes, present, valid & present, crc, int(bits))
+
+    def __repr__(self) -> str:
+        n = self.present.size
+        return (
+            f"StoredPhase(shape={self.shape}, bits={self.bits}, present={np.count_nonzero(self.present) / n:.1%}, "
+            f"valid={np.count_nonzero(self.valid) / n:.1%})"
+        )
