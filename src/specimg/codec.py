@@ -303,7 +303,7 @@ def encode(
     )  # fmt: skip
     if not isinstance(store_phase, (bool, np.bool_)):
         raise ParameterError(f"store_phase={shorten(store_phase)} must be True or False")
-    if isinstance(phase_bits, bool) or phase_bits not in PHASE_BITS:
+    if isinstance(phase_bits, bool) or not isinstance(phase_bits, (int, np.integer)) or phase_bits not in PHASE_BITS:
         raise ParameterError(f"phase_bits={shorten(phase_bits)} must be an integer from 8 to 16 (16 keeps the audio exact)")
     y = _check_audio(y, params.n_fft)
     n_channels = 1 if y.ndim == 1 else y.shape[0]

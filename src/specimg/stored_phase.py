@@ -33,7 +33,7 @@ import numpy as np
 from .errors import FormatError, ParameterError
 from .params import SpectrogramParams
 
-__all__ = ["StoredPhase", "PHASE_BITS", "BLOCK_MAGIC", "column_crcs", "phase_block_bytes"]
+__all__ = ["StoredPhase", "PHASE_BITS", "BLOCK_MAGIC", "column_crcs", "phase_block_bytes", "pack_codes", "unpack_codes"]
 
 #: Phase precisions :func:`specimg.encode` accepts (``phase_bits``), in bits per bin.
 PHASE_BITS = range(8, 17)
@@ -45,8 +45,44 @@ _HEADER = struct.Struct(">4sBBHII")  # magic, block version, bits, n_channels, n
 _ZLIB_LEVEL = 6  # the phase itself does not compress; the masks and CRCs do at any level
 
 
+_PACK_CHUNK = 1 << 20  # codes packed at a time (a multiple of 8: every chunk ends on a byte)
+
+
 def _n_lin(params: SpectrogramParams) -> int:
     return params.n_fft // 2 + 1
+
+
+def pack_codes(codes: np.ndarray, bits: int) -> bytes:
+    """``bits``-bit unsigned codes as one MSB-first bit stream, padded with 0 bits to a whole byte.
+
+    Examples
+    --------
+    >>> pack_codes(np.array([1, 2], dtype=np.uint16), 10).hex()
+    '004020'
+    """
+    shifts = np.arange(bits - 1, -1, -1, dtype=np.uint16)
+    parts = []
+    for start in range(0, codes.size, _PACK_CHUNK):
+        chunk = codes[start : start + _PACK_CHUNK].astype(np.uint16)
+        parts.append(np.packbits(((chunk[:, np.newaxis] >> shifts) & 1).astype(np.uint8), axis=None).tobytes())
+    return b"".join(parts)
+
+
+def unpack_codes(data: bytes, n: int, bits: int) -> np.ndarray:
+    """The ``n`` codes of :func:`pack_codes`, uint16 (``data`` must hold ``ceil(n * bits / 8)`` bytes)."""
+    weights = (1 << np.arange(bits - 1, -1, -1)).astype(np.uint32)
+    out = np.empty(n, dtype=np.uint16)
+    raw = np.frombuffer(data, np.uint8)
+    step = _PACK_CHUNK * bits // 8
+    for k, start in enumerate(range(0, n, _PACK_CHUNK)):
+        count = min(_PACK_CHUNK, n - start)
+        chunk_bits = np.unpackbits(raw[k * step : k * step + (count * bits + 7) // 8], count=count * bits)
+        out[start : start + count] = chunk_bits.reshape(count, bits).astype(np.uint32) @ weights
+    return out
+
+
+def _packed_size(n: int, bits: int) -> int:
+    return (n * bits + 7) // 8
 
 
 def column_crcs(pixels: np.ndarray, params: SpectrogramParams) -> np.ndarray:
@@ -68,7 +104,7 @@ def column_crcs(pixels: np.ndarray, params: SpectrogramParams) -> np.ndarray:
     Examples
     --------
     >>> p = SpectrogramParams(sr=8000, n_fft=8, n_samples=8)
-    >>> column_crcs(np.zeros((5, 3), dtype=np.uint16), p)[0, 0] == zlib.crc32(bytes(10))
+    >>> bool(column_crcs(np.zeros((5, 3), dtype=np.uint16), p)[0, 0] == zlib.crc32(bytes(10)))
     True
     """
     rows, n_frames = pixels.shape
@@ -87,10 +123,12 @@ def phase_block_bytes(n_fft: int, n_frames: int, *, n_channels: int = 1, bits: i
     Examples
     --------
     >>> phase_block_bytes(2048, 100)
-    205354
+    231042
+    >>> phase_block_bytes(2048, 100, bits=10)
+    154167
     """
     n = (n_fft // 2 + 1) * n_frames * n_channels
-    return _HEADER.size + n * (2 if bits > 8 else 1) + 2 * ((n + 7) // 8) + 4 * n_frames * n_channels
+    return _HEADER.size + _packed_size(n, bits) + 2 * ((n + 7) // 8) + 4 * n_frames * n_channels
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,7 +159,7 @@ class StoredPhase:
     bits: int = 16
 
     def __post_init__(self) -> None:
-        if isinstance(self.bits, bool) or self.bits not in PHASE_BITS:
+        if isinstance(self.bits, bool) or not isinstance(self.bits, (int, np.integer)) or self.bits not in PHASE_BITS:
             raise ParameterError(f"phase bits={self.bits!r} must be an integer from 8 to 16")
         shape = np.shape(self.codes)
         if len(shape) != 3 or np.shape(self.present) != shape or np.shape(self.valid) != shape:
@@ -154,7 +192,7 @@ class StoredPhase:
         ParameterError
             If ``bits`` is out of range or ``X`` has the wrong shape.
         """
-        if isinstance(bits, bool) or bits not in PHASE_BITS:
+        if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or bits not in PHASE_BITS:
             raise ParameterError(f"phase_bits={bits!r} must be an integer from 8 to 16 (16 keeps the audio exact)")
         if X.ndim != 3 or X.shape[1] != _n_lin(params):
             raise ParameterError(f"STFT of shape {X.shape} does not match n_fft={params.n_fft}")
@@ -232,12 +270,11 @@ class StoredPhase:
         True
         """
         n_channels, n_bins, n_frames = self.shape
-        dtype = ">u2" if self.bits > 8 else "u1"
         payload = b"".join((
             np.packbits(self.present, axis=None).tobytes(),
             np.packbits(self.valid, axis=None).tobytes(),
             self.crc.astype(">u4").tobytes(),
-            self.codes[self.present].astype(dtype).tobytes(),
+            pack_codes(self.codes[self.present], self.bits),
         ))  # fmt: skip
         header = _HEADER.pack(BLOCK_MAGIC, _BLOCK_VERSION, self.bits, n_channels, n_bins, n_frames)
         return header + zlib.compress(payload, _ZLIB_LEVEL)
@@ -275,8 +312,7 @@ class StoredPhase:
         n = n_channels * n_bins * frames
         mask_bytes, crc_bytes = (n + 7) // 8, 4 * n_channels * frames
         head = 2 * mask_bytes + crc_bytes
-        width = 2 if bits > 8 else 1
-        limit = head + n * width
+        limit = head + _packed_size(n, bits)
         try:
             inflater = zlib.decompressobj()
             payload = inflater.decompress(block[_HEADER.size :], limit + 1)
@@ -288,15 +324,13 @@ class StoredPhase:
         valid = np.unpackbits(np.frombuffer(payload, np.uint8, mask_bytes, mask_bytes), count=n).astype(bool).reshape(expected)
         crc = np.frombuffer(payload, ">u4", n_channels * frames, 2 * mask_bytes).astype(np.uint32).reshape(n_channels, frames)
         n_present = int(np.count_nonzero(present))
-        if len(payload) != head + n_present * width:
+        if len(payload) != head + _packed_size(n_present, bits):
             raise FormatError(
                 f"{source} holds {len(payload) - head} bytes of phase for {n_present} stored bins "
-                f"({n_present * width} expected): corrupt"
+                f"({_packed_size(n_present, bits)} expected): corrupt"
             )
         codes = np.zeros(expected, dtype=np.uint16)
-        codes[present] = np.frombuffer(payload, ">u2" if width == 2 else "u1", n_present, head)
-        if int(codes.max(initial=0)) >= 1 << bits:
-            raise FormatError(f"{source} holds phase codes beyond {bits} bits: corrupt")
+        codes[present] = unpack_codes(payload[head:], n_present, bits)
         return cls(codes, present, valid & present, crc, int(bits))
 
     def __repr__(self) -> str:
