@@ -228,7 +228,8 @@ def test_pixels_changed_behind_its_back_are_not_held(tmp_path, stereo):
     path = specimg.save(img, tmp_path / "a.png")
     pixels = img.pixels.copy()
     pixels[5, 30] += 1000  # a tool that kept every chunk but changed one pixel
-    write_png(tmp_path / "b.png", pixels, text=img.params.to_json(), chunks={PHASE_CHUNK: read_png_chunk(path, PHASE_CHUNK)})
+    block = read_png_chunk(path, PHASE_CHUNK)
+    write_png(tmp_path / "b.png", pixels, text=img.params.to_json(), chunks={PHASE_CHUNK: block})
     back = specimg.load(tmp_path / "b.png")
     held = back.phase.held(back.pixels, back.params)
     assert not held[0, :, 30].any() and held[1, :, 30][img.phase.present[1, :, 30]].all()
@@ -261,7 +262,8 @@ def test_cli_store_phase_and_info(tmp_path):
     runner.invoke(cli, ["encode", "--n-fft", "256", str(tmp_path / "a.wav"), str(tmp_path / "b.png")])
     plain = runner.invoke(cli, ["info", str(tmp_path / "b.png")])
     assert re.search(r"stored phase\s+none", plain.output)
-    bad = runner.invoke(cli, ["encode", "--store-phase", "--phase-bits", "20", str(tmp_path / "a.wav"), str(tmp_path / "c.png")])
+    bad = runner.invoke(cli, ["encode", "--store-phase", "--phase-bits", "20", str(tmp_path / "a.wav"),
+                              str(tmp_path / "c.png")])  # fmt: skip
     assert bad.exit_code != 0 and not (tmp_path / "c.png").exists()
 
 

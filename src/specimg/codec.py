@@ -275,7 +275,7 @@ def encode(
         If a parameter is invalid (``hop_length > n_fft``, ``fmax > sr / 2``, ...).
     ResourceError
         If the STFT would need more memory than the budget of :mod:`specimg.resources`
-        (about 32 bytes per time-frequency bin, 12 more with ``store_phase``; checked
+        (about 32 bytes per time-frequency bin, 20 more with ``store_phase``; checked
         before it is computed).
 
     Warns
@@ -304,7 +304,9 @@ def encode(
     if not isinstance(store_phase, (bool, np.bool_)):
         raise ParameterError(f"store_phase={shorten(store_phase)} must be True or False")
     if isinstance(phase_bits, bool) or not isinstance(phase_bits, (int, np.integer)) or phase_bits not in PHASE_BITS:
-        raise ParameterError(f"phase_bits={shorten(phase_bits)} must be an integer from 8 to 16 (16 keeps the audio exact)")
+        raise ParameterError(
+            f"phase_bits={shorten(phase_bits)} must be an integer from 8 to 16 (16 keeps the audio exact)"
+        )
     y = _check_audio(y, params.n_fft)
     n_channels = 1 if y.ndim == 1 else y.shape[0]
     check_memory(
@@ -517,7 +519,8 @@ def decode(
             S = np.where(unchanged, np.abs(X0), S).astype(np.float32)
             init_c, hold = np.angle(X0), (unchanged, X0)
         elif stored is not None and img.phase is not None:
-            init_c, hold = _stored_hold(img.phase, c, S, stored[c], init_c, p.scale == "mel")
+            init_c, hold = img.phase.start(c, S, stored[c], init_c if isinstance(init_c, np.ndarray) else None,
+                                           hold=p.scale != "mel")  # fmt: skip
         y[c] = reconstruct(
             S,
             p,
@@ -533,23 +536,6 @@ def decode(
         )
         del S
     return (y[0] if p.n_channels == 1 else y), p.sr
-
-
-def _stored_hold(
-    phase: StoredPhase, channel: int, S: np.ndarray, held: np.ndarray, init: Init, mel: bool
-) -> tuple[Init, tuple[np.ndarray, np.ndarray] | None]:
-    """The starting phase and ``hold`` of one channel decoded with its stored phase.
-
-    Present bins start from the stored phase (others from ``init``'s array, or 0); held
-    bins keep it with their pixel magnitude ``S``. A mel image holds nothing: its linear
-    ``S`` is an estimate that the iterations refine.
-    """
-    phi = phase.angle(channel)
-    if isinstance(init, np.ndarray):
-        phi = np.where(phase.present[channel], phi, init).astype(np.float32)
-    if mel:
-        return phi, None
-    return phi, (held, (S * np.exp(1j * phi)).astype(np.complex64))
 
 
 def _check_decode_memory(p: SpectrogramParams, n_frames: int, phase_from: bool) -> None:

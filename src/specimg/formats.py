@@ -468,7 +468,8 @@ def read_phase(path: str | os.PathLike, params: SpectrogramParams, n_frames: int
             return None
         return StoredPhase.from_bytes(block, params, n_frames, source=source)
     except FormatError as exc:
-        warnings.warn(f"{exc}; the stored phase is ignored and the audio will be reconstructed", PhaseWarning, stacklevel=3)
+        message = f"{exc}; the stored phase is ignored and the audio will be reconstructed"
+        warnings.warn(message, PhaseWarning, stacklevel=3)
         return None
 
 

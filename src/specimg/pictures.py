@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -471,8 +472,6 @@ def read_png_chunk(path: str | os.PathLike[str], chunk_type: bytes) -> bytes | N
     >>> read_png_chunk(f, b"abCD"), read_png_chunk(f, b"xyZW")
     (b'hello', None)
     """
-    import zlib
-
     name = f"{str(path)!r}"
     with open(path, "rb") as f:
         if f.read(8) != _PNG_MAGIC:
@@ -484,7 +483,8 @@ def read_png_chunk(path: str | os.PathLike[str], chunk_type: bytes) -> bytes | N
                 if len(data) != length or len(crc) != 4:
                     raise FormatError(f"{name}: its {chunk_type.decode('latin-1')} chunk is truncated")
                 if zlib.crc32(head[4:] + data) != int.from_bytes(crc, "big"):
-                    raise FormatError(f"{name}: the CRC of its {chunk_type.decode('latin-1')} chunk does not match (corrupt)")
+                    kind_name = chunk_type.decode("latin-1")
+                    raise FormatError(f"{name}: the CRC of its {kind_name} chunk does not match (corrupt)")
                 return data
             if kind == b"IEND":
                 return None

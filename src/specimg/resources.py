@@ -323,13 +323,14 @@ def decode_bytes(n_fft: int, n_frames: int, *, n_rows: int | None = None, length
 def stored_phase_bytes(n_fft: int, n_frames: int, n_channels: int = 1) -> int:
     """Extra peak bytes of a stored phase (``encode(..., store_phase=True)``, or decoding a file that carries it).
 
-    12 bytes per linear bin of every channel: the complex64 STFT the phase is taken from
-    (8), the uint16 codes (2), the two masks (2); the block written to the file is at
-    most 2 bytes per bin (:func:`specimg.stored_phase.phase_block_bytes`).
+    20 bytes per linear bin of every channel: the complex64 STFT the phase is taken from
+    (8), its angle and its magnitude as float32 (8), the uint16 codes (2), the two masks
+    (2); the block written to the file is at most 2 bytes per bin
+    (:func:`specimg.stored_phase.phase_block_bytes`).
 
     Examples
     --------
     >>> stored_phase_bytes(2048, 100)
-    1230000
+    2050000
     """
-    return 12 * (int(n_fft) // 2 + 1) * int(n_frames) * int(n_channels)
+    return 20 * (int(n_fft) // 2 + 1) * int(n_frames) * int(n_channels)

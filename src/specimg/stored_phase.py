@@ -165,7 +165,8 @@ class StoredPhase:
         if len(shape) != 3 or np.shape(self.present) != shape or np.shape(self.valid) != shape:
             raise ParameterError("codes, present and valid must share one shape (n_channels, n_bins, n_frames)")
         if np.shape(self.crc) != (shape[0], shape[2]):
-            raise ParameterError(f"crc of shape {np.shape(self.crc)} must be (n_channels, n_frames) = {(shape[0], shape[2])}")
+            want = (shape[0], shape[2])
+            raise ParameterError(f"crc of shape {np.shape(self.crc)} must be (n_channels, n_frames) = {want}")
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -197,8 +198,12 @@ class StoredPhase:
         if X.ndim != 3 or X.shape[1] != _n_lin(params):
             raise ParameterError(f"STFT of shape {X.shape} does not match n_fft={params.n_fft}")
         scale = 1 << bits
-        turns = np.angle(X) / (2 * np.pi)  # float32 for complex64: error ~1e-7 turn, below 2**-16
-        codes = (np.rint(turns * scale).astype(np.int64) % scale).astype(np.uint16)
+        # float32 for complex64 (error ~1e-7 turn, far below 2**-16; integers to 2**24 are exact)
+        q = np.angle(X)
+        q *= q.dtype.type(scale / (2 * np.pi))
+        np.mod(np.rint(q, out=q), scale, out=q)
+        codes = q.astype(np.uint16)
+        del q
         floor = params.ref * 10.0 ** (params.db_min / 20.0)
         present = np.abs(X) > floor
         codes[~present] = 0
@@ -223,6 +228,33 @@ class StoredPhase:
         """
         same = column_crcs(pixels, params) == self.crc
         return self.present & self.valid & same[:, np.newaxis, :]
+
+    def start(
+        self, channel: int, S: np.ndarray, held: np.ndarray, init: np.ndarray | None = None, *, hold: bool = True
+    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+        """The starting phase and the ``hold`` of :func:`specimg.phase.reconstruct` for one channel.
+
+        Parameters
+        ----------
+        channel : int
+        S : np.ndarray [shape=(n_fft // 2 + 1, n_frames)], calibrated linear magnitude
+        held : np.ndarray, bool, same shape: the channel's part of :meth:`held`
+        init : np.ndarray or None, starting phase of the bins that are not present (0 if None)
+        hold : bool
+            False for a mel image: its linear ``S`` is an estimate the iterations refine,
+            so the stored phase only starts them.
+
+        Returns
+        -------
+        init : np.ndarray, float32, radians
+        hold : (mask, values) or None; values ``S · exp(i·phase)``, complex64
+        """
+        phi = self.angle(channel)
+        if init is not None:
+            phi = np.where(self.present[channel], phi, init).astype(np.float32)
+        if not hold:
+            return phi, None
+        return phi, (held, (S * np.exp(1j * phi)).astype(np.complex64))
 
     # ------------------------------------------------------------------ edits
     def rebase(
@@ -280,7 +312,9 @@ class StoredPhase:
         return header + zlib.compress(payload, _ZLIB_LEVEL)
 
     @classmethod
-    def from_bytes(cls, block: bytes, params: SpectrogramParams, n_frames: int, *, source: str = "phase block") -> StoredPhase:
+    def from_bytes(
+        cls, block: bytes, params: SpectrogramParams, n_frames: int, *, source: str = "phase block"
+    ) -> StoredPhase:
         """Parse a phase block written by :meth:`to_bytes`, checked against the image.
 
         Parameters
@@ -297,10 +331,14 @@ class StoredPhase:
             not match the image, or its stream does not decompress to the size it must.
         """
         if len(block) < _HEADER.size:
-            raise FormatError(f"{source} is truncated ({len(block)} bytes, shorter than its {_HEADER.size}-byte header)")
+            raise FormatError(
+                f"{source} is truncated ({len(block)} bytes, shorter than its {_HEADER.size}-byte header)"
+            )
         magic, version, bits, n_channels, n_bins, frames = _HEADER.unpack_from(block)
         if magic != BLOCK_MAGIC or version != _BLOCK_VERSION:
-            raise FormatError(f"{source} is not a version-{_BLOCK_VERSION} specimg phase block (magic {magic!r}, version {version})")
+            raise FormatError(
+                f"{source} is not a version-{_BLOCK_VERSION} specimg phase block (magic {magic!r}, version {version})"
+            )
         if bits not in PHASE_BITS:
             raise FormatError(f"{source} claims {bits}-bit phase; the format allows 8 to 16")
         expected = (params.n_channels, _n_lin(params), n_frames)
@@ -320,9 +358,13 @@ class StoredPhase:
             raise FormatError(f"{source} does not decompress (corrupt or truncated): {exc}") from None
         if len(payload) < head or not inflater.eof:
             raise FormatError(f"{source} is truncated or longer than its shape allows ({len(payload)} bytes of data)")
-        present = np.unpackbits(np.frombuffer(payload, np.uint8, mask_bytes), count=n).astype(bool).reshape(expected)
-        valid = np.unpackbits(np.frombuffer(payload, np.uint8, mask_bytes, mask_bytes), count=n).astype(bool).reshape(expected)
-        crc = np.frombuffer(payload, ">u4", n_channels * frames, 2 * mask_bytes).astype(np.uint32).reshape(n_channels, frames)
+        def mask(offset: int) -> np.ndarray:
+            bits_ = np.unpackbits(np.frombuffer(payload, np.uint8, mask_bytes, offset), count=n)
+            return bits_.astype(bool).reshape(expected)
+
+        present, valid = mask(0), mask(mask_bytes)
+        crc = np.frombuffer(payload, ">u4", n_channels * frames, 2 * mask_bytes).astype(np.uint32)
+        crc = crc.reshape(n_channels, frames)
         n_present = int(np.count_nonzero(present))
         if len(payload) != head + _packed_size(n_present, bits):
             raise FormatError(

@@ -90,8 +90,9 @@ def encode(in_path: str, out_path: str, sidecar: bool, sr: int | None, norm: str
             norm=None if norm == "none" else norm, bit_depth=int(bit_depth), **kwargs,
         )  # fmt: skip
     p = img.params
+    phase = "" if img.phase is None else f", {img.phase.bits}-bit phase"
     click.echo(f"{out_path}: {img.shape[0]}×{img.shape[1]} {p.bit_depth}-bit, {p.n_channels} channel(s), "
-               f"{img.duration:.2f} s at {p.sr} Hz" + ("" if img.phase is None else f", {img.phase.bits}-bit phase"))  # fmt: skip
+               f"{img.duration:.2f} s at {p.sr} Hz{phase}")  # fmt: skip
 
 
 @click.command()
