@@ -140,7 +140,7 @@ def test_editor_copy_drops_the_chunk_and_like_restores_it(tmp_path, stereo):
     assert held[:, :, :55][img.phase.present[:, :, :55]].all()
     y_hat, _ = specimg.decode(copy)
     far = np.r_[0:55, 70 : img.n_frames]
-    assert _sc(y_hat, y, img.params, far) < -38  # 8-bit magnitude with the stored phase
+    assert _sc(y_hat, y, img.params, far) < -45  # 8-bit magnitude with the stored phase
     no_phase, _ = specimg.decode(copy.replace(phase=None))
     assert _sc(no_phase, y, img.params, far) > _sc(y_hat, y, img.params, far) + 6
 
@@ -247,7 +247,7 @@ def test_mel_image_stores_the_linear_phase():
     assert not valid[int(1100 / SR * 256)].any() and valid[int(3000 / SR * 256)][img.phase.present[0][96]].all()
     y_hat, _ = specimg.decode(img)
     y_none, _ = specimg.decode(img.replace(phase=None))
-    assert spectral_convergence(y_hat, y, img.params) < spectral_convergence(y_none, y, img.params)
+    assert spectral_convergence(y_hat, y, img.params) < spectral_convergence(y_none, y, img.params) - 6
 
 
 def test_cli_store_phase_and_info(tmp_path):

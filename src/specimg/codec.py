@@ -447,10 +447,10 @@ def decode(
 
         Without it, an image that carries a stored phase (``encode(..., store_phase=True)``,
         a file saved from one, or ``load(copy, like=original)``) is decoded the same way
-        from that phase alone: bins whose pixels still go with it keep it exactly, with
-        their pixel magnitude; the others are reconstructed starting from it. For a mel
-        image the stored phase is the starting phase of every bin (the linear magnitude
-        under it is only an estimate, so none is held).
+        from that phase alone: bins whose pixels still go with it keep it exactly while
+        their magnitude is refined within what the pixels allow; the others are
+        reconstructed starting from it (:meth:`specimg.stored_phase.StoredPhase.decode_channel`;
+        ``init`` and ``momentum`` are then not used).
     progress : bool
         Show a progress bar on long reconstructions.
 
@@ -505,6 +505,9 @@ def decode(
     y = np.empty((p.n_channels, length), dtype=np.float32)
     for c in range(p.n_channels):
         S = img.channel_magnitude(c)  # calibrated, as phase.reconstruct takes it with params
+        if stored is not None and img.phase is not None:  # the held bins' phase is known: lock it
+            y[c] = img.phase.decode_channel(S, img.channel_pixels[c], c, stored[c], p, n_iter=iters, length=length)
+            continue
         refine = None
         if p.scale == "mel":
             M = S
@@ -518,9 +521,6 @@ def decode(
             X0, unchanged = _unchanged(original[c], img, c)
             S = np.where(unchanged, np.abs(X0), S).astype(np.float32)
             init_c, hold = np.angle(X0), (unchanged, X0)
-        elif stored is not None and img.phase is not None:
-            init_c, hold = img.phase.start(c, S, stored[c], init_c if isinstance(init_c, np.ndarray) else None,
-                                           hold=p.scale != "mel")  # fmt: skip
         y[c] = reconstruct(
             S,
             p,

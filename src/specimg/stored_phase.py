@@ -229,32 +229,67 @@ class StoredPhase:
         same = column_crcs(pixels, params) == self.crc
         return self.present & self.valid & same[:, np.newaxis, :]
 
-    def start(
-        self, channel: int, S: np.ndarray, held: np.ndarray, init: np.ndarray | None = None, *, hold: bool = True
-    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
-        """The starting phase and the ``hold`` of :func:`specimg.phase.reconstruct` for one channel.
+    def decode_channel(
+        self, S: np.ndarray, pixels: np.ndarray, channel: int, held: np.ndarray, params: SpectrogramParams, *,
+        n_iter: int, length: int,
+    ) -> np.ndarray:
+        """Audio of one channel of an image from its pixels and the stored phase.
+
+        Phase-locked reconstruction: the held bins keep their stored phase, and what is
+        not known exactly is their magnitude (a pixel is a quantisation cell; under a mel
+        band the linear magnitude is unknown). Each iteration takes the STFT of the ISTFT
+        (the closest consistent spectrogram), brings its magnitude back into what the
+        pixels allow (linear: the pixel's cell, ±half a step in dB, unbounded above
+        ``db_max``; mel: the stored bands, :func:`specimg.spectral.match_mel`) and puts the
+        stored phase back on the held bins; the other bins (edited, or never stored) keep
+        the phase the STFT gave them, as in Griffin-Lim, starting from the stored one.
+
+        Measured on the corpus (benchmarks/stored_phase.py): 8-bit pictures −52 dB
+        instead of −43 dB with the phase held at the pixel magnitude; mel images −34 to
+        −64 dB instead of −9 to −22 dB without phase.
 
         Parameters
         ----------
+        S : np.ndarray [shape=(n_bins, n_frames)], the channel's calibrated magnitude (linear or mel)
+        pixels : np.ndarray [shape=(n_bins, n_frames)], the channel's pixels in bin order
         channel : int
-        S : np.ndarray [shape=(n_fft // 2 + 1, n_frames)], calibrated linear magnitude
-        held : np.ndarray, bool, same shape: the channel's part of :meth:`held`
-        init : np.ndarray or None, starting phase of the bins that are not present (0 if None)
-        hold : bool
-            False for a mel image: its linear ``S`` is an estimate the iterations refine,
-            so the stored phase only starts them.
+        held : np.ndarray [shape=(n_fft // 2 + 1, n_frames)], bool, the channel's part of :meth:`held`
+        params : SpectrogramParams, of the image
+        n_iter : int >= 0
+        length : int, output samples
 
         Returns
         -------
-        init : np.ndarray, float32, radians
-        hold : (mask, values) or None; values ``S · exp(i·phase)``, complex64
+        np.ndarray [shape=(length,)], float32
         """
-        phi = self.angle(channel)
-        if init is not None:
-            phi = np.where(self.present[channel], phi, init).astype(np.float32)
-        if not hold:
-            return phi, None
-        return phi, (held, (S * np.exp(1j * phi)).astype(np.complex64))
+        from .phase import StftPair
+        from .spectral import calibration, match_mel, mel_to_linear, window_for
+
+        cal = np.float32(calibration(params))
+        pair = StftPair(n_fft=params.n_fft, hop_length=params.hop_length, window=window_for(params),
+                        n_frames=S.shape[1], length=length, center=params.center)  # fmt: skip
+        if params.scale == "mel":
+            A = mel_to_linear(S, params).astype(np.float32)
+
+            def bound(mag: np.ndarray) -> np.ndarray:
+                return match_mel(mag, S, params).astype(np.float32)
+        else:
+            A = np.asarray(S, dtype=np.float32)
+            lo, hi = _pixel_cell(pixels, params)
+
+            def bound(mag: np.ndarray) -> np.ndarray:
+                return np.clip(mag, lo, hi)
+
+        U = np.exp(1j * self.angle(channel)).astype(np.complex64)  # unit phasors, bins × frames
+        free = ~held
+        for _ in range(n_iter):
+            Xc = pair.forward(pair.inverse(((A / cal) * U).T)).T * cal
+            A = bound(np.abs(Xc))
+            if free.any():
+                Xf = Xc[free]
+                mag = np.abs(Xf)
+                U[free] = np.where(mag > 0, Xf / np.maximum(mag, np.float32(1e-30)), U[free])
+        return pair.inverse(((A / cal) * U).T).astype(np.float32)
 
     # ------------------------------------------------------------------ edits
     def rebase(
@@ -381,3 +416,22 @@ class StoredPhase:
             f"StoredPhase(shape={self.shape}, bits={self.bits}, present={np.count_nonzero(self.present) / n:.1%}, "
             f"valid={np.count_nonzero(self.valid) / n:.1%})"
         )
+
+
+def _pixel_cell(pixels: np.ndarray, params: SpectrogramParams) -> tuple[np.ndarray, np.ndarray]:
+    """Lowest and highest calibrated magnitude each pixel stands for (float32): its value ± half a step.
+
+    The floor pixel stands for anything from 0; the top pixel for anything above its lower
+    edge. The step is that of the coarsest depth the pixels went through: an 8-bit export
+    read back with ``load(like=)`` is only known to 8 bits.
+    """
+    from .image import db_step, pixel_max, pixels_to_db
+    from .spectral import from_db
+
+    db = pixels_to_db(pixels, params)
+    span = params.db_max - params.db_min
+    depths = [e.get("bit_depth") for e in params.edits if e.get("op") == "external"]
+    half = max([db_step(params)] + [span / pixel_max(d) for d in depths if d in (8, 16)]) / 2
+    lo = np.where(db > params.db_min, from_db(db - half, params.ref), 0.0).astype(np.float32)
+    hi = np.where(db < params.db_max, from_db(db + half, params.ref), np.inf).astype(np.float32)
+    return lo, hi
