@@ -13,10 +13,10 @@ alone** (``decode(path)``, balanced preset):
 * file sizes: the PNG without phase, with 8-bit and with 16-bit phase (and the phase
   block alone), in kB;
 * SC = ``20 log10(‖|STFT(ŷ)| − |STFT(y)|‖_F / ‖|STFT(y)|‖_F)`` on the linear STFT
-  magnitude (:func:`specimg.metrics.spectral_convergence`) for: 16-bit pixels without phase
-  and with 16-bit phase; 8-bit pixels without phase, with 16-bit phase (held at the pixel
-  magnitude, the default) and with the stored phase only as the starting phase
-  (``init=``, nothing held), to show which is better;
+  magnitude (:func:`specimg.metrics.spectral_convergence`) for: 16-bit pixels without phase,
+  with 16-bit and with 8-bit phase; 8-bit pixels without phase, with 16-bit phase (locked,
+  the default of ``decode``) and with the stored phase only as the starting phase of the
+  usual reconstruction (``init=``, nothing held), to show which is better;
 * the edit test: ``ops.gain(-12 dB)`` on 10 % of the frames (a span in the middle) of the
   16-bit image with phase, saved, loaded, decoded with no other input. "Untouched frames"
   are those whose analysis window overlaps no edited frame's (at least
@@ -26,7 +26,8 @@ alone** (``decode(path)``, balanced preset):
   *ideal edit*, the ISTFT of the original STFT with the edited magnitude (what a decoder
   that knew every phase would return). Files too short to have untouched frames (fx_bell,
   7 frames) show n/a;
-* mel images (128 bands): SC without and with stored phase (informative, no target).
+* mel images (128 bands): SC without and with stored phase (informative, no target);
+* ``edit:ideal``: SC of the edited decode against the ideal edit (see above).
 
 A PASS/FAIL summary of the acceptance targets ends the output; exit status 0 when all pass.
 """
