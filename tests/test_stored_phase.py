@@ -276,3 +276,16 @@ def test_sidecar_holds_the_block_as_base64(tmp_path, stereo):
 
 
 
+
+
+def test_past_the_memory_budget_the_stored_phase_is_held_in_blocks(stereo):
+    from specimg.resources import decode_bytes, locked_decode_bytes, memory_limit
+
+    y, img = stereo
+    p = img.params
+    locked, _ = specimg.decode(img)
+    base = decode_bytes(p.n_fft, img.n_frames, n_rows=p.n_bins, length=y.size)
+    with memory_limit(base + locked_decode_bytes(p.n_fft, img.n_frames) - 1):  # not enough to lock
+        held, _ = specimg.decode(img)
+    assert not np.array_equal(held, locked)
+    assert spectral_convergence(held, y, img.params) < -80 and spectral_convergence(locked, y, img.params) < -80

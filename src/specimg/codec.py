@@ -20,7 +20,7 @@ from .messages import shorten
 from .params import SpectrogramParams
 from .phase import Init, Quality, Refine, reconstruct, resolve_quality
 from .pictures import picture_size
-from .resources import check_memory, decode_bytes, stft_bytes, stored_phase_bytes
+from .resources import check_memory, decode_bytes, locked_decode_bytes, memory_budget, stft_bytes, stored_phase_bytes
 from .spectral import magnitude, match_mel, mel_basis, mel_to_linear, stft, to_db
 from .stored_phase import PHASE_BITS, StoredPhase
 from .typing import PathLike
@@ -500,12 +500,16 @@ def decode(
         raise ParameterError(f"init phase of shape {init.shape} does not match the image's STFT")
     gen = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
     stored = None if original is not None or img.phase is None else img.phase.held(img.pixels, p)
+    # the phase-locked decode works on the whole image at once; past the budget, hold in blocks
+    locked = stored is not None and _decode_need(p, img.n_frames) + locked_decode_bytes(
+        p.n_fft, img.n_frames
+    ) <= memory_budget()
     # One channel at a time, in float32: a 10-minute 44.1 kHz stereo image decodes in
     # well under 4 GiB (the phase step also works in blocks, see griffin_lim).
     y = np.empty((p.n_channels, length), dtype=np.float32)
     for c in range(p.n_channels):
         S = img.channel_magnitude(c)  # calibrated, as phase.reconstruct takes it with params
-        if stored is not None and img.phase is not None:  # the held bins' phase is known: lock it
+        if locked and stored is not None and img.phase is not None:  # the held bins' phase is known: lock it
             y[c] = img.phase.decode_channel(S, img.channel_pixels[c], c, stored[c], p, n_iter=iters, length=length)
             continue
         refine = None
@@ -521,6 +525,9 @@ def decode(
             X0, unchanged = _unchanged(original[c], img, c)
             S = np.where(unchanged, np.abs(X0), S).astype(np.float32)
             init_c, hold = np.angle(X0), (unchanged, X0)
+        elif stored is not None and img.phase is not None:  # too long to lock: start from it, hold it
+            init_c = img.phase.angle(c)
+            hold = None if p.scale == "mel" else (stored[c], (S * np.exp(1j * init_c)).astype(np.complex64))
         y[c] = reconstruct(
             S,
             p,
@@ -538,10 +545,14 @@ def decode(
     return (y[0] if p.n_channels == 1 else y), p.sr
 
 
+def _decode_need(p: SpectrogramParams, n_frames: int) -> int:
+    return decode_bytes(p.n_fft, n_frames, n_rows=p.n_bins, length=p.output_length(n_frames) * p.n_channels)
+
+
 def _check_decode_memory(p: SpectrogramParams, n_frames: int, phase_from: bool) -> None:
     """ResourceError if decoding ``n_frames`` frames of parameters ``p`` is over the memory budget."""
     length = p.output_length(n_frames)
-    need = decode_bytes(p.n_fft, n_frames, n_rows=p.n_bins, length=length * p.n_channels)
+    need = _decode_need(p, n_frames)
     if phase_from:  # the original audio, its complex64 STFT and the pixel comparison
         need += (p.n_fft // 2 + 1) * n_frames * 24 + 8 * length * p.n_channels
     check_memory(

@@ -41,6 +41,7 @@ __all__ = [
     "stft_bytes",
     "decode_bytes",
     "stored_phase_bytes",
+    "locked_decode_bytes",
 ]
 
 #: Share of the available memory one job may use when no budget is set.
@@ -334,3 +335,19 @@ def stored_phase_bytes(n_fft: int, n_frames: int, n_channels: int = 1) -> int:
     2050000
     """
     return 20 * (int(n_fft) // 2 + 1) * int(n_frames) * int(n_channels)
+
+
+def locked_decode_bytes(n_fft: int, n_frames: int) -> int:
+    """Peak bytes of the phase-locked decode of one channel with stored phase, whole image at once.
+
+    About 64 bytes per linear bin (measured 58): magnitude, phasors, the consistent STFT
+    and its magnitude, the pixel cells, the ISTFT/STFT frames. :func:`specimg.decode`
+    uses it when it fits the budget, and otherwise holds the stored phase in the
+    block-wise reconstruction (:func:`decode_bytes`).
+
+    Examples
+    --------
+    >>> locked_decode_bytes(2048, 100)
+    6560000
+    """
+    return 64 * (int(n_fft) // 2 + 1) * int(n_frames)
