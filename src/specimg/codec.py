@@ -22,7 +22,7 @@ from .phase import Init, Quality, Refine, reconstruct, resolve_quality
 from .pictures import picture_size
 from .resources import check_memory, decode_bytes, locked_decode_bytes, memory_budget, stft_bytes, stored_phase_bytes
 from .spectral import magnitude, match_mel, mel_basis, mel_to_linear, stft, to_db
-from .stored_phase import PHASE_BITS, StoredPhase
+from .stored_phase import StoredPhase, check_phase_options
 from .typing import PathLike
 
 __all__ = ["encode", "encode_file", "decode", "decode_file", "read_audio", "write_audio"]
@@ -301,12 +301,7 @@ def encode(
         db_min=db_min, db_max=db_max, ref=1.0 if ref == "max" else ref, flip=flip, invert=invert,
         bit_depth=bit_depth,
     )  # fmt: skip
-    if not isinstance(store_phase, (bool, np.bool_)):
-        raise ParameterError(f"store_phase={shorten(store_phase)} must be True or False")
-    if isinstance(phase_bits, bool) or not isinstance(phase_bits, (int, np.integer)) or phase_bits not in PHASE_BITS:
-        raise ParameterError(
-            f"phase_bits={shorten(phase_bits)} must be an integer from 8 to 16 (16 keeps the audio exact)"
-        )
+    check_phase_options(store_phase, phase_bits)
     y = _check_audio(y, params.n_fft)
     n_channels = 1 if y.ndim == 1 else y.shape[0]
     check_memory(

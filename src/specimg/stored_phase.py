@@ -33,7 +33,10 @@ import numpy as np
 from .errors import FormatError, ParameterError
 from .params import SpectrogramParams
 
-__all__ = ["StoredPhase", "PHASE_BITS", "BLOCK_MAGIC", "column_crcs", "phase_block_bytes", "pack_codes", "unpack_codes"]
+__all__ = [
+    "StoredPhase", "PHASE_BITS", "BLOCK_MAGIC", "column_crcs", "phase_block_bytes", "pack_codes", "unpack_codes",
+    "check_phase_options",
+]  # fmt: skip
 
 #: Phase precisions :func:`specimg.encode` accepts (``phase_bits``), in bits per bin.
 PHASE_BITS = range(8, 17)
@@ -79,6 +82,25 @@ def unpack_codes(data: bytes, n: int, bits: int) -> np.ndarray:
         chunk_bits = np.unpackbits(raw[k * step : k * step + (count * bits + 7) // 8], count=count * bits)
         out[start : start + count] = chunk_bits.reshape(count, bits).astype(np.uint32) @ weights
     return out
+
+
+def check_phase_options(store_phase: object, phase_bits: object) -> None:
+    """ParameterError unless ``store_phase`` is a bool and ``phase_bits`` an integer from 8 to 16.
+
+    Examples
+    --------
+    >>> check_phase_options(True, 12)
+    """
+    from .messages import shorten
+
+    if not isinstance(store_phase, (bool, np.bool_)):
+        raise ParameterError(f"store_phase={shorten(store_phase)} must be True or False")
+    if not _is_bits(phase_bits):
+        raise ParameterError(f"phase_bits={shorten(phase_bits)} must be an integer from 8 to 16 (16 keeps the audio exact)")
+
+
+def _is_bits(bits: object) -> bool:
+    return not isinstance(bits, bool) and isinstance(bits, (int, np.integer)) and int(bits) in PHASE_BITS
 
 
 def _packed_size(n: int, bits: int) -> int:
@@ -159,7 +181,7 @@ class StoredPhase:
     bits: int = 16
 
     def __post_init__(self) -> None:
-        if isinstance(self.bits, bool) or not isinstance(self.bits, (int, np.integer)) or self.bits not in PHASE_BITS:
+        if not _is_bits(self.bits):
             raise ParameterError(f"phase bits={self.bits!r} must be an integer from 8 to 16")
         shape = np.shape(self.codes)
         if len(shape) != 3 or np.shape(self.present) != shape or np.shape(self.valid) != shape:
@@ -193,7 +215,7 @@ class StoredPhase:
         ParameterError
             If ``bits`` is out of range or ``X`` has the wrong shape.
         """
-        if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or bits not in PHASE_BITS:
+        if not _is_bits(bits):
             raise ParameterError(f"phase_bits={bits!r} must be an integer from 8 to 16 (16 keeps the audio exact)")
         if X.ndim != 3 or X.shape[1] != _n_lin(params):
             raise ParameterError(f"STFT of shape {X.shape} does not match n_fft={params.n_fft}")
