@@ -272,6 +272,11 @@ def save(
         barely compress (their low bits are noise), so only 0 is much faster. Not used for
         TIFF.
 
+    Notes
+    -----
+    An image with ``phase`` (``encode(..., store_phase=True)``) is written with its phase
+    block (FORMAT.md §7): a PNG chunk ``spHS``, a TIFF tag, and in the sidecar.
+
     Returns
     -------
     Path
@@ -531,6 +536,12 @@ def load(
     Returns
     -------
     SpectrogramImage
+        With ``phase`` when the file (or its sidecar) carries a stored phase (FORMAT.md §7).
+
+    Warns
+    -----
+    PhaseWarning
+        If the stored phase is damaged or belongs to another image; it is ignored.
 
     Raises
     ------
