@@ -272,11 +272,6 @@ def save(
         barely compress (their low bits are noise), so only 0 is much faster. Not used for
         TIFF.
 
-    Notes
-    -----
-    An image with ``phase`` (``encode(..., store_phase=True)``) is written with its phase
-    block (FORMAT.md §7): a PNG chunk ``spHS``, a TIFF tag, and in the sidecar.
-
     Returns
     -------
     Path
@@ -296,7 +291,9 @@ def save(
     Notes
     -----
     Temporary files of ``path`` left by a writer that was killed (``.<name>.xxxxxxxx.part``)
-    are removed (see :func:`atomic_path`).
+    are removed (see :func:`atomic_path`). An image with ``phase``
+    (``encode(..., store_phase=True)``) is written with its phase block (FORMAT.md §7): a
+    PNG chunk ``spHS``, a TIFF tag, and in the sidecar.
     """
     if not isinstance(img, SpectrogramImage):
         raise ParameterError(f"img={shorten(img)} must be a SpectrogramImage (save(img, path))")
