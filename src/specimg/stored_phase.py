@@ -386,6 +386,8 @@ class StoredPhase:
         FormatError
             If the block is truncated, not a phase block, of a version or shape that does
             not match the image, or its stream does not decompress to the size it must.
+        ResourceError
+            If its phase would need more memory than the budget (about 9 bytes per bin).
         """
         if len(block) < _HEADER.size:
             raise FormatError(
@@ -405,6 +407,10 @@ class StoredPhase:
                 "(n_channels, n_fft // 2 + 1, n_frames); it belongs to another image"
             )
         n = n_channels * n_bins * frames
+        from .resources import check_memory
+
+        # payload (<= 2.3 B), codes (2), masks as bools (2) and their bits while unpacked (2) per bin
+        check_memory(9 * n, f"reading {source} ({n:,} bins)")
         mask_bytes, crc_bytes = (n + 7) // 8, 4 * n_channels * frames
         head = 2 * mask_bytes + crc_bytes
         limit = head + _packed_size(n, bits)
