@@ -463,6 +463,14 @@ def read_phase(path: str | os.PathLike, params: SpectrogramParams, n_frames: int
     PhaseWarning
         If the block is damaged (bad CRC, truncated, not a phase block) or belongs to
         another image (wrong shape); the image then loads without phase.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, specimg
+    >>> img = specimg.encode(np.sin(np.arange(4000) / 3), 8000, n_fft=256, store_phase=True)
+    >>> path = save(img, Path(tempfile.mkdtemp()) / "a.png")
+    >>> read_phase(path, img.params, img.n_frames).bits
+    16
     """
     try:
         block, source = _phase_block(Path(path))

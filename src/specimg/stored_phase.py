@@ -72,7 +72,13 @@ def pack_codes(codes: np.ndarray, bits: int) -> bytes:
 
 
 def unpack_codes(data: bytes, n: int, bits: int) -> np.ndarray:
-    """The ``n`` codes of :func:`pack_codes`, uint16 (``data`` must hold ``ceil(n * bits / 8)`` bytes)."""
+    """The ``n`` codes of :func:`pack_codes`, uint16 (``data`` must hold ``ceil(n * bits / 8)`` bytes).
+
+    Examples
+    --------
+    >>> unpack_codes(bytes.fromhex("004020"), 2, 10)
+    array([1, 2], dtype=uint16)
+    """
     weights = (1 << np.arange(bits - 1, -1, -1)).astype(np.uint32)
     out = np.empty(n, dtype=np.uint16)
     raw = np.frombuffer(data, np.uint8)
