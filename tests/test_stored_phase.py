@@ -102,6 +102,15 @@ def test_phase_bits_set_the_precision_and_the_size(stereo):
         specimg.encode(y, SR, store_phase="yes", **GEOMETRY)
 
 
+def test_float_tiff_keeps_the_phase(tmp_path):
+    y = _audio()
+    img = specimg.encode(y, SR, bit_depth=32, store_phase=True, phase_bits=12, **GEOMETRY)
+    back = specimg.load(specimg.save(img, tmp_path / "f.tif"))
+    assert back.phase.bits == 12 and back.phase.held(back.pixels, back.params)[img.phase.present].all()
+    y_hat, _ = specimg.decode(back)
+    assert spectral_convergence(y_hat, y, img.params) < -65  # 12-bit phase: about -67 dB
+
+
 def test_floor_bins_are_not_stored():
     y = np.zeros(SR)
     y[: SR // 2] = _audio()[: SR // 2]  # silence in the second half
@@ -143,6 +152,8 @@ def test_editor_copy_drops_the_chunk_and_like_restores_it(tmp_path, stereo):
     assert _sc(y_hat, y, img.params, far) < -45  # 8-bit magnitude with the stored phase
     no_phase, _ = specimg.decode(copy.replace(phase=None))
     assert _sc(no_phase, y, img.params, far) > _sc(y_hat, y, img.params, far) + 6
+    direct, _ = specimg.decode(tmp_path / "copy.png", like=orig)  # decode(like=) is load(like=) then decode
+    assert np.array_equal(direct, y_hat)
 
 
 def _rewrite_chunk(path: Path, data: bytes, *, crc: int | None = None) -> None:
