@@ -108,7 +108,7 @@ def test_float_tiff_keeps_the_phase(tmp_path):
     back = specimg.load(specimg.save(img, tmp_path / "f.tif"))
     assert back.phase.bits == 12 and back.phase.held(back.pixels, back.params)[img.phase.present].all()
     y_hat, _ = specimg.decode(back)
-    assert spectral_convergence(y_hat, y, img.params) < -65  # 12-bit phase: about -67 dB
+    assert spectral_convergence(y_hat, y, img.params) < -70  # 12-bit phase: about -79 dB
 
 
 def test_floor_bins_are_not_stored():
