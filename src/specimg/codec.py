@@ -257,9 +257,9 @@ def encode(
         the file (FORMAT.md §7) and :func:`decode` then brings the audio back from the
         file alone, holding the stored phase wherever the pixels were not edited.
     phase_bits : int, 8 … 16
-        Precision of the stored phase: steps of ``2π / 2**phase_bits`` rad. 16 (default)
-        keeps the phase error near −90 dB; each bit less costs about 6 dB, and 8 bits
-        take one byte per bin instead of two.
+        Precision of the stored phase: steps of ``2π / 2**phase_bits`` rad; the block
+        takes ``phase_bits / 8`` bytes per stored bin. Decoded from the file, 16 bits
+        (default) give about −92 dB spectral convergence, 8 bits about −55 dB (corpus).
 
     Returns
     -------
