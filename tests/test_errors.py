@@ -340,7 +340,7 @@ BAD_IMAGES: dict[str, tuple[Callable[[specimg.SpectrogramImage], tuple[np.ndarra
         ["uint8", "bit_depth=16"],
     ),
     "no-metadata": (lambda g: (g.pixels, None), ["no specimg metadata", "params="]),
-    "unknown-version": (lambda g: (g.pixels, _meta(g, version=2)), ["version 2", "reads version 1", "upgrade"]),
+    "unknown-version": (lambda g: (g.pixels, _meta(g, version=3)), ["version 3", "reads versions 1, 2", "upgrade"]),
     "missing-key": (lambda g: (g.pixels, _meta(g, hop_length=_DROP)), ["lacks", "hop_length"]),
     "unknown-key": (lambda g: (g.pixels, _meta(g, colour="blue")), ["unknown key", "colour"]),
     "not-specimg": (lambda g: (g.pixels, _meta(g, format="other")), ["not specimg metadata"]),

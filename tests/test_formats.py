@@ -118,7 +118,7 @@ def test_independent_reader_following_format_md(tmp_path):
     with Image.open(tmp_path / "m.png") as im:
         meta = json.loads(im.info["specimg"])
         p = np.array(im).astype(np.float64)
-    assert meta["format"] == "specimg" and meta["version"] == 1
+    assert meta["format"] == "specimg" and meta["version"] == 2
     x = p / 65535.0
     if meta["invert"]:
         x = 1.0 - x

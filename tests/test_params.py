@@ -24,7 +24,7 @@ def test_encode_defaults_match_params_defaults():
     """encode() and SpectrogramParams must share names and defaults (STYLE.md §3)."""
     fields = {f.name: f.default for f in dataclasses.fields(SpectrogramParams)}
     sig = inspect.signature(specimg.encode).parameters
-    shared = [name for name in sig if name not in ("y", "sr")]
+    shared = [name for name in sig if name not in ("y", "sr", "store_phase", "phase_bits")]  # not metadata
     for name in shared:
         assert name in fields, f"encode() option {name!r} is not a SpectrogramParams field"
         assert sig[name].default == fields[name], name
@@ -107,7 +107,7 @@ def _meta(**changes):
 @pytest.mark.parametrize(
     "data, match",
     [
-        (_meta(version=2), "format version 2"),
+        (_meta(version=3), "format version 3"),
         (_meta(format="other"), "not specimg metadata"),
         ({k: v for k, v in _meta().items() if k != "hop_length"}, "lacks the key"),
         (_meta(surprise=1), "unknown key"),
@@ -127,7 +127,7 @@ def test_from_json_rejects_non_json():
 
 
 def test_version_constant():
-    assert SpectrogramParams(sr=8000).version == FORMAT_VERSION == 1
+    assert SpectrogramParams(sr=8000).version == FORMAT_VERSION == 2
 
 
 def test_frames_and_axes():

@@ -32,6 +32,7 @@ from .errors import (
     MissingFileError,
     OutputError,
     ParameterError,
+    PhaseWarning,
     ResourceError,
     SpecimgError,
     SpecimgWarning,
@@ -71,6 +72,7 @@ __all__ = [
     "LossyWarning",
     "ClippingWarning",
     "AssumptionWarning",
+    "PhaseWarning",
     "ops",
     "legacy",
 ]

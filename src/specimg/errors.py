@@ -18,6 +18,7 @@ __all__ = [
     "LossyWarning",
     "ClippingWarning",
     "AssumptionWarning",
+    "PhaseWarning",
 ]
 
 
@@ -69,4 +70,11 @@ class AssumptionWarning(SpecimgWarning):
 
     Raised by :mod:`specimg.legacy` when, for instance, ``ref=np.max`` has discarded the
     absolute level of a spectrogram; the message names the value used and how to set it.
+    """
+
+
+class PhaseWarning(SpecimgWarning):
+    """A file's stored phase (FORMAT.md §7) is damaged or does not fit its image: it is ignored.
+
+    The picture itself is read as usual and decodes like one without stored phase.
     """

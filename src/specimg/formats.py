@@ -5,6 +5,8 @@
 * TIFF: 8-, 16-bit or float32 grayscale, one page per channel; the metadata JSON is the
   ImageDescription of the first page.
 * Sidecar: ``<image file name>.json`` holding the same JSON, for tools that strip metadata.
+* Stored phase (:mod:`specimg.stored_phase`, FORMAT.md §7): a PNG chunk ``spHS`` after the
+  image data, TIFF tag 65111 of the first page, and the ``"phase"`` member of the sidecar.
 
 Every write goes to a temporary file in the destination folder that is renamed into place
 only once it is complete, so a failure never leaves a partial file behind.
@@ -12,9 +14,12 @@ only once it is complete, so a failure never leaves a partial file behind.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import functools
 import json
+import warnings
 import os
 import re
 import shutil
@@ -26,13 +31,25 @@ from typing import Literal, TypeVar
 import numpy as np
 import tifffile
 
-from .errors import FormatError, MissingFileError, ParameterError
-from .image import SpectrogramImage, from_unit, pixel_dtype
+from .errors import FormatError, MissingFileError, ParameterError, PhaseWarning
+from .image import SpectrogramImage, from_unit, pixel_dtype, pixel_max
 from .messages import shorten
 from .params import FORMAT_NAME, SpectrogramParams
-from .pictures import PNG_KEYWORD, read_picture, unit_gray, write_png
+from .pictures import PNG_KEYWORD, read_picture, read_png_chunk, unit_gray, write_png
+from .stored_phase import StoredPhase
 
-__all__ = ["save", "load", "read_metadata", "metadata_source", "atomic_path", "atomic_paths", "sidecar_path", "image_format", "PNG_KEYWORD"]
+__all__ = [
+    "save", "load", "read_metadata", "metadata_source", "read_phase", "atomic_path", "atomic_paths", "sidecar_path",
+    "image_format", "PNG_KEYWORD", "PHASE_CHUNK", "PHASE_TIFF_TAG",
+]  # fmt: skip
+
+#: PNG chunk type of the stored phase: ancillary (s), private (p), reserved bit clear (H),
+#: unsafe to copy (S): an editor that changes the pixels must drop it.
+PHASE_CHUNK = b"spHS"
+#: TIFF tag of the stored phase (private range), type UNDEFINED, on the first page.
+PHASE_TIFF_TAG = 65111
+#: Member of the sidecar JSON object that holds the stored phase (base64).
+_SIDECAR_PHASE = "phase"
 
 
 
@@ -274,7 +291,9 @@ def save(
     Notes
     -----
     Temporary files of ``path`` left by a writer that was killed (``.<name>.xxxxxxxx.part``)
-    are removed (see :func:`atomic_path`).
+    are removed (see :func:`atomic_path`). An image with ``phase``
+    (``encode(..., store_phase=True)``) is written with its phase block (FORMAT.md §7): a
+    PNG chunk ``spHS``, a TIFF tag, and in the sidecar.
     """
     if not isinstance(img, SpectrogramImage):
         raise ParameterError(f"img={shorten(img)} must be a SpectrogramImage (save(img, path))")
@@ -287,6 +306,7 @@ def save(
     ):
         raise ParameterError(f"compress_level={compress_level!r} must be an integer from 0 to 9 (or None)")
     text = img.params.to_json()
+    block = None if img.phase is None else img.phase.to_bytes()
     if fmt == "png" and img.params.bit_depth == 32:
         raise ParameterError(
             f"bit_depth=32 (float) cannot be stored in PNG {str(path)!r}; write a .tiff or use bit_depth=16"
@@ -294,7 +314,8 @@ def save(
     targets = (path, sidecar_path(path)) if sidecar else (path,)
     with atomic_paths(*targets) as temps:  # the image and its sidecar replace what was there together, or neither
         if fmt == "png":
-            write_png(temps[0], img.pixels, text=text, compress_level=compress_level)
+            chunks = {} if block is None else {PHASE_CHUNK: block}
+            write_png(temps[0], img.pixels, text=text, compress_level=compress_level, chunks=chunks)
         else:
             rows = img.params.n_bins
             with tifffile.TiffWriter(temps[0]) as tif:
@@ -305,9 +326,13 @@ def save(
                         description=text if c == 0 else None,
                         metadata=None,
                         compression="zlib",
+                        extratags=[(PHASE_TIFF_TAG, 7, len(block), block, True)] if c == 0 and block else None,
                     )
         if sidecar:
-            temps[1].write_text(img.params.to_json(indent=2) + "\n", encoding="utf-8")
+            meta = img.params.to_dict()
+            if block is not None:
+                meta[_SIDECAR_PHASE] = base64.b64encode(block).decode("ascii")
+            temps[1].write_text(json.dumps(meta, sort_keys=True, allow_nan=False, indent=2) + "\n", encoding="utf-8")
     return path
 
 
@@ -375,8 +400,87 @@ def _params_from(path: Path, text: str | None) -> tuple[SpectrogramParams | None
         return SpectrogramParams.from_json(text, source=f"metadata embedded in {str(path)!r}"), "embedded"
     side = sidecar_path(path)
     if side.is_file():
-        return SpectrogramParams.from_json(side.read_bytes(), source=f"sidecar {str(side)!r}"), "sidecar"
+        data = _sidecar_object(side)
+        data.pop(_SIDECAR_PHASE, None)
+        return SpectrogramParams.from_dict(data, source=f"sidecar {str(side)!r}"), "sidecar"
     return None, None
+
+
+def _sidecar_object(side: Path) -> dict:
+    """The JSON object of a sidecar file (FormatError if it is not JSON)."""
+    try:
+        data = json.loads(side.read_bytes())
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise FormatError(f"sidecar {str(side)!r} is not valid JSON: {exc}") from None
+    return dict(data) if isinstance(data, dict) else {}
+
+
+def _phase_block(path: Path) -> tuple[bytes | None, str]:
+    """The stored phase block of an image file (PNG chunk, TIFF tag, or the sidecar's member), and where it was."""
+    name = repr(str(path))
+    with open(path, "rb") as fh:
+        tiff = fh.read(4) in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+    if tiff:
+        try:
+            with tifffile.TiffFile(path) as tif:
+                tag = tif.pages[0].tags.get(PHASE_TIFF_TAG)  # type: ignore[union-attr]
+                value = None if tag is None else tag.value
+        except Exception as exc:  # a TIFF tifffile cannot parse was refused by read_picture already
+            raise FormatError(f"{name}: its phase tag cannot be read: {exc}") from None
+        if value is not None:
+            return bytes(value), f"the phase tag of {name}"
+    else:
+        block = read_png_chunk(path, PHASE_CHUNK)
+        if block is not None:
+            return block, f"the phase chunk of {name}"
+    side = sidecar_path(path)
+    if side.is_file():
+        member = _sidecar_object(side).get(_SIDECAR_PHASE)
+        if member is not None:
+            what = f"the phase in sidecar {str(side)!r}"
+            try:
+                return base64.b64decode(str(member), validate=True), what
+            except (binascii.Error, ValueError):
+                raise FormatError(f"{what} is not base64") from None
+    return None, ""
+
+
+def read_phase(path: str | os.PathLike, params: SpectrogramParams, n_frames: int) -> StoredPhase | None:
+    """The stored phase of an image file, or None if it carries none or it is damaged (then with a warning).
+
+    Parameters
+    ----------
+    path : str or path-like, an image written by :func:`save`
+    params : SpectrogramParams, of the image
+    n_frames : int, its columns
+
+    Returns
+    -------
+    StoredPhase or None
+
+    Warns
+    -----
+    PhaseWarning
+        If the block is damaged (bad CRC, truncated, not a phase block) or belongs to
+        another image (wrong shape); the image then loads without phase.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, specimg
+    >>> img = specimg.encode(np.sin(np.arange(4000) / 3), 8000, n_fft=256, store_phase=True)
+    >>> path = save(img, Path(tempfile.mkdtemp()) / "a.png")
+    >>> read_phase(path, img.params, img.n_frames).bits
+    16
+    """
+    try:
+        block, source = _phase_block(Path(path))
+        if block is None:
+            return None
+        return StoredPhase.from_bytes(block, params, n_frames, source=source)
+    except FormatError as exc:
+        message = f"{exc}; the stored phase is ignored and the audio will be reconstructed"
+        warnings.warn(message, PhaseWarning, stacklevel=3)
+        return None
 
 
 def read_metadata(path: str | os.PathLike) -> SpectrogramParams | None:
@@ -430,11 +534,19 @@ def load(
         ``convert("L")``), and the pixel range of the file (0..255, 0..65535, or 0..1 for
         floats) is rescaled to the original's bit depth. An entry
         ``{"op": "external", "file": <name>, "bit_depth": <8, 16 or 32>}`` is appended to
-        ``params.edits``.
+        ``params.edits``. If the original carries a stored phase, the copy gets it,
+        valid where its pixels are unchanged (within one step of the copy's depth), so
+        :func:`specimg.decode` keeps those bins exact.
 
     Returns
     -------
     SpectrogramImage
+        With ``phase`` when the file (or its sidecar) carries a stored phase (FORMAT.md §7).
+
+    Warns
+    -----
+    PhaseWarning
+        If the stored phase is damaged or belongs to another image; it is ignored.
 
     Raises
     ------
@@ -474,7 +586,8 @@ def load(
         source_bits = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16}.get(pixels.dtype, 32)
         edits = template.edits + ({"op": "external", "file": path.name, "bit_depth": source_bits},)
         coerced = _coerce_pixels(pixels, template, path)
-        return SpectrogramImage(coerced, template.replace(edits=edits))
+        out = SpectrogramImage(coerced, template.replace(edits=edits))
+        return out.replace(phase=_like_phase(like, out, source_bits) or read_phase(path, out.params, out.n_frames))
     if found is None:
         if params is None:
             raise FormatError(
@@ -499,7 +612,28 @@ def load(
             f"{str(path)!r} has 1 page but n_channels={found.n_channels}; a specimg TIFF holds one page per "
             "channel (FORMAT.md §3)"
         )
-    return SpectrogramImage(pixels, found)
+    return SpectrogramImage(pixels, found, read_phase(path, found, pixels.shape[1]))
+
+
+def _like_phase(
+    like: SpectrogramImage | SpectrogramParams | str | os.PathLike, img: SpectrogramImage, source_bits: int
+) -> StoredPhase | None:
+    """The stored phase of the original ``like``, valid where ``img`` (its edited copy) left the pixels unchanged.
+
+    Unchanged means within one step of the coarsest depth the copy went through (an
+    8-bit export of a 16-bit original differs from it by up to half a step everywhere).
+    """
+    original = like if isinstance(like, SpectrogramImage) else None
+    if isinstance(like, (str, os.PathLike)):
+        original = load(like)
+    if original is None or original.phase is None or original.pixels.shape != img.pixels.shape:
+        return None
+    p = img.params
+    if (original.params.n_fft, original.params.n_channels, original.params.flip) != (p.n_fft, p.n_channels, p.flip):
+        return None
+    steps = [1.0 / pixel_max(b) if b in (8, 16) else 1e-6 for b in (p.bit_depth, source_bits)]
+    tolerance = max(steps) * pixel_max(p.bit_depth)
+    return original.phase.rebase(original.pixels, img.pixels, p, tolerance=tolerance)
 
 
 def _check_header_size(path: Path, size: tuple[int, int, int], params: SpectrogramParams, *, edited: bool) -> None:

@@ -22,6 +22,7 @@ import numpy.typing as npt
 from .errors import FormatError, ParameterError
 from .params import SpectrogramParams
 from .spectral import from_db, to_db
+from .stored_phase import StoredPhase
 
 #: Columns converted at a time by :meth:`SpectrogramImage.channel_magnitude`.
 _CHUNK_FRAMES = 4096
@@ -315,15 +316,22 @@ class SpectrogramImage:
         The image exactly as stored in a PNG (rows top to bottom). For several channels the
         channel images are stacked vertically, channel 0 on top.
     params : SpectrogramParams
+    phase : StoredPhase or None
+        The STFT phase stored with the picture (``encode(..., store_phase=True)``, or a
+        file that carries it), with the bins where it still goes with the pixels; None
+        when the image carries no phase. Operations of :mod:`specimg.ops` keep it and
+        mark the bins they change; :func:`specimg.decode` holds it where it is valid.
 
     Raises
     ------
     FormatError
-        If the pixel array does not have the shape or dtype its parameters call for.
+        If the pixel array does not have the shape or dtype its parameters call for, or
+        ``phase`` does not match the image's STFT.
     """
 
     pixels: np.ndarray
     params: SpectrogramParams
+    phase: StoredPhase | None = None
 
     def __post_init__(self) -> None:
         p, params = self.pixels, self.params
@@ -352,6 +360,13 @@ class SpectrogramImage:
             raise FormatError("image has no columns")
         if params.bit_depth == 32 and not np.all(np.isfinite(p)):
             raise FormatError("float image holds NaN or infinite pixels")
+        if self.phase is not None:
+            expected = (params.n_channels, params.n_fft // 2 + 1, p.shape[1])
+            if not isinstance(self.phase, StoredPhase) or self.phase.shape != expected:
+                raise FormatError(
+                    f"phase {self.phase!r:.200} does not match the image's STFT {expected} "
+                    "(n_channels, n_fft // 2 + 1, n_frames)"
+                )
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -479,12 +494,19 @@ class SpectrogramImage:
         return self.params.frequencies
 
     def replace(self, **changes: Any) -> SpectrogramImage:
-        """Copy with new ``pixels`` and/or ``params``."""
-        return SpectrogramImage(changes.get("pixels", self.pixels), changes.get("params", self.params))
+        """Copy with new ``pixels``, ``params`` and/or ``phase``.
+
+        The stored phase is kept; columns whose pixels changed no longer match its CRCs,
+        so :func:`specimg.decode` reconstructs them (pass ``phase=None`` to drop it).
+        """
+        return SpectrogramImage(
+            changes.get("pixels", self.pixels), changes.get("params", self.params), changes.get("phase", self.phase)
+        )
 
     def __repr__(self) -> str:
         p = self.params
         return (
             f"SpectrogramImage(shape={self.shape}, dtype={self.pixels.dtype}, sr={p.sr}, "
-            f"scale={p.scale!r}, n_channels={p.n_channels}, db=[{p.db_min}, {p.db_max}])"
+            f"scale={p.scale!r}, n_channels={p.n_channels}, db=[{p.db_min}, {p.db_max}]"
+            + ("" if self.phase is None else f", phase={self.phase.bits} bits") + ")"
         )

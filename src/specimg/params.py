@@ -2,7 +2,7 @@
 
 :class:`SpectrogramParams` holds every number the round trip audio → image → audio needs.
 It is frozen, validated on construction, and serialised as one JSON object whose keys are
-specified in ``FORMAT.md`` (format version 1).
+specified in ``FORMAT.md`` (format version 2; version-1 metadata is read too).
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ from .spectral import analysis_window, frame_count, frame_offset, span_length, s
 __all__ = ["SpectrogramParams", "FORMAT_VERSION", "FORMAT_NAME", "check_float", "MAX_DB", "MAX_REF", "MAX_POWER"]
 
 #: Version of the metadata schema and pixel mapping written by this release.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Versions :meth:`SpectrogramParams.from_dict` reads. Version 2 added the stored phase
+#: (FORMAT.md §7), which lives beside the metadata: the keys are those of version 1.
+READ_VERSIONS = (1, 2)
 #: Value of the ``"format"`` key that identifies specimg metadata.
 FORMAT_NAME = "specimg"
 
@@ -424,10 +427,10 @@ class SpectrogramParams:
         if not isinstance(data, Mapping) or data.get("format") != FORMAT_NAME:
             raise FormatError(f"{source} is not specimg metadata (no \"format\": \"specimg\" key)")
         version = data.get("version")
-        if version != FORMAT_VERSION:
+        if type(version) is not int or version not in READ_VERSIONS:
             raise FormatError(
-                f"{source} has format version {shorten(version)}; this release of specimg reads version "
-                f"{FORMAT_VERSION} (upgrade specimg to read newer files)"
+                f"{source} has format version {shorten(version)}; this release of specimg reads versions "
+                f"{', '.join(map(str, READ_VERSIONS))} (upgrade specimg to read newer files)"
             )
         names = {f.name for f in dataclasses.fields(cls)}
         missing = sorted(names - set(data))
@@ -440,6 +443,7 @@ class SpectrogramParams:
         if nulls:
             raise FormatError(f"{source} has null for {', '.join(nulls)}; version 1 stores resolved values")
         kwargs = {name: data[name] for name in names}
+        kwargs["version"] = FORMAT_VERSION  # a version-1 object means the same in version 2
         if isinstance(kwargs["window"], list):
             kwargs["window"] = tuple(kwargs["window"])
         try:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +37,10 @@ from .errors import FormatError, MissingFileError, ParameterError
 from .image import full_scale
 from .resources import check_memory, picture_bytes
 
-__all__ = ["PNG_KEYWORD", "MAX_PIXELS", "Picture", "PictureSource", "read_picture", "read_gray", "to_gray", "unit_gray", "picture_size", "write_png", "BT601"]
+__all__ = [
+    "PNG_KEYWORD", "MAX_PIXELS", "Picture", "PictureSource", "read_picture", "read_gray", "to_gray", "unit_gray",
+    "picture_size", "write_png", "read_png_chunk", "BT601",
+]  # fmt: skip
 
 #: Largest picture read, in pixels over all pages: 2³¹ (4 GiB of 16-bit pixels; a
 #: 30-minute stereo recording at hop 512 is ~330 M pixels).
@@ -414,7 +418,7 @@ def picture_size(source: str | os.PathLike[str], *, what: str = "image") -> tupl
 
 def write_png(
     target: str | os.PathLike[str] | IO[bytes], pixels: np.ndarray, *, text: str | None = None,
-    compress_level: int | None = None,
+    compress_level: int | None = None, chunks: dict[bytes, bytes] | None = None,
 ) -> None:
     """Write a gray uint8/uint16 (or 8-bit gray + alpha) picture as PNG, with ``text`` in an ``iTXt`` chunk ``specimg``.
 
@@ -426,6 +430,8 @@ def write_png(
     pixels : np.ndarray [shape=(H, W)], uint8 or uint16, or [shape=(H, W, 2)], uint8 (mode ``LA``)
     text : str, optional
     compress_level : int in [0, 9], optional (Pillow's default 6)
+    chunks : dict of bytes to bytes, optional
+        More chunks, by 4-letter type, written after the image data (before ``IEND``).
 
     Raises
     ------
@@ -444,5 +450,56 @@ def write_png(
     info = PngImagePlugin.PngInfo()
     if text is not None:
         info.add_itxt(PNG_KEYWORD, text)
+    for chunk_type, data in (chunks or {}).items():
+        info.add(chunk_type, data, after_idat=True)
     options = {} if compress_level is None else {"compress_level": compress_level}
     Image.fromarray(a).save(target, format="PNG", pnginfo=info, optimize=False, **options)
+
+
+def read_png_chunk(path: str | os.PathLike[str], chunk_type: bytes) -> bytes | None:
+    """The data of the first chunk of ``chunk_type`` in a PNG file, CRC checked; None if it has none.
+
+    Pillow drops chunks it does not know; this walks the chunk headers (a seek per chunk)
+    and reads only the one asked for.
+
+    Parameters
+    ----------
+    path : str or path-like, a PNG file
+    chunk_type : bytes, 4 ASCII letters (``b"spHS"``)
+
+    Returns
+    -------
+    bytes or None
+        None also for a file that is not a PNG.
+
+    Raises
+    ------
+    FormatError
+        If the chunk is truncated or its CRC does not match its data.
+
+    Examples
+    --------
+    >>> import io, tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "a.png"
+    >>> write_png(f, np.zeros((2, 2), np.uint8), chunks={b"abCD": b"hello"})
+    >>> read_png_chunk(f, b"abCD"), read_png_chunk(f, b"xyZW")
+    (b'hello', None)
+    """
+    name = f"{str(path)!r}"
+    with open(path, "rb") as f:
+        if f.read(8) != _PNG_MAGIC:
+            return None
+        while len(head := f.read(8)) == 8:
+            length, kind = int.from_bytes(head[:4], "big"), head[4:]
+            if kind == chunk_type:
+                data, crc = f.read(length), f.read(4)
+                if len(data) != length or len(crc) != 4:
+                    raise FormatError(f"{name}: its {chunk_type.decode('latin-1')} chunk is truncated")
+                if zlib.crc32(head[4:] + data) != int.from_bytes(crc, "big"):
+                    kind_name = chunk_type.decode("latin-1")
+                    raise FormatError(f"{name}: the CRC of its {kind_name} chunk does not match (corrupt)")
+                return data
+            if kind == b"IEND":
+                return None
+            f.seek(length + 4, os.SEEK_CUR)
+    return None

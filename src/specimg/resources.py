@@ -40,6 +40,8 @@ __all__ = [
     "picture_bytes",
     "stft_bytes",
     "decode_bytes",
+    "stored_phase_bytes",
+    "locked_decode_bytes",
 ]
 
 #: Share of the available memory one job may use when no budget is set.
@@ -317,3 +319,35 @@ def decode_bytes(n_fft: int, n_frames: int, *, n_rows: int | None = None, length
         + rows * int(n_frames) * _DECODE_BYTES_PER_BIN
         + int(length) * 8
     )
+
+
+def stored_phase_bytes(n_fft: int, n_frames: int, n_channels: int = 1) -> int:
+    """Extra peak bytes of a stored phase (``encode(..., store_phase=True)``, or decoding a file that carries it).
+
+    20 bytes per linear bin of every channel: the complex64 STFT the phase is taken from
+    (8), its angle and its magnitude as float32 (8), the uint16 codes (2), the two masks
+    (2); the block written to the file is at most 2 bytes per bin
+    (:func:`specimg.stored_phase.phase_block_bytes`).
+
+    Examples
+    --------
+    >>> stored_phase_bytes(2048, 100)
+    2050000
+    """
+    return 20 * (int(n_fft) // 2 + 1) * int(n_frames) * int(n_channels)
+
+
+def locked_decode_bytes(n_fft: int, n_frames: int) -> int:
+    """Peak bytes of the phase-locked decode of one channel with stored phase, whole image at once.
+
+    About 64 bytes per linear bin (measured 58): magnitude, phasors, the consistent STFT
+    and its magnitude, the pixel cells, the ISTFT/STFT frames. :func:`specimg.decode`
+    uses it when it fits the budget, and otherwise holds the stored phase in the
+    block-wise reconstruction (:func:`decode_bytes`).
+
+    Examples
+    --------
+    >>> locked_decode_bytes(2048, 100)
+    6560000
+    """
+    return 64 * (int(n_fft) // 2 + 1) * int(n_frames)

@@ -18,8 +18,10 @@ from .._samples import sample_data_dir
 from ..codec import decode_file, encode_file, read_audio
 from ..errors import FormatError, SpecimgError
 from ..formats import load, metadata_source, read_metadata, sidecar_path
+from ..image import SpectrogramImage
 from ..metrics import level_difference_db, level_summary, spectral_convergence
 from ..phase import QUALITY_PRESETS
+from ..resources import format_size
 from ._common import DbRef, params_option, read_params
 
 __all__ = ["encode", "decode", "info", "demo", "output_folder"]
@@ -74,7 +76,12 @@ def output_folder(out_path: str) -> Iterator[None]:
 @click.option("--flip/--no-flip", default=True, show_default=True, help="Low frequencies at the bottom.")
 @click.option("--invert", is_flag=True, help="Dark pixels are loud.")
 @click.option("--bit-depth", type=click.Choice(["8", "16", "32"]), default="16", show_default=True)
-@click.option("--sidecar", is_flag=True, help="Also write OUT.json with the metadata.")
+@click.option("--sidecar", is_flag=True, help="Also write OUT.json with the metadata (and the phase).")
+@click.option("--store-phase", is_flag=True,
+              help="Store the STFT phase in the file (a private PNG chunk / TIFF tag): decode then brings the "
+                   "audio back from the file alone, exact where the picture is not edited.")
+@click.option("--phase-bits", type=click.IntRange(8, 16), default=16, show_default=True,
+              help="Precision of the stored phase.")
 def encode(in_path: str, out_path: str, sidecar: bool, sr: int | None, norm: str, bit_depth: str, **kwargs: Any) -> None:
     """Encode audio file IN as spectrogram image OUT (.png, .tif); OUT's folder is created if missing."""
     with output_folder(out_path):
@@ -83,8 +90,9 @@ def encode(in_path: str, out_path: str, sidecar: bool, sr: int | None, norm: str
             norm=None if norm == "none" else norm, bit_depth=int(bit_depth), **kwargs,
         )  # fmt: skip
     p = img.params
+    phase = "" if img.phase is None else f", {img.phase.bits}-bit phase"
     click.echo(f"{out_path}: {img.shape[0]}×{img.shape[1]} {p.bit_depth}-bit, {p.n_channels} channel(s), "
-               f"{img.duration:.2f} s at {p.sr} Hz")  # fmt: skip
+               f"{img.duration:.2f} s at {p.sr} Hz{phase}")  # fmt: skip
 
 
 @click.command()
@@ -140,8 +148,23 @@ def info(path: str, params_path: str | None) -> None:
     click.echo(f"  {'dB in pixels':<{width}}  {levels['min_db']:.2f} … {levels['max_db']:.2f} dB "
                f"(median {levels['median_db']:.2f})")  # fmt: skip
     click.echo(f"  {'at floor / top':<{width}}  {100 * levels['floor']:.2f} % / {100 * levels['top']:.3f} %")
+    click.echo(f"  {'stored phase':<{width}}  {phase_summary(img)}")
     if p.edits:
         click.echo(f"  {'edits':<{width}}  {json.dumps(list(p.edits))}")
+
+
+def phase_summary(img: SpectrogramImage) -> str:
+    """One line on the stored phase of ``img``: precision, block size, where it still holds."""
+    phase = img.phase
+    if phase is None:
+        return "none (decode reconstructs the phase)"
+    held = phase.held(img.pixels, img.params)
+    present = int(np.count_nonzero(phase.present))
+    return (
+        f"{phase.bits} bits, {format_size(len(phase.to_bytes()))} block; stored for "
+        f"{100 * present / phase.present.size:.1f} % of the bins, held (unedited) for "
+        f"{100 * np.count_nonzero(held) / max(present, 1):.1f} % of those"
+    )
 
 
 @click.command()

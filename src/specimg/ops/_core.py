@@ -159,7 +159,7 @@ def edited(
     """Re-quantise ``S_db`` (n_channels, n_bins, n_frames) and append ``edit`` to the history.
 
     Where ``changed`` (bin order, broadcastable to ``S_db``) is False the input's pixels are
-    copied exactly.
+    copied exactly. A stored phase is kept, no longer valid for the bins whose pixels changed.
     """
     edit = _jsonable(edit, "edit")
     json.dumps(edit, allow_nan=False)
@@ -168,6 +168,8 @@ def edited(
     if changed is not None:
         keep = image.stack_channels(np.broadcast_to(~np.asarray(changed, dtype=bool), S_db.shape), params)
         out = SpectrogramImage(np.where(keep, img.pixels, out.pixels), params)
+    if img.phase is not None:  # the stored phase stays; the bins whose pixels changed lose it
+        out = out.replace(phase=img.phase.rebase(img.pixels, out.pixels, params))
     return out
 
 
