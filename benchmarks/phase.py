@@ -56,6 +56,7 @@ only the public functions of specimg (so it measures whatever ``specimg.phase`` 
   "direct" and decode of the mel image. PESQ-WB: both signals resampled to 16 kHz with
   ``librosa.resample(res_type="soxr_hq")``, ``pesq(16000, ref, est, "wb")``; STOI:
   ``pystoi.stoi(ref, est, sr, extended=False)`` at the file's rate (see ``_perceptual.py``).
+  What was tried for the mel decode path, with figures: ``benchmarks/PHASE_MEL.md``.
 * **baseline**: per file, each preset's linear SC and decode's mel SC against the figures of
   ``--baseline`` (default ``benchmarks/results/phase_baseline.json``, written by
   ``--write-baseline`` from a run of the code before issue 13: commit 4748c5e). SC is

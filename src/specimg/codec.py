@@ -18,10 +18,10 @@ from .formats import atomic_path, image_format, load, save
 from .image import SpectrogramImage, db_step, pixel_max
 from .messages import shorten
 from .params import SpectrogramParams
-from .phase import Init, Quality, Refine, reconstruct, resolve_quality
+from .phase import Init, Quality, reconstruct, resolve_quality
 from .pictures import picture_size
 from .resources import check_memory, decode_bytes, stft_bytes
-from .spectral import magnitude, match_mel, mel_basis, mel_to_linear, stft, to_db
+from .spectral import magnitude, mel_basis, stft, to_db
 from .typing import PathLike
 
 __all__ = ["encode", "encode_file", "decode", "decode_file", "read_audio", "write_audio"]
@@ -382,9 +382,10 @@ def decode(
 ) -> tuple[np.ndarray, int]:
     """Decode a spectrogram image back to audio.
 
-    pixels → dB → calibrated magnitude → (mel → linear by non-negative least squares)
-    → phase reconstruction (PGHI, then fast Griffin-Lim) → ISTFT, trimmed or padded to
-    exactly ``params.n_samples`` samples at the original level.
+    pixels → dB → calibrated magnitude → phase reconstruction (PGHI, then fast
+    Griffin-Lim) → ISTFT, trimmed or padded to exactly ``params.n_samples`` samples at the
+    original level. For a mel image the iterations estimate the linear magnitude jointly with
+    the phase, fitting it to the stored mel bands every other iteration.
 
     Parameters
     ----------
@@ -393,7 +394,8 @@ def decode(
     quality : {"fast", "balanced", "high"}
         Phase reconstruction preset (see :func:`specimg.phase.reconstruct`).
     n_iter : int >= 0 or None
-        Number of fast Griffin-Lim iterations; overrides the preset.
+        Number of fast Griffin-Lim iterations; overrides the preset (a mel image runs
+        twice the preset's iterations, as it also estimates the linear magnitude).
     momentum : float >= 0
         Fast Griffin-Lim momentum.
     init : {"pghi", "random", "zeros"} or np.ndarray
@@ -464,13 +466,14 @@ def decode(
     y = np.empty((p.n_channels, length), dtype=np.float32)
     for c in range(p.n_channels):
         S = img.channel_magnitude(c)  # calibrated, as phase.reconstruct takes it with params
-        refine = None
+        refine, n_iter_c = None, n_iter
         if p.scale == "mel":
-            M = S
-            S = mel_to_linear(M, p).astype(np.float32, copy=False)
-            # The linear magnitude is only an estimate: let the phase iterations refine it
-            # under the constraint that its mel bands stay the stored ones (match_mel).
-            refine = _mel_refiner(M, p, n_calls=iters // 2)
+            from .phase._mel import mel_refiner, mel_start
+
+            # Joint estimation: the phase iterations also estimate the linear magnitude,
+            # fitted to the stored mel bands at every other iteration (specimg.phase._mel).
+            M, S = S, mel_start(S, p)
+            refine, n_iter_c = mel_refiner(M, p, S), _mel_iterations(iters, n_iter)
         init_c: Init = init if not isinstance(init, np.ndarray) or init.ndim == 2 else init[c]
         hold = None
         if original is not None:
@@ -481,7 +484,7 @@ def decode(
             S,
             p,
             quality=quality,
-            n_iter=n_iter,
+            n_iter=n_iter_c,
             length=length,
             momentum=momentum,
             init=init_c,
@@ -570,42 +573,16 @@ def _unchanged(y: np.ndarray, img: SpectrogramImage, channel: int) -> tuple[np.n
     return X0, ~changed
 
 
-# Share of the mel refinements that first smooth the current estimate across frequency,
-# and by how much (Gaussian σ in FFT bins, on log magnitude). Imposing the stored mel
-# bands exactly from the first iteration lets the phase iterations settle on a fine
-# structure under each band that has deep valleys in arbitrary places; smoothing in the
-# first refinements lets them settle on a smoother one, and the rest impose the bands
-# exactly. Measured on the corpus (librosa melspectrogram, 128 bands, balanced), share
-# 0 / 0.2 / 0.7: dB-spectrogram correlation with the original 0.783 / 0.817 / 0.830 for
-# the love theme and 0.872 / 0.892 / 0.899 for the deep path (benchmarks/legacy.py); mel
-# SC -30.9 / -32.0 / -27.0 and -43.5 / -41.1 / -37.0 dB. benchmarks/phase.py: median mel
-# SC gain over librosa's mel_to_audio 24.4 / 25.6 / 13.3 dB at 0.45 / 0.46 / 0.51× its
-# time. 0.2 takes most of the correlation for no loss of mel fit.
-_MEL_SMOOTH_SHARE = 0.2
-_MEL_SMOOTH_SIGMA = 1.5
+# Mel decode runs this many times the preset's iterations: its mel fit (specimg.phase._mel)
+# costs a quarter of match_mel's, and the mel SC and PESQ keep rising with iterations (on
+# the corpus, at 1× / 1.5× / 2× balanced: benchmarks/PHASE_MEL.md). 2× takes about 1.3×
+# the time of the former mel decode, within half of librosa's mel_to_audio.
+_MEL_ITER_SCALE = 2.0
 
 
-def _mel_refiner(M: np.ndarray, params: SpectrogramParams, *, n_calls: int = 0) -> Refine:
-    """``refine`` hook for :func:`specimg.phase.reconstruct` that imposes the stored mel amplitude ``M``.
-
-    It receives and returns calibrated linear magnitudes.
-
-    The first ``_MEL_SMOOTH_SHARE`` of the ``n_calls`` calls (counted per block of
-    frames) smooth the estimate's log magnitude across frequency before imposing ``M``.
-    """
-    from scipy.ndimage import gaussian_filter1d
-
-    calls: dict[int | None, int] = {}
-
-    def refine(A: np.ndarray, frames: slice) -> np.ndarray:
-        k = calls.get(frames.start, 0)
-        calls[frames.start] = k + 1
-        if k < _MEL_SMOOTH_SHARE * n_calls:
-            logA = np.log(np.maximum(A, A.dtype.type(1e-12 * float(A.max()) + 1e-30)))  # A's dtype, float32
-            A = np.exp(gaussian_filter1d(logA, _MEL_SMOOTH_SIGMA, axis=0, truncate=2.0))
-        return match_mel(A, M[:, frames], params)
-
-    return refine
+def _mel_iterations(iters: int, n_iter: int | None) -> int:
+    """Iterations of a mel decode: ``n_iter`` when given, else the preset's ``iters`` × :data:`_MEL_ITER_SCALE`."""
+    return n_iter if n_iter is not None else int(round(iters * _MEL_ITER_SCALE))
 
 
 def decode_file(
