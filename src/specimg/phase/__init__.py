@@ -1,4 +1,4 @@
-"""Phase reconstruction from STFT magnitude: PGHI initialisation and fast Griffin-Lim.
+"""Phase reconstruction from STFT magnitude: PGHI initialisation, then RAAR and fast or accelerated Griffin-Lim.
 
 The STFT convention is librosa's (:func:`librosa.stft` with ``pad_mode="constant"``):
 frame ``m`` covers samples ``m * hop_length - n_fft // 2 ...`` when ``center=True``, and
@@ -9,7 +9,8 @@ magnitude that images store (a full-scale sine reads 1.0; see :mod:`specimg.spec
 Without params, and in :func:`pghi` and :func:`griffin_lim`, the magnitude ``S`` is in the
 units of :func:`librosa.stft` (not calibrated).
 
-Layout: ``_stft`` (the STFT/ISTFT pair), ``_pghi``, ``_gla`` (fast Griffin-Lim, blocks),
+Layout: ``_stft`` (the STFT/ISTFT pair), ``_pghi``, ``_gla`` (fast/accelerated
+Griffin-Lim and RAAR, blocks),
 ``_reconstruct`` (quality presets), ``_kernels`` (numba loops, imported on first use so
 that importing this package does not import numba).
 
@@ -27,9 +28,9 @@ References
 from __future__ import annotations
 
 from ..typing import Window
-from ._gla import Init, Refine, griffin_lim
+from ._gla import Init, Method, Refine, griffin_lim
 from ._pghi import gaussian_tfr, pghi
-from ._reconstruct import QUALITY_PRESETS, Quality, reconstruct, resolve_quality
+from ._reconstruct import PRESET_METHODS, QUALITY_PRESETS, Quality, reconstruct, resolve_quality
 from ._stft import StftPair
 
 __all__ = [
@@ -39,6 +40,8 @@ __all__ = [
     "reconstruct",
     "resolve_quality",
     "QUALITY_PRESETS",
+    "PRESET_METHODS",
+    "Method",
     "gaussian_tfr",
     "Init",
     "Refine",
