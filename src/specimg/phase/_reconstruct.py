@@ -22,7 +22,7 @@ Quality = Literal["fast", "balanced", "high"]
 #: of :data:`PRESET_METHODS`), chosen with ``benchmarks/phase_methods.py`` on the corpus
 #: (n_fft=2048, hop=512) to fit, with a ~15 % margin, in 0.3×, 1× and 5× the time of
 #: ``librosa.griffinlim(n_iter=32)``. Median SC on the corpus (see
-#: ``benchmarks/PHASE_METHODS.md``): fast −26.7 dB, balanced −34.3 dB, high −41.4 dB
+#: ``benchmarks/PHASE_METHODS.md``): fast −26.7 dB, balanced −34.3 dB, high −42.3 dB
 #: (it was −25.4, −31.5 and −33.8 dB with 12, 96 and 500 fast Griffin-Lim iterations),
 #: every file better, at about 1.15× the CPU time of those presets.
 QUALITY_PRESETS: dict[str, int] = {"fast": 16, "balanced": 113, "high": 600}
@@ -33,7 +33,7 @@ QUALITY_PRESETS: dict[str, int] = {"fast": 16, "balanced": 113, "high": 600}
 PRESET_METHODS: dict[str, dict[str, Any]] = {
     "fast": {"method": "agla", "gamma": 1.15, "beta": 1.3, "raar_fraction": 0.0},
     "balanced": {"method": "agla", "gamma": 1.25, "raar_fraction": 0.6, "raar_beta": 0.97},
-    "high": {"method": "agla", "gamma": 1.25, "raar_fraction": 0.5, "raar_beta": 0.97},
+    "high": {"method": "agla", "gamma": 1.25, "raar_fraction": 0.75, "raar_beta": 0.99},
 }
 
 
