@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import AUDIO_EXTS, DEFAULT_CORPUS, environment  # noqa: F401
+from _common import AUDIO_EXTS, DEFAULT_CORPUS, environment
 
 N_FFT = 2048
 HOP = 512
@@ -66,7 +66,7 @@ def stft_mag(y: np.ndarray) -> np.ndarray:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     ap.add_argument("configs", nargs="+")
-    ap.add_argument("--corpus", type=Path, default=Path("/work/shared/corpus") if not DEFAULT_CORPUS.exists() else DEFAULT_CORPUS)
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--baseline", type=Path)
