@@ -180,11 +180,14 @@ def mel_start(M: np.ndarray, params: SpectrogramParams) -> np.ndarray:
     return out
 
 
-#: A mel decode runs this many times the preset's iterations: its mel fit costs a quarter of
+#: Phase iterations of a mel decode per quality preset (fast Griffin-Lim with the mel fit of
+#: :func:`mel_refiner` every other iteration; the linear presets' RAAR/accelerated schemes
+#: do not apply, since the target magnitude changes as the fit proceeds). Twice the linear
+#: presets' former counts (12/96/500): the mel fit costs a quarter of
 #: :func:`specimg.spectral.match_mel`'s, and the mel SC and PESQ keep rising with iterations
-#: (on the corpus, at 1× / 1.5× / 2× balanced: benchmarks/PHASE_MEL.md). 2× takes about 1.3×
-#: the time of the former mel decode, within half of librosa's ``mel_to_audio``.
-MEL_ITER_SCALE = 2.0
+#: (on the corpus, at 1× / 1.5× / 2× balanced: benchmarks/PHASE_MEL.md), within half of
+#: librosa's ``mel_to_audio`` time.
+MEL_ITERATIONS: dict[str, int] = {"fast": 24, "balanced": 192, "high": 1000}
 
 
 def mel_iterations(quality: str, n_iter: int | None = None) -> int:
@@ -199,17 +202,17 @@ def mel_iterations(quality: str, n_iter: int | None = None) -> int:
     Returns
     -------
     int
-        ``n_iter``, else the preset's iterations (:func:`resolve_quality`) × :data:`MEL_ITER_SCALE`.
+        ``n_iter``, else :data:`MEL_ITERATIONS` of the preset.
 
     Raises
     ------
     ParameterError
-        If ``quality`` is not a preset.
+        If ``quality`` is not a preset (:func:`resolve_quality`).
 
     Examples
     --------
-    >>> mel_iterations("balanced") == 2 * resolve_quality("balanced"), mel_iterations("fast", 5)
-    (True, 5)
+    >>> mel_iterations("balanced"), mel_iterations("fast", 5)
+    (192, 5)
     """
-    iters = resolve_quality(quality, n_iter)
-    return iters if n_iter is not None else int(round(iters * MEL_ITER_SCALE))
+    resolve_quality(quality, n_iter)  # checks the name
+    return MEL_ITERATIONS[quality] if n_iter is None else n_iter
