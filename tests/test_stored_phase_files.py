@@ -162,3 +162,14 @@ def test_decode_can_ignore_the_stored_phase(tmp_path, img):
     assert result.exit_code == 0, result.output
     y, _ = sf.read(out, dtype="float32")
     assert np.array_equal(y, reference)
+
+
+def test_files_without_phase_say_version_1(tmp_path, img):
+    """Version 2 only adds the phase block: a file without one is written as version 1, for earlier readers."""
+    for image, want in ((img, 2), (img.replace(phase=None), 1)):
+        path = specimg.save(image, tmp_path / f"v{want}.png", sidecar=True)
+        with Image.open(path) as im:
+            assert json.loads(im.info["specimg"])["version"] == want
+        assert json.loads(sidecar_path(path).read_text())["version"] == want
+        back = specimg.load(path)
+        assert back.params == img.params and (back.phase is None) == (want == 1)

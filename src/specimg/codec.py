@@ -459,7 +459,8 @@ def decode(
         :mod:`specimg.resources` (:func:`specimg.resources.locked_decode_bytes` on top of
         the decode itself); a longer image falls back to holding the stored phase block by
         block during the usual reconstruction, which gives less (8-bit magnitude: about
-        −45 dB instead of −57 dB) and, for a mel image, little more than a good start.
+        −45 dB instead of −57 dB on 4 s of 44.1 kHz stereo at hop 64) and, for a mel
+        image, little more than a good start.
     stored_phase : bool
         Use the phase stored with the image (default). False decodes the magnitude alone,
         as for an image without phase (CLI: ``--ignore-stored-phase``).

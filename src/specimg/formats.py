@@ -44,6 +44,10 @@ __all__ = [
 
 ImageFormat = Literal["png", "tiff"]
 
+#: The format version :func:`save` writes for an image without stored phase (FORMAT.md §8):
+#: version 2 only added the phase block, and version-1 readers (specimg 0.1) read these files.
+NO_PHASE_VERSION = 1
+
 
 #: The temporary name :func:`atomic_path` gives a file while it is written:
 #: ``.<name>.<8 random characters>.part`` (as :func:`tempfile.mkstemp` makes it).
@@ -274,6 +278,10 @@ def save(
 
     Notes
     -----
+    The metadata says format version 2 when the image carries a stored phase and
+    version 1 (:data:`NO_PHASE_VERSION`, the same keys) when it does not, so that earlier
+    releases still read phase-less files (FORMAT.md §8).
+
     Temporary files of ``path`` left by a writer that was killed (``.<name>.xxxxxxxx.part``)
     are removed (see :func:`atomic_path`). The stored phase of an image with ``phase``
     (``encode(..., store_phase=True)``) follows the metadata (FORMAT.md §7.4): it is
@@ -290,8 +298,11 @@ def save(
         isinstance(compress_level, bool) or not isinstance(compress_level, int) or not 0 <= compress_level <= 9
     ):
         raise ParameterError(f"compress_level={compress_level!r} must be an integer from 0 to 9 (or None)")
-    text = img.params.to_json()
     block = None if img.phase is None else img.phase.to_bytes()
+    meta = img.params.to_dict()
+    if block is None:  # version 1 has the same keys and no phase: earlier releases read the file too
+        meta["version"] = NO_PHASE_VERSION
+    text = json.dumps(meta, sort_keys=True, allow_nan=False)
     if fmt == "png" and img.params.bit_depth == 32:
         raise ParameterError(
             f"bit_depth=32 (float) cannot be stored in PNG {str(path)!r}; write a .tiff or use bit_depth=16"
@@ -314,7 +325,6 @@ def save(
                         extratags=[(PHASE_TIFF_TAG, 7, len(block), block, True)] if c == 0 and block else None,
                     )
         if sidecar:
-            meta = img.params.to_dict()
             if block is not None:
                 meta[SIDECAR_PHASE] = base64.b64encode(block).decode("ascii")
             temps[1].write_text(json.dumps(meta, sort_keys=True, allow_nan=False, indent=2) + "\n", encoding="utf-8")
