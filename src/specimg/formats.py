@@ -29,7 +29,7 @@ from typing import Literal, TypeVar
 import numpy as np
 import tifffile
 
-from .errors import FormatError, MissingFileError, ParameterError, PhaseWarning
+from .errors import FormatError, MissingFileError, ParameterError
 from .image import SpectrogramImage, from_unit, pixel_dtype, pixel_max
 from .messages import shorten
 from .params import FORMAT_NAME, SpectrogramParams
