@@ -458,9 +458,9 @@ def decode(
         ``phase_bits`` hold when the whole image fits in the memory budget of
         :mod:`specimg.resources` (:func:`specimg.resources.locked_decode_bytes` on top of
         the decode itself); a longer image falls back to holding the stored phase block by
-        block during the usual reconstruction, which gives less (8-bit magnitude: about
-        −45 dB instead of −57 dB on 4 s of 44.1 kHz stereo at hop 64) and, for a mel
-        image, little more than a good start.
+        block during the usual reconstruction, which gives less (on 4 s of 44.1 kHz stereo
+        at hop 64: 8-bit magnitude −45 dB instead of −57 dB; a mel image nothing over
+        decoding without phase).
     stored_phase : bool
         Use the phase stored with the image (default). False decodes the magnitude alone,
         as for an image without phase (CLI: ``--ignore-stored-phase``).
