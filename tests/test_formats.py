@@ -48,7 +48,7 @@ def test_png_chunk_and_sidecar(tmp_path):
     img = _image(16, 2)
     specimg.save(img, tmp_path / "x.png", sidecar=True)
     with Image.open(tmp_path / "x.png") as im:
-        assert json.loads(im.info["specimg"]) == img.params.to_dict()
+        assert json.loads(im.info["specimg"]) == img.params.to_dict() | {"version": 1}  # no phase: version 1
     side = sidecar_path(tmp_path / "x.png")
     assert side.name == "x.png.json"
     assert SpectrogramParams.from_json(side.read_text()) == img.params
@@ -118,7 +118,7 @@ def test_independent_reader_following_format_md(tmp_path):
     with Image.open(tmp_path / "m.png") as im:
         meta = json.loads(im.info["specimg"])
         p = np.array(im).astype(np.float64)
-    assert meta["format"] == "specimg" and meta["version"] == 2
+    assert meta["format"] == "specimg" and meta["version"] == 1  # no stored phase: version 1 (FORMAT.md §8)
     x = p / 65535.0
     if meta["invert"]:
         x = 1.0 - x

@@ -15,11 +15,9 @@ only once it is complete, so a failure never leaves a partial file behind.
 from __future__ import annotations
 
 import base64
-import binascii
 import contextlib
 import functools
 import json
-import warnings
 import os
 import re
 import shutil
@@ -31,11 +29,12 @@ from typing import Literal, TypeVar
 import numpy as np
 import tifffile
 
-from .errors import FormatError, MissingFileError, ParameterError, PhaseWarning
+from .errors import FormatError, MissingFileError, ParameterError
 from .image import SpectrogramImage, from_unit, pixel_dtype, pixel_max
 from .messages import shorten
 from .params import FORMAT_NAME, SpectrogramParams
-from .pictures import PNG_KEYWORD, read_picture, read_png_chunk, unit_gray, write_png
+from .phase_files import PHASE_CHUNK, PHASE_TIFF_TAG, SIDECAR_PHASE, read_phase, read_sidecar, sidecar_path
+from .pictures import PNG_KEYWORD, read_picture, unit_gray, write_png
 from .stored_phase import StoredPhase
 
 __all__ = [
@@ -43,18 +42,11 @@ __all__ = [
     "image_format", "PNG_KEYWORD", "PHASE_CHUNK", "PHASE_TIFF_TAG",
 ]  # fmt: skip
 
-#: PNG chunk type of the stored phase: ancillary (s), private (p), reserved bit clear (H),
-#: unsafe to copy (S): an editor that changes the pixels must drop it.
-PHASE_CHUNK = b"spHS"
-#: TIFF tag of the stored phase (private range), type UNDEFINED, on the first page.
-PHASE_TIFF_TAG = 65111
-#: Member of the sidecar JSON object that holds the stored phase (base64).
-_SIDECAR_PHASE = "phase"
-
-
-
 ImageFormat = Literal["png", "tiff"]
 
+#: The format version :func:`save` writes for an image without stored phase (FORMAT.md §8):
+#: version 2 only added the phase block, and version-1 readers (specimg 0.1) read these files.
+NO_PHASE_VERSION = 1
 
 
 #: The temporary name :func:`atomic_path` gives a file while it is written:
@@ -234,12 +226,6 @@ def _umask() -> int:
     return mask
 
 
-def sidecar_path(path: str | os.PathLike) -> Path:
-    """Path of the sidecar metadata file of image ``path``: ``<path>.json``."""
-    path = Path(path)
-    return path.with_name(path.name + ".json")
-
-
 def image_format(path: Path) -> ImageFormat:
     """Container of an image path from its extension; ParameterError if unknown."""
     suffix = path.suffix.lower()
@@ -261,10 +247,12 @@ def save(
     path : str or path-like
         Destination; ``.png`` (8/16-bit) or ``.tif``/``.tiff`` (8/16-bit, float32).
     sidecar : bool
-        Also write the metadata to ``<path>.json``. The image and the sidecar are written
-        to temporary files first and then both renamed into place: when either cannot be
-        written (the sidecar name is a folder, the disk is full), neither replaces what
-        was there.
+        Also write the metadata (and the stored phase, if any) to ``<path>.json``. The
+        image and the sidecar are written to temporary files first and then both renamed
+        into place: when either cannot be written (the sidecar name is a folder, the disk
+        is full), neither replaces what was there. Without it, a sidecar of specimg
+        metadata already at ``<path>.json`` (left by an earlier save) is deleted once the
+        image is written, since it describes the picture that was replaced.
     compress_level : int in [0, 9] or None
         zlib level of a PNG (0 = none, 1 = fastest, 9 = smallest); ``None`` keeps
         Pillow's default (6). The pixels are the same at every level. For 8-bit images
@@ -290,10 +278,15 @@ def save(
 
     Notes
     -----
+    The metadata says format version 2 when the image carries a stored phase and
+    version 1 (:data:`NO_PHASE_VERSION`, the same keys) when it does not, so that earlier
+    releases still read phase-less files (FORMAT.md §8).
+
     Temporary files of ``path`` left by a writer that was killed (``.<name>.xxxxxxxx.part``)
-    are removed (see :func:`atomic_path`). An image with ``phase``
-    (``encode(..., store_phase=True)``) is written with its phase block (FORMAT.md §7): a
-    PNG chunk ``spHS``, a TIFF tag, and in the sidecar.
+    are removed (see :func:`atomic_path`). The stored phase of an image with ``phase``
+    (``encode(..., store_phase=True)``) follows the metadata (FORMAT.md §7.4): it is
+    written in the image (a PNG chunk ``spHS``, a TIFF tag) and, with ``sidecar=True``,
+    also in the sidecar, the same block in both.
     """
     if not isinstance(img, SpectrogramImage):
         raise ParameterError(f"img={shorten(img)} must be a SpectrogramImage (save(img, path))")
@@ -305,8 +298,11 @@ def save(
         isinstance(compress_level, bool) or not isinstance(compress_level, int) or not 0 <= compress_level <= 9
     ):
         raise ParameterError(f"compress_level={compress_level!r} must be an integer from 0 to 9 (or None)")
-    text = img.params.to_json()
     block = None if img.phase is None else img.phase.to_bytes()
+    meta = img.params.to_dict()
+    if block is None:  # version 1 has the same keys and no phase: earlier releases read the file too
+        meta["version"] = NO_PHASE_VERSION
+    text = json.dumps(meta, sort_keys=True, allow_nan=False)
     if fmt == "png" and img.params.bit_depth == 32:
         raise ParameterError(
             f"bit_depth=32 (float) cannot be stored in PNG {str(path)!r}; write a .tiff or use bit_depth=16"
@@ -329,11 +325,25 @@ def save(
                         extratags=[(PHASE_TIFF_TAG, 7, len(block), block, True)] if c == 0 and block else None,
                     )
         if sidecar:
-            meta = img.params.to_dict()
             if block is not None:
-                meta[_SIDECAR_PHASE] = base64.b64encode(block).decode("ascii")
+                meta[SIDECAR_PHASE] = base64.b64encode(block).decode("ascii")
             temps[1].write_text(json.dumps(meta, sort_keys=True, allow_nan=False, indent=2) + "\n", encoding="utf-8")
+    if not sidecar:
+        _remove_old_sidecar(path)
     return path
+
+
+def _remove_old_sidecar(path: Path) -> None:
+    """Delete ``<path>.json`` if it is specimg metadata: it described the picture ``path`` replaced.
+
+    Anything else under that name (not JSON, another program's JSON) is left alone.
+    """
+    side = sidecar_path(path)
+    try:
+        if side.is_file() and _ours(side.read_text(encoding="utf-8")) is not None:
+            side.unlink()
+    except (OSError, UnicodeDecodeError):
+        pass  # a sidecar we cannot remove is still not trusted: load lends its phase only to the image it describes
 
 
 def _ours(text: object) -> str | None:
@@ -400,87 +410,8 @@ def _params_from(path: Path, text: str | None) -> tuple[SpectrogramParams | None
         return SpectrogramParams.from_json(text, source=f"metadata embedded in {str(path)!r}"), "embedded"
     side = sidecar_path(path)
     if side.is_file():
-        data = _sidecar_object(side)
-        data.pop(_SIDECAR_PHASE, None)
-        return SpectrogramParams.from_dict(data, source=f"sidecar {str(side)!r}"), "sidecar"
+        return SpectrogramParams.from_dict(read_sidecar(side), source=f"sidecar {str(side)!r}"), "sidecar"
     return None, None
-
-
-def _sidecar_object(side: Path) -> dict:
-    """The JSON object of a sidecar file (FormatError if it is not JSON)."""
-    try:
-        data = json.loads(side.read_bytes())
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise FormatError(f"sidecar {str(side)!r} is not valid JSON: {exc}") from None
-    return dict(data) if isinstance(data, dict) else {}
-
-
-def _phase_block(path: Path) -> tuple[bytes | None, str]:
-    """The stored phase block of an image file (PNG chunk, TIFF tag, or the sidecar's member), and where it was."""
-    name = repr(str(path))
-    with open(path, "rb") as fh:
-        tiff = fh.read(4) in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
-    if tiff:
-        try:
-            with tifffile.TiffFile(path) as tif:
-                tag = tif.pages[0].tags.get(PHASE_TIFF_TAG)  # type: ignore[union-attr]
-                value = None if tag is None else tag.value
-        except Exception as exc:  # a TIFF tifffile cannot parse was refused by read_picture already
-            raise FormatError(f"{name}: its phase tag cannot be read: {exc}") from None
-        if value is not None:
-            return bytes(value), f"the phase tag of {name}"
-    else:
-        block = read_png_chunk(path, PHASE_CHUNK)
-        if block is not None:
-            return block, f"the phase chunk of {name}"
-    side = sidecar_path(path)
-    if side.is_file():
-        member = _sidecar_object(side).get(_SIDECAR_PHASE)
-        if member is not None:
-            what = f"the phase in sidecar {str(side)!r}"
-            try:
-                return base64.b64decode(str(member), validate=True), what
-            except (binascii.Error, ValueError):
-                raise FormatError(f"{what} is not base64") from None
-    return None, ""
-
-
-def read_phase(path: str | os.PathLike, params: SpectrogramParams, n_frames: int) -> StoredPhase | None:
-    """The stored phase of an image file, or None if it carries none or it is damaged (then with a warning).
-
-    Parameters
-    ----------
-    path : str or path-like, an image written by :func:`save`
-    params : SpectrogramParams, of the image
-    n_frames : int, its columns
-
-    Returns
-    -------
-    StoredPhase or None
-
-    Warns
-    -----
-    PhaseWarning
-        If the block is damaged (bad CRC, truncated, not a phase block) or belongs to
-        another image (wrong shape); the image then loads without phase.
-
-    Examples
-    --------
-    >>> import tempfile, numpy as np, specimg
-    >>> img = specimg.encode(np.sin(np.arange(4000) / 3), 8000, n_fft=256, store_phase=True)
-    >>> path = save(img, Path(tempfile.mkdtemp()) / "a.png")
-    >>> read_phase(path, img.params, img.n_frames).bits
-    16
-    """
-    try:
-        block, source = _phase_block(Path(path))
-        if block is None:
-            return None
-        return StoredPhase.from_bytes(block, params, n_frames, source=source)
-    except FormatError as exc:
-        message = f"{exc}; the stored phase is ignored and the audio will be reconstructed"
-        warnings.warn(message, PhaseWarning, stacklevel=3)
-        return None
 
 
 def read_metadata(path: str | os.PathLike) -> SpectrogramParams | None:
@@ -535,7 +466,8 @@ def load(
         floats) is rescaled to the original's bit depth. An entry
         ``{"op": "external", "file": <name>, "bit_depth": <8, 16 or 32>}`` is appended to
         ``params.edits``. If the original carries a stored phase, the copy gets it,
-        valid where its pixels are unchanged (within one step of the copy's depth), so
+        valid where its pixels are unchanged (within half a step of the coarser of the two
+        depths: a pixel moved by one level counts as edited), so
         :func:`specimg.decode` keeps those bins exact.
 
     Returns
@@ -571,7 +503,7 @@ def load(
     # the header first: its size must agree with the metadata before any pixel is decoded
     # (a 2 MB PNG can claim 32768×32768 pixels; read_picture bounds the decode's memory)
     header = read_picture(path, pixels=False)
-    found, _ = _params_from(path, header.text if header.n_pages is None else _ours(header.text))
+    found, found_in = _params_from(path, header.text if header.n_pages is None else _ours(header.text))
     expected_params = found or params
     if like is not None:
         expected_params = found or params or _params_of(like)
@@ -587,7 +519,8 @@ def load(
         edits = template.edits + ({"op": "external", "file": path.name, "bit_depth": source_bits},)
         coerced = _coerce_pixels(pixels, template, path)
         out = SpectrogramImage(coerced, template.replace(edits=edits))
-        return out.replace(phase=_like_phase(like, out, source_bits) or read_phase(path, out.params, out.n_frames))
+        own = read_phase(path, out.params, out.n_frames, metadata=found_in, pixels=out.pixels)
+        return out.replace(phase=_like_phase(like, out, source_bits) or own)
     if found is None:
         if params is None:
             raise FormatError(
@@ -612,7 +545,7 @@ def load(
             f"{str(path)!r} has 1 page but n_channels={found.n_channels}; a specimg TIFF holds one page per "
             "channel (FORMAT.md §3)"
         )
-    return SpectrogramImage(pixels, found, read_phase(path, found, pixels.shape[1]))
+    return SpectrogramImage(pixels, found, read_phase(path, found, pixels.shape[1], metadata=found_in, pixels=pixels))
 
 
 def _like_phase(
@@ -620,8 +553,9 @@ def _like_phase(
 ) -> StoredPhase | None:
     """The stored phase of the original ``like``, valid where ``img`` (its edited copy) left the pixels unchanged.
 
-    Unchanged means within one step of the coarsest depth the copy went through (an
-    8-bit export of a 16-bit original differs from it by up to half a step everywhere).
+    Unchanged means within half a step of the coarsest depth the copy went through: an
+    8-bit export of a 16-bit original differs from it by up to half a step everywhere,
+    while a pixel moved by one level of that depth differs by more.
     """
     original = like if isinstance(like, SpectrogramImage) else None
     if isinstance(like, (str, os.PathLike)):
@@ -632,7 +566,7 @@ def _like_phase(
     if (original.params.n_fft, original.params.n_channels, original.params.flip) != (p.n_fft, p.n_channels, p.flip):
         return None
     steps = [1.0 / pixel_max(b) if b in (8, 16) else 1e-6 for b in (p.bit_depth, source_bits)]
-    tolerance = max(steps) * pixel_max(p.bit_depth)
+    tolerance = 0.5 * max(steps) * pixel_max(p.bit_depth)
     return original.phase.rebase(original.pixels, img.pixels, p, tolerance=tolerance)
 
 

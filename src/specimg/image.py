@@ -365,7 +365,8 @@ class SpectrogramImage:
             if not isinstance(self.phase, StoredPhase) or self.phase.shape != expected:
                 raise FormatError(
                     f"phase {self.phase!r:.200} does not match the image's STFT {expected} "
-                    "(n_channels, n_fft // 2 + 1, n_frames)"
+                    "(n_channels, n_fft // 2 + 1, n_frames): it belongs to another image; pass phase=None to drop "
+                    "it (decode then reconstructs the phase)"
                 )
 
     # ------------------------------------------------------------------ constructors
@@ -496,12 +497,36 @@ class SpectrogramImage:
     def replace(self, **changes: Any) -> SpectrogramImage:
         """Copy with new ``pixels``, ``params`` and/or ``phase``.
 
-        The stored phase is kept; columns whose pixels changed no longer match its CRCs,
-        so :func:`specimg.decode` reconstructs them (pass ``phase=None`` to drop it).
+        The stored phase is kept when only the pixels change: columns whose pixels changed
+        no longer match its CRCs, so :func:`specimg.decode` reconstructs them. It is also
+        kept when the new ``params`` differ only in fields that leave the meaning of the
+        pixels alone (``edits``, ``n_samples``); any other change of ``params`` (``flip``,
+        ``invert``, the dB range, the scale, the STFT geometry...) makes the pixels stand
+        for another STFT, so the phase is dropped unless ``phase=`` is given. Pass
+        ``phase=None`` to drop it in any case.
+
+        Raises
+        ------
+        FormatError
+            If the result does not hold together (see the class); a phase kept over a
+            change of shape is refused, with the fix (``phase=None``) in the message.
+
+        Examples
+        --------
+        >>> import numpy as np, specimg
+        >>> img = specimg.encode(np.sin(np.arange(4000) / 3), 8000, n_fft=256, store_phase=True)
+        >>> img.replace(params=img.params.replace(edits=({"op": "note"},))).phase is None
+        False
+        >>> img.replace(params=img.params.replace(flip=False)).phase is None
+        True
         """
-        return SpectrogramImage(
-            changes.get("pixels", self.pixels), changes.get("params", self.params), changes.get("phase", self.phase)
-        )
+        pixels = changes.get("pixels", self.pixels)
+        params = changes.get("params", self.params)
+        if "phase" in changes:
+            phase = changes["phase"]
+        else:
+            phase = self.phase if _same_pixel_meaning(self.params, params) else None
+        return SpectrogramImage(pixels, params, phase)
 
     def __repr__(self) -> str:
         p = self.params
@@ -510,3 +535,16 @@ class SpectrogramImage:
             f"scale={p.scale!r}, n_channels={p.n_channels}, db=[{p.db_min}, {p.db_max}]"
             + ("" if self.phase is None else f", phase={self.phase.bits} bits") + ")"
         )
+
+
+#: Parameters that may change without changing what the pixels stand for (the STFT they
+#: calibrate): a stored phase stays with the pixels across them.
+_PHASE_NEUTRAL = frozenset({"edits", "n_samples", "version"})
+
+
+def _same_pixel_meaning(a: SpectrogramParams, b: SpectrogramParams) -> bool:
+    """Whether ``a`` and ``b`` differ at most in :data:`_PHASE_NEUTRAL` fields."""
+    if a is b:
+        return True
+    da, db = a.to_dict(), b.to_dict()
+    return all(da[k] == db[k] for k in da.keys() | db.keys() if k not in _PHASE_NEUTRAL)

@@ -29,6 +29,9 @@ FORMAT_VERSION = 2
 READ_VERSIONS = (1, 2)
 #: Value of the ``"format"`` key that identifies specimg metadata.
 FORMAT_NAME = "specimg"
+#: Members a metadata object may carry that are no parameters: the sidecar's stored
+#: phase (FORMAT.md §5, §7.4). :meth:`SpectrogramParams.from_dict` skips them.
+CONTAINER_KEYS = frozenset({"phase"})
 
 _MAX_SR = 1_000_000
 _MAX_N_FFT = 1 << 17
@@ -423,6 +426,12 @@ class SpectrogramParams:
         FormatError
             If the dict is not specimg metadata, has an unsupported ``version``, lacks a
             key, has an unknown key, or holds an invalid value.
+
+        Notes
+        -----
+        The member ``"phase"`` of a sidecar (the stored phase, FORMAT.md §7.4) is no
+        parameter and is skipped, so a sidecar reads as the parameters it holds; the
+        phase itself is read by :func:`specimg.load`.
         """
         if not isinstance(data, Mapping) or data.get("format") != FORMAT_NAME:
             raise FormatError(f"{source} is not specimg metadata (no \"format\": \"specimg\" key)")
@@ -436,7 +445,7 @@ class SpectrogramParams:
         missing = sorted(names - set(data))
         if missing:
             raise FormatError(f"{source} lacks the key(s) {', '.join(missing)}; see FORMAT.md")
-        unknown = sorted(set(data) - names - {"format"})
+        unknown = sorted(set(data) - names - {"format"} - CONTAINER_KEYS)
         if unknown:
             raise FormatError(f"{source} has unknown key(s) {shorten(', '.join(unknown))} for version {shorten(version)}")
         nulls = sorted(k for k in ("hop_length", "win_length", "fmax", "window") if data[k] is None)
@@ -453,7 +462,7 @@ class SpectrogramParams:
 
     @classmethod
     def from_json(cls, text: str | bytes, *, source: str = "metadata") -> SpectrogramParams:
-        """Parse the JSON text written by :meth:`to_json`.
+        """Parse the JSON text written by :meth:`to_json`, or the text of a sidecar (see :meth:`from_dict`).
 
         Raises
         ------

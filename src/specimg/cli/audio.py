@@ -18,6 +18,7 @@ from .._samples import sample_data_dir
 from ..codec import decode_file, encode_file, read_audio
 from ..errors import FormatError, SpecimgError
 from ..formats import load, metadata_source, read_metadata, sidecar_path
+from ..phase_files import phase_block
 from ..image import SpectrogramImage
 from ..metrics import level_difference_db, level_summary, spectral_convergence
 from ..phase import QUALITY_PRESETS
@@ -78,15 +79,18 @@ def output_folder(out_path: str) -> Iterator[None]:
 @click.option("--bit-depth", type=click.Choice(["8", "16", "32"]), default="16", show_default=True)
 @click.option("--sidecar", is_flag=True, help="Also write OUT.json with the metadata (and the phase).")
 @click.option("--store-phase", is_flag=True,
-              help="Store the STFT phase in the file (a private PNG chunk / TIFF tag): decode then brings the "
-                   "audio back from the file alone, exact where the picture is not edited.")
-@click.option("--phase-bits", type=click.IntRange(8, 16), default=16, show_default=True,
-              help="Precision of the stored phase.")
-def encode(in_path: str, out_path: str, sidecar: bool, sr: int | None, norm: str, bit_depth: str, **kwargs: Any) -> None:
+              help="Store the STFT phase in the file (a private PNG chunk / TIFF tag, and OUT.json with "
+                   "--sidecar): decode then brings the audio back from the file alone, exact where the picture "
+                   "is not edited.")
+@click.option("--phase-bits", type=click.IntRange(8, 16), default=None,
+              help="Precision of the stored phase, in bits; implies --store-phase. [default: 16]")
+def encode(in_path: str, out_path: str, sidecar: bool, sr: int | None, norm: str, bit_depth: str,
+           store_phase: bool, phase_bits: int | None, **kwargs: Any) -> None:  # fmt: skip
     """Encode audio file IN as spectrogram image OUT (.png, .tif); OUT's folder is created if missing."""
     with output_folder(out_path):
         img = encode_file(
             in_path, out_path, sr=sr, sidecar=sidecar, progress=sys.stderr.isatty(),
+            store_phase=store_phase or phase_bits is not None, phase_bits=phase_bits,
             norm=None if norm == "none" else norm, bit_depth=int(bit_depth), **kwargs,
         )  # fmt: skip
     p = img.params
@@ -105,18 +109,22 @@ def encode(in_path: str, out_path: str, sidecar: bool, sr: int | None, norm: str
 @click.option("--subtype", default=None, help="soundfile subtype, e.g. PCM_24 or FLOAT. [default: format's]")
 @click.option("--like", "like", type=click.Path(dir_okay=False), default=None,
               help="The original specimg image of IN, for a copy edited in an image editor (no metadata, "
-                   "8-bit or RGB): its parameters are borrowed.")
+                   "8-bit or RGB): its parameters are borrowed, and its stored phase, if any, where the copy's "
+                   "pixels are unchanged.")
 @click.option("--phase-from", "phase_from", type=click.Path(dir_okay=False), default=None,
               help="The audio IN was encoded from: unedited parts keep its phase and come back as they were.")
+@click.option("--ignore-stored-phase", is_flag=True,
+              help="Decode from the magnitude alone, as if IN carried no stored phase.")
 @params_option
 def decode(in_path: str, out_path: str, quality: str, n_iter: int | None, momentum: float, seed: int,
-           subtype: str | None, like: str | None, phase_from: str | None, params_path: str | None) -> None:  # fmt: skip
+           subtype: str | None, like: str | None, phase_from: str | None, ignore_stored_phase: bool,
+           params_path: str | None) -> None:  # fmt: skip
     """Decode spectrogram image IN to audio file OUT (.wav, .flac, ...); OUT's folder is created if missing."""
     with output_folder(out_path):
         y, sr = decode_file(
             in_path, out_path, params=read_params(params_path), subtype=subtype, quality=quality,
             n_iter=n_iter, momentum=momentum, rng=seed, like=like, phase_from=phase_from,
-            progress=sys.stderr.isatty(),
+            stored_phase=not ignore_stored_phase, progress=sys.stderr.isatty(),
         )  # fmt: skip
     click.echo(f"{out_path}: {y.shape[-1] / sr:.2f} s at {sr} Hz, {1 if y.ndim == 1 else y.shape[0]} channel(s)")
 
@@ -148,20 +156,22 @@ def info(path: str, params_path: str | None) -> None:
     click.echo(f"  {'dB in pixels':<{width}}  {levels['min_db']:.2f} … {levels['max_db']:.2f} dB "
                f"(median {levels['median_db']:.2f})")  # fmt: skip
     click.echo(f"  {'at floor / top':<{width}}  {100 * levels['floor']:.2f} % / {100 * levels['top']:.3f} %")
-    click.echo(f"  {'stored phase':<{width}}  {phase_summary(img)}")
+    block = None if img.phase is None else phase_block(path, p, metadata=found)[0]
+    click.echo(f"  {'stored phase':<{width}}  {phase_summary(img, None if block is None else len(block))}")
     if p.edits:
         click.echo(f"  {'edits':<{width}}  {json.dumps(list(p.edits))}")
 
 
-def phase_summary(img: SpectrogramImage) -> str:
-    """One line on the stored phase of ``img``: precision, block size, where it still holds."""
+def phase_summary(img: SpectrogramImage, block_size: int | None = None) -> str:
+    """One line on the stored phase of ``img``: precision, block size as stored, where it still holds."""
     phase = img.phase
     if phase is None:
         return "none (decode reconstructs the phase)"
     held = phase.held(img.pixels, img.params)
     present = int(np.count_nonzero(phase.present))
+    size = "" if block_size is None else f", {format_size(block_size)} block"
     return (
-        f"{phase.bits} bits, {format_size(len(phase.to_bytes()))} block; stored for "
+        f"{phase.bits} bits{size}; stored for "
         f"{100 * present / phase.present.size:.1f} % of the bins, held (unedited) for "
         f"{100 * np.count_nonzero(held) / max(present, 1):.1f} % of those"
     )
