@@ -10,7 +10,8 @@ Without params, and in :func:`pghi` and :func:`griffin_lim`, the magnitude ``S``
 units of :func:`librosa.stft` (not calibrated).
 
 Layout: ``_stft`` (the STFT/ISTFT pair), ``_pghi``, ``_gla`` (fast Griffin-Lim, blocks),
-``_reconstruct`` (quality presets), ``_if`` (instantaneous-frequency planes), ``_kernels`` (numba loops, imported on first use so
+``_reconstruct`` (quality presets), ``_if`` (instantaneous-frequency planes), ``_locked``
+(phase-locked reconstruction: the phase known, the magnitude refined), ``_kernels`` (numba loops, imported on first use so
 that importing this package does not import numba).
 
 References
@@ -29,6 +30,7 @@ from __future__ import annotations
 from ..typing import Window
 from ._gla import Init, Refine, griffin_lim
 from ._if import if_scale, if_to_phase, phase_to_if
+from ._locked import Bound, phase_locked
 from ._pghi import gaussian_tfr, pghi
 from ._reconstruct import QUALITY_PRESETS, Quality, reconstruct, resolve_quality
 from ._stft import StftPair
@@ -44,6 +46,8 @@ __all__ = [
     "phase_to_if",
     "if_to_phase",
     "if_scale",
+    "phase_locked",
+    "Bound",
     "Init",
     "Refine",
     "Quality",
