@@ -1,9 +1,13 @@
 #!/usr/bin/env python
-"""Acceptance benchmark of phase reconstruction (issue 3) against librosa, on the same magnitudes.
+"""Acceptance benchmark of phase reconstruction (issues 3 and 13) against librosa, on the same magnitudes.
 
 Run from anywhere::
 
     python benchmarks/phase.py [--corpus DIR] [--repeat R] [--skip-long] [--json PATH]
+                               [--baseline PATH] [--write-baseline PATH]
+
+PESQ and STOI need the ``bench`` extra (``pip install -e ".[bench]"``: packages ``pesq``
+and ``pystoi``); without it those columns are skipped (with that hint) and their targets fail.
 
 Everything is measured in one run, on the same machine, on the same magnitudes, calling
 only the public functions of specimg (so it measures whatever ``specimg.phase`` and
@@ -46,6 +50,26 @@ only the public functions of specimg (so it measures whatever ``specimg.phase`` 
   own ``VmHWM`` (``ru_maxrss`` from ``os.wait4`` is also reported, but on Linux it inherits
   the parent's RSS at spawn time), with its decode wall time and warnings.
 
+* **perceptual** (speech files only: ``speech_human.wav`` and any name starting with
+  ``speech``): PESQ-WB and STOI of every output above against the original ``y``: librosa
+  gla32 and gla100, the three presets, librosa ``mel_to_audio`` (its seeded body, as above),
+  "direct" and decode of the mel image. PESQ-WB: both signals resampled to 16 kHz with
+  ``librosa.resample(res_type="soxr_hq")``, ``pesq(16000, ref, est, "wb")``; STOI:
+  ``pystoi.stoi(ref, est, sr, extended=False)`` at the file's rate (see ``_perceptual.py``).
+  What was tried for the mel decode path, with figures: ``benchmarks/PHASE_MEL.md``.
+* **baseline**: per file, each preset's linear SC and decode's mel SC against the figures of
+  ``--baseline`` (default ``benchmarks/results/phase_baseline.json``, written by
+  ``--write-baseline`` from a run of the code before issue 13: commit 4748c5e). SC is
+  deterministic (``rng=0``), so the comparison is exact whatever the load.
+
+Acceptance targets (issue 13; PASS/FAIL at the end): median linear SC ≤ −26 / −33 / −36 dB
+for fast / balanced / high at ≤ 0.3 / 1.0 / 5.0× the total time of ``griffinlim(32)``;
+PESQ-WB on the speech files (median) ≥ 4.0 (balanced), ≥ 4.2 (high), ≥ 3.5 (mel decode);
+mel decode at ≤ 0.5× ``mel_to_audio``'s total time with a median mel-SC gain ≥ 6 dB over
+it; no file's SC (each preset, and mel decode) worse than the baseline's by more than
+0.5 dB; ``mel_to_linear`` ≥ 5× faster than ``mel_to_stft``; the 10-minute file decoded in
+< 4 GiB peak RSS.
+
 Timing: ``time.perf_counter``, best of ``--repeat``, after a warm-up that compiles PGHI's
 numba kernel and runs every code path once at every sample rate of the corpus. CPU time
 (``time.process_time``, all threads) is recorded in the JSON too: specimg's FFTs use all
@@ -76,7 +100,8 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import AUDIO_EXTS, DEFAULT_CORPUS, environment, fmt, print_summary, write_json
+import _perceptual
+from _common import AUDIO_EXTS, DEFAULT_CORPUS, REPO, environment, fmt, print_summary, write_json
 
 N_FFT = 2048
 HOP = 512
@@ -85,12 +110,16 @@ REF_ITER = 32
 CONTEXT_ITER = 100
 PRESETS = ("fast", "balanced", "high")
 
-# Acceptance targets of issue 3: (median SC ≤ dB, total-time ratio vs librosa-32 ≤).
+# Acceptance targets of issue 13: (median SC ≤ dB, total-time ratio vs librosa-32 ≤).
 LINEAR_TARGETS: dict[str, tuple[float, float]] = {
-    "fast": (-25.0, 0.3),
-    "balanced": (-35.0, 1.0),
-    "high": (-40.0, 5.0),
+    "fast": (-26.0, 0.3),
+    "balanced": (-33.0, 1.0),
+    "high": (-36.0, 5.0),
 }
+# PESQ-WB on the corpus speech (median over the speech files) at least this, per method key.
+PESQ_TARGETS: dict[str, float] = {"balanced": 4.0, "high": 4.2, "decode": 3.5}
+NO_WORSE_DB = 0.5  # no file's SC worse than the committed baseline's by more than this
+DEFAULT_BASELINE = REPO / "benchmarks" / "results" / "phase_baseline.json"
 MEL_SC_GAIN_DB = 6.0  # specimg's mel-domain SC at least this much lower than librosa's
 MEL_TIME_RATIO = 0.5  # at no more than this fraction of librosa's time
 MEL_TO_LINEAR_SPEEDUP = 5.0  # mel_to_linear at least this much faster than mel_to_stft
@@ -122,7 +151,9 @@ def source_digest() -> dict[str, str]:
     import specimg
 
     root = Path(specimg.__file__).parent
-    return {name: hashlib.sha256((root / name).read_bytes()).hexdigest()[:12] for name in ("phase.py", "spectral.py")}
+    names = sorted(str(p.relative_to(root)) for p in (root / "phase").glob("*.py"))
+    names += ["spectral.py", "codec.py"]
+    return {name: hashlib.sha256((root / name).read_bytes()).hexdigest()[:12] for name in names if (root / name).is_file()}
 
 
 def stft_mag(y: np.ndarray) -> np.ndarray:
@@ -165,6 +196,11 @@ def mel_params(sr: int) -> Any:
     import specimg
 
     return specimg.SpectrogramParams(sr=sr, scale="mel", n_mels=N_MELS, power=2.0)
+
+
+def is_speech(path: Path) -> bool:
+    """Files scored with PESQ/STOI: speech_human.wav and any other name starting with "speech"."""
+    return path.name.lower().startswith("speech")
 
 
 def median(values: list[float]) -> float:
@@ -230,7 +266,7 @@ def warm_up(srs: set[int]) -> None:
 
 
 # ---------------------------------------------------------------------------- linear
-def bench_linear(path: Path, repeat: int) -> dict[str, Any]:
+def bench_linear(path: Path, repeat: int, perceptual: bool = False) -> dict[str, Any]:
     import librosa
 
     from specimg.metrics import magnitude_convergence
@@ -259,6 +295,9 @@ def bench_linear(path: Path, repeat: int) -> dict[str, Any]:
         fns[q] = lambda q=q: reconstruct(S, quality=q, hop_length=HOP, length=n, rng=0)
     for key, (t, c, y_hat) in best_of(repeat, fns).items():
         row[f"{key}_s"], row[f"{key}_cpu_s"], row[f"{key}_sc_db"] = t, c, sc(y_hat)
+        if perceptual:
+            for metric, value in _perceptual.scores(y, y_hat, sr).items():
+                row[f"{key}_{metric}"] = value
     for key in ("lr100",) + PRESETS:
         row[f"{key}_ratio"] = ratio(row[f"{key}_s"], row["lr32_s"])
         row[f"{key}_cpu_ratio"] = ratio(row[f"{key}_cpu_s"], row["lr32_cpu_s"])
@@ -319,7 +358,7 @@ def linear_footer(rows: list[dict[str, Any]], agg: dict[str, Any]) -> list[dict[
 
 
 # ---------------------------------------------------------------------------- mel
-def bench_mel(path: Path, repeat: int) -> dict[str, Any]:
+def bench_mel(path: Path, repeat: int, perceptual: bool = False) -> dict[str, Any]:
     import librosa
 
     import specimg
@@ -375,6 +414,9 @@ def bench_mel(path: Path, repeat: int) -> dict[str, Any]:
     row["decode_same_shape_sr"] = bool(np.shape(y_b) == np.shape(y) and sr_b == sr)
     for key, y_hat in (("lr", res["lr"][2]), ("direct", res["direct"][2]), ("decode", y_b)):
         row[f"{key}_sc_db"], row[f"{key}_sc_amp_db"] = mel_sc(y_hat), mel_sc_amp(y_hat)
+        if perceptual:
+            for metric, value in _perceptual.scores(y, y_hat, sr).items():
+                row[f"{key}_{metric}"] = value
     row["m2s_rel_err"], row["m2l_rel_err"] = rel_err(res["m2s"][2]), rel_err(res["m2l"][2])
     row["m2l_speedup"] = ratio(row["m2s_s"], row["m2l_s"])
 
@@ -496,6 +538,122 @@ def mel_units_check(path: Path) -> dict[str, Any]:
         "calibrated_amplitude_rel_err": cal_err,
         "homogeneity_rel_err": homog_err,
     }
+
+
+# ---------------------------------------------------------------------------- perceptual
+# (section, method key, label): the methods scored with PESQ-WB and STOI on speech files
+PERCEPTUAL_METHODS: list[tuple[str, str, str]] = [
+    ("linear", "lr32", "librosa griffinlim(32)"),
+    ("linear", "lr100", "librosa griffinlim(100)"),
+    ("linear", "fast", "specimg reconstruct fast"),
+    ("linear", "balanced", "specimg reconstruct balanced"),
+    ("linear", "high", "specimg reconstruct high"),
+    ("mel", "lr", "librosa mel_to_audio(32)"),
+    ("mel", "direct", "specimg mel_to_linear+balanced"),
+    ("mel", "decode", "specimg decode (mel image)"),
+]
+PERCEPTUAL_COLUMNS: list[tuple[str, str, str]] = [
+    ("file", "file", "s"),
+    ("method", "method", "s"),
+    ("sc_db", "SC dB", ".2f"),
+    ("pesq", "PESQ-WB", ".3f"),
+    ("stoi", "STOI", ".4f"),
+    ("ratio", "time x", ".3f"),
+]
+
+
+def perceptual_rows(lin_rows: list[dict[str, Any]], mel_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (speech file, method): SC (linear, or mel for the mel methods), PESQ, STOI, time ratio."""
+    out = []
+    sections = {"linear": lin_rows, "mel": mel_rows}
+    for section, key, label in PERCEPTUAL_METHODS:
+        for r in sections[section]:
+            if f"{key}_pesq" not in r:
+                continue
+            ratio_key = f"{key}_ratio" if key not in ("lr32", "lr") else None
+            out.append(
+                {
+                    "file": r["file"],
+                    "method": label,
+                    "key": key,
+                    "sc_db": r[f"{key}_sc_db"],
+                    "pesq": r[f"{key}_pesq"],
+                    "stoi": r[f"{key}_stoi"],
+                    "ratio": r[ratio_key] if ratio_key else 1.0,
+                }
+            )
+    return out
+
+
+def perceptual_aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median PESQ and STOI over the speech files, per method key."""
+    agg: dict[str, Any] = {}
+    for _, key, _ in PERCEPTUAL_METHODS:
+        for metric in ("pesq", "stoi"):
+            agg[f"{key}_median_{metric}"] = median([r[metric] for r in rows if r["key"] == key])
+    return agg
+
+
+# ---------------------------------------------------------------------------- baseline
+def git_head() -> str:
+    try:
+        out = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def baseline_record(
+    lin_rows: list[dict[str, Any]], mel_rows: list[dict[str, Any]], digest: dict[str, str]
+) -> dict[str, Any]:
+    """Per-file figures a later run compares against (``--write-baseline``)."""
+    files: dict[str, Any] = {}
+    for r in lin_rows:
+        f = files.setdefault(r["file"], {})
+        f["linear_sc_db"] = {k: r[f"{k}_sc_db"] for k in ("lr32", "lr100") + PRESETS}
+        f["linear_time_ratio"] = {k: r[f"{k}_ratio"] for k in ("lr100",) + PRESETS}
+        for metric in ("pesq", "stoi"):
+            if f"balanced_{metric}" in r:
+                f[f"linear_{metric}"] = {k: r[f"{k}_{metric}"] for k in ("lr32", "lr100") + PRESETS}
+    for r in mel_rows:
+        f = files.setdefault(r["file"], {})
+        f["mel_sc_db"] = {k: r[f"{k}_sc_db"] for k in ("lr", "direct", "decode")}
+        f["mel_time_ratio"] = {k: r[f"{k}_ratio"] for k in ("direct", "decode")}
+        for metric in ("pesq", "stoi"):
+            if f"decode_{metric}" in r:
+                f[f"mel_{metric}"] = {k: r[f"{k}_{metric}"] for k in ("lr", "direct", "decode")}
+    return {
+        "what": "benchmarks/phase.py figures per file, the reference of its 'no file worse' check",
+        "commit": git_head(),
+        "specimg_source_sha256_12": digest,
+        "n_fft": N_FFT,
+        "hop_length": HOP,
+        "n_mels": N_MELS,
+        "files": files,
+    }
+
+
+def load_baseline(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("files"), dict) else None
+
+
+def baseline_deltas(
+    base: dict[str, Any], lin_rows: list[dict[str, Any]], mel_rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """SC now − SC in the baseline (dB; positive = worse), per file and method, for the files in both."""
+    out = []
+    for section, rows, keys in (("linear", lin_rows, PRESETS), ("mel", mel_rows, ("decode",))):
+        for r in rows:
+            old = base["files"].get(r["file"], {}).get(f"{section}_sc_db", {})
+            for k in keys:
+                if isinstance(old.get(k), (int, float)) and math.isfinite(old[k]):
+                    now = r[f"{k}_sc_db"]
+                    out.append({"file": r["file"], "method": f"{section} {k}", "base": old[k], "now": now, "delta": now - old[k]})
+    return out
 
 
 # ---------------------------------------------------------------------------- long file
@@ -634,7 +792,16 @@ def bench_long(files: list[Path], tmp: Path, timeout: float) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- summary
-def checks(lin: dict[str, Any], mel: dict[str, Any], long: dict[str, Any] | None) -> list[tuple[str, bool, str]]:
+def checks(
+    lin: dict[str, Any],
+    mel: dict[str, Any],
+    long: dict[str, Any] | None,
+    perc: dict[str, Any] | None = None,
+    deltas: list[dict[str, Any]] | None = None,
+    baseline_note: str = "",
+) -> list[tuple[str, bool, str]]:
+    """(target, pass, detail) of every acceptance target. ``perc`` None: PESQ not measured
+    (packages missing, or no speech file); ``deltas`` None: no baseline (``baseline_note`` says why)."""
     out: list[tuple[str, bool, str]] = []
 
     def check(name: str, value: float, limit: float, unit: str, lower_is_better: bool = True) -> None:
@@ -666,6 +833,27 @@ def checks(lin: dict[str, Any], mel: dict[str, Any], long: dict[str, Any] | None
             MEL_TIME_RATIO,
             "x",
         )
+    for key, target in PESQ_TARGETS.items():
+        label = "mel decode" if key == "decode" else f"linear {key}"
+        name = f"{label}: PESQ-WB on the corpus speech (median over speech files) >= {target}"
+        if perc is None:
+            out.append((name, False, "not measured: " + _perceptual.INSTALL_HINT + ", and a speech* file in the corpus"))
+        else:
+            check(name, perc[f"{key}_median_pesq"], target, "", lower_is_better=False)
+    groups = [f"linear {q}" for q in PRESETS] + ["mel decode"]
+    for group in groups:
+        name = f"{group}: no file's SC worse than the baseline's by > {NO_WORSE_DB} dB"
+        if deltas is None:
+            out.append((name, False, baseline_note))
+            continue
+        mine = [d for d in deltas if d["method"] == group]
+        if not mine:
+            out.append((name, False, "no file of this run is in the baseline"))
+            continue
+        worst = max(mine, key=lambda d: d["delta"])
+        ok = worst["delta"] <= NO_WORSE_DB
+        detail = f"worst {worst['file']}: {worst['base']:.2f} → {worst['now']:.2f} dB ({worst['delta']:+.2f})"
+        out.append((name, ok, detail))
     check(
         f"mel_to_linear total-time speed-up vs mel_to_stft >= {MEL_TO_LINEAR_SPEEDUP:.0f}x",
         mel["m2l_total_speedup"],
@@ -705,6 +893,20 @@ def main(argv: list[str] | None = None) -> int:
         help="kill the long-file encode/decode child after this many seconds (default 900)",
     )
     ap.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures as JSON here")
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        default=DEFAULT_BASELINE,
+        metavar="PATH",
+        help=f"per-file figures of the reference version, for the 'no file worse' check (default: {DEFAULT_BASELINE})",
+    )
+    ap.add_argument(
+        "--write-baseline",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="write this run's per-file figures as a baseline file here (for the --baseline of later runs)",
+    )
     args = ap.parse_args(argv)
     if args.repeat < 1:
         ap.error("--repeat must be >= 1")
@@ -731,16 +933,27 @@ def main(argv: list[str] | None = None) -> int:
     warm_up({sf.info(p).samplerate for p in files})
     t_warm = time.perf_counter() - t0
 
+    absent = _perceptual.missing()
+    if absent:
+        print(
+            f"PESQ/STOI skipped: {', '.join(absent)} not installed; install with {_perceptual.INSTALL_HINT}",
+            file=sys.stderr,
+        )
     long_enough = [p for p in files if sf.info(p).duration >= 2.0]
     units = mel_units_check((long_enough or files)[0])
     lin_rows, mel_rows = [], []
     for path in files:
         print(f"  linear {path.name} ...", file=sys.stderr, flush=True)
-        lin_rows.append(bench_linear(path, args.repeat))
+        lin_rows.append(bench_linear(path, args.repeat, perceptual=not absent and is_speech(path)))
     for path in files:
         print(f"  mel {path.name} ...", file=sys.stderr, flush=True)
-        mel_rows.append(bench_mel(path, args.repeat))
+        mel_rows.append(bench_mel(path, args.repeat, perceptual=not absent and is_speech(path)))
     lin_agg, mel_agg = linear_aggregate(lin_rows), mel_aggregate(mel_rows)
+    perc_rows = perceptual_rows(lin_rows, mel_rows)
+    perc_agg = perceptual_aggregate(perc_rows) if perc_rows else None
+    base = load_baseline(args.baseline)
+    deltas = None if base is None else baseline_deltas(base, lin_rows, mel_rows)
+    baseline_note = "" if base is not None else f"no baseline: {args.baseline} missing or unreadable"
     t_short = time.perf_counter() - t_start
 
     long = None
@@ -751,13 +964,13 @@ def main(argv: list[str] | None = None) -> int:
     digest_end = source_digest()
     load_end = os.getloadavg()
 
-    results = checks(lin_agg, mel_agg, long)
+    results = checks(lin_agg, mel_agg, long, perc_agg, deltas, baseline_note)
     all_ok = all(ok for _, ok, _ in results)
     env = environment()
 
     # ------------------------------------------------------------------ report
     print(
-        f"specimg phase benchmark (issue 3): n_fft={N_FFT} hop_length={HOP}, best of {args.repeat}; "
+        f"specimg phase benchmark (issues 3 and 13): n_fft={N_FFT} hop_length={HOP}, best of {args.repeat}; "
         f"QUALITY_PRESETS={QUALITY_PRESETS}"
     )
     print(f"corpus: {corpus} ({len(files)} files)")
@@ -843,6 +1056,30 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table(M2L_COLUMNS, mel_rows + m2l_foot, n_footer=2))
     print()
+    print("== perceptual, on the speech files (speech*): PESQ-WB (reference and estimate resampled to 16 kHz with")
+    print("   soxr, pesq(16000, ref, est, 'wb')) and STOI (pystoi, at the file's rate, extended=False) against the")
+    print("   original audio. SC dB is the linear SC for the linear methods and the mel SC for the mel ones; 'time x' as")
+    print("   in their section (librosa griffinlim(32) / mel_to_audio = 1).")
+    if absent:
+        print(f"   skipped: {', '.join(absent)} not installed; {_perceptual.INSTALL_HINT}")
+    elif not perc_rows:
+        print("   skipped: no file of the corpus is named speech*")
+    else:
+        print()
+        print(table(PERCEPTUAL_COLUMNS, perc_rows))
+    print()
+    if deltas is None:
+        print(f"== baseline: {baseline_note}")
+    else:
+        print(f"== baseline {args.baseline} (commit {str(base.get('commit', '?'))[:10]}): SC now − baseline, dB (+ = worse)")
+        print()
+        print(
+            table(
+                [("file", "file", "s"), ("method", "method", "s"), ("base", "baseline", ".2f"), ("now", "now", ".2f"), ("delta", "delta", "+.2f")],
+                deltas,
+            )
+        )
+    print()
     if long is None:
         print("== long file: skipped (--skip-long)")
     else:
@@ -924,6 +1161,8 @@ def main(argv: list[str] | None = None) -> int:
                     "linear": {
                         q: {"median_sc_db_max": s, "total_time_ratio_max": r} for q, (s, r) in LINEAR_TARGETS.items()
                     },
+                    "pesq_wb_min": PESQ_TARGETS,
+                    "no_file_worse_than_baseline_db": NO_WORSE_DB,
                     "mel_sc_gain_db_min": MEL_SC_GAIN_DB,
                     "mel_time_ratio_max": MEL_TIME_RATIO,
                     "mel_to_linear_speedup_min": MEL_TO_LINEAR_SPEEDUP,
@@ -934,6 +1173,8 @@ def main(argv: list[str] | None = None) -> int:
             "load_average": {"start": list(load_start), "end": list(load_end)},
             "specimg_source_sha256_12": {"start": digest_start, "end": digest_end},
             "linear": {"files": lin_rows, "aggregate": lin_agg},
+            "perceptual": {"rows": perc_rows, "aggregate": perc_agg, "missing_packages": absent},
+            "baseline": {"path": str(args.baseline), "deltas": deltas, "note": baseline_note},
             "mel": {
                 "mel_to_audio_is_mel_to_stft_plus_unseeded_griffinlim": lr_body_ok,
                 "units_check": units,
@@ -947,6 +1188,9 @@ def main(argv: list[str] | None = None) -> int:
             "total_s": t_total,
         }
         write_json(args.json, report)
+    if args.write_baseline is not None:
+        args.write_baseline.parent.mkdir(parents=True, exist_ok=True)
+        write_json(args.write_baseline, baseline_record(lin_rows, mel_rows, digest_start))
     return 0 if all_ok else 1
 
 

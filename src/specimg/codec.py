@@ -18,10 +18,10 @@ from .formats import atomic_path, image_format, load, save
 from .image import SpectrogramImage, db_step, pixel_max
 from .messages import shorten
 from .params import SpectrogramParams
-from .phase import Init, Quality, Refine, reconstruct, resolve_quality
+from .phase import Init, Quality, mel_iterations, mel_refiner, mel_start, reconstruct, resolve_quality
 from .pictures import picture_size
 from .resources import check_memory, decode_bytes, locked_decode_bytes, memory_budget, stft_bytes, stored_phase_bytes
-from .spectral import magnitude, match_mel, mel_basis, mel_to_linear, stft, to_db
+from .spectral import magnitude, mel_basis, stft, to_db
 from .stored_phase import StoredPhase, check_phase_options
 from .typing import PathLike
 
@@ -410,9 +410,10 @@ def decode(
 ) -> tuple[np.ndarray, int]:
     """Decode a spectrogram image back to audio.
 
-    pixels → dB → calibrated magnitude → (mel → linear by non-negative least squares)
-    → phase reconstruction (PGHI, then fast Griffin-Lim) → ISTFT, trimmed or padded to
-    exactly ``params.n_samples`` samples at the original level.
+    pixels → dB → calibrated magnitude → phase reconstruction (PGHI, then fast
+    Griffin-Lim) → ISTFT, trimmed or padded to exactly ``params.n_samples`` samples at the
+    original level. For a mel image the iterations estimate the linear magnitude jointly with
+    the phase, fitting it to the stored mel bands every other iteration.
 
     Parameters
     ----------
@@ -421,7 +422,8 @@ def decode(
     quality : {"fast", "balanced", "high"}
         Phase reconstruction preset (see :func:`specimg.phase.reconstruct`).
     n_iter : int >= 0 or None
-        Number of fast Griffin-Lim iterations; overrides the preset.
+        Number of fast Griffin-Lim iterations; overrides the preset (a mel image runs
+        twice the preset's iterations, as it also estimates the linear magnitude).
     momentum : float >= 0
         Fast Griffin-Lim momentum.
     init : {"pghi", "random", "zeros"} or np.ndarray
@@ -507,13 +509,12 @@ def decode(
         if locked and stored is not None and img.phase is not None:  # the held bins' phase is known: lock it
             y[c] = img.phase.decode_channel(S, img.channel_pixels[c], c, stored[c], p, n_iter=iters, length=length)
             continue
-        refine = None
+        refine, n_iter_c = None, n_iter
         if p.scale == "mel":
-            M = S
-            S = mel_to_linear(M, p).astype(np.float32, copy=False)
-            # The linear magnitude is only an estimate: let the phase iterations refine it
-            # under the constraint that its mel bands stay the stored ones (match_mel).
-            refine = _mel_refiner(M, p, n_calls=iters // 2)
+            # Joint estimation: the phase iterations also estimate the linear magnitude,
+            # fitted to the stored mel bands at every other iteration (specimg.phase.mel_refiner).
+            M, S = S, mel_start(S, p)
+            refine, n_iter_c = mel_refiner(M, p, S), mel_iterations(quality, n_iter)
         init_c: Init = init if not isinstance(init, np.ndarray) or init.ndim == 2 else init[c]
         hold = None
         if original is not None:
@@ -527,7 +528,7 @@ def decode(
             S,
             p,
             quality=quality,
-            n_iter=n_iter,
+            n_iter=n_iter_c,
             length=length,
             momentum=momentum,
             init=init_c,
@@ -618,44 +619,6 @@ def _unchanged(y: np.ndarray, img: SpectrogramImage, channel: int) -> tuple[np.n
     if p.scale == "mel":  # a linear bin changed if any mel band over it changed
         changed = ((mel_basis(p) > 0).T.astype(np.float32) @ changed.astype(np.float32)) > 0
     return X0, ~changed
-
-
-# Share of the mel refinements that first smooth the current estimate across frequency,
-# and by how much (Gaussian σ in FFT bins, on log magnitude). Imposing the stored mel
-# bands exactly from the first iteration lets the phase iterations settle on a fine
-# structure under each band that has deep valleys in arbitrary places; smoothing in the
-# first refinements lets them settle on a smoother one, and the rest impose the bands
-# exactly. Measured on the corpus (librosa melspectrogram, 128 bands, balanced), share
-# 0 / 0.2 / 0.7: dB-spectrogram correlation with the original 0.783 / 0.817 / 0.830 for
-# the love theme and 0.872 / 0.892 / 0.899 for the deep path (benchmarks/legacy.py); mel
-# SC -30.9 / -32.0 / -27.0 and -43.5 / -41.1 / -37.0 dB. benchmarks/phase.py: median mel
-# SC gain over librosa's mel_to_audio 24.4 / 25.6 / 13.3 dB at 0.45 / 0.46 / 0.51× its
-# time. 0.2 takes most of the correlation for no loss of mel fit.
-_MEL_SMOOTH_SHARE = 0.2
-_MEL_SMOOTH_SIGMA = 1.5
-
-
-def _mel_refiner(M: np.ndarray, params: SpectrogramParams, *, n_calls: int = 0) -> Refine:
-    """``refine`` hook for :func:`specimg.phase.reconstruct` that imposes the stored mel amplitude ``M``.
-
-    It receives and returns calibrated linear magnitudes.
-
-    The first ``_MEL_SMOOTH_SHARE`` of the ``n_calls`` calls (counted per block of
-    frames) smooth the estimate's log magnitude across frequency before imposing ``M``.
-    """
-    from scipy.ndimage import gaussian_filter1d
-
-    calls: dict[int | None, int] = {}
-
-    def refine(A: np.ndarray, frames: slice) -> np.ndarray:
-        k = calls.get(frames.start, 0)
-        calls[frames.start] = k + 1
-        if k < _MEL_SMOOTH_SHARE * n_calls:
-            logA = np.log(np.maximum(A, A.dtype.type(1e-12 * float(A.max()) + 1e-30)))  # A's dtype, float32
-            A = np.exp(gaussian_filter1d(logA, _MEL_SMOOTH_SIGMA, axis=0, truncate=2.0))
-        return match_mel(A, M[:, frames], params)
-
-    return refine
 
 
 def decode_file(

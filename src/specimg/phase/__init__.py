@@ -1,4 +1,4 @@
-"""Phase reconstruction from STFT magnitude: PGHI initialisation and fast Griffin-Lim.
+"""Phase reconstruction from STFT magnitude: PGHI initialisation, then RAAR and fast or accelerated Griffin-Lim.
 
 The STFT convention is librosa's (:func:`librosa.stft` with ``pad_mode="constant"``):
 frame ``m`` covers samples ``m * hop_length - n_fft // 2 ...`` when ``center=True``, and
@@ -9,9 +9,10 @@ magnitude that images store (a full-scale sine reads 1.0; see :mod:`specimg.spec
 Without params, and in :func:`pghi` and :func:`griffin_lim`, the magnitude ``S`` is in the
 units of :func:`librosa.stft` (not calibrated).
 
-Layout: ``_stft`` (the STFT/ISTFT pair), ``_pghi``, ``_gla`` (fast Griffin-Lim, blocks),
-``_reconstruct`` (quality presets), ``_if`` (instantaneous-frequency planes), ``_locked``
-(phase-locked reconstruction: the phase known, the magnitude refined), ``_kernels`` (numba loops, imported on first use so
+Layout: ``_stft`` (the STFT/ISTFT pair), ``_pghi``, ``_gla`` (fast/accelerated
+Griffin-Lim and RAAR, blocks), ``_reconstruct`` (quality presets), ``_if``
+(instantaneous-frequency planes), ``_mel`` (joint mel decode), ``_locked`` (phase-locked
+reconstruction: the phase known, the magnitude refined), ``_kernels`` (numba loops, imported on first use so
 that importing this package does not import numba).
 
 References
@@ -28,11 +29,12 @@ References
 from __future__ import annotations
 
 from ..typing import Window
-from ._gla import Init, Refine, griffin_lim
+from ._gla import Init, Method, Refine, griffin_lim
 from ._if import if_scale, if_to_phase, phase_to_if
 from ._locked import Bound, phase_locked
+from ._mel import MEL_ITERATIONS, mel_iterations, mel_refiner, mel_start
 from ._pghi import gaussian_tfr, pghi
-from ._reconstruct import QUALITY_PRESETS, Quality, reconstruct, resolve_quality
+from ._reconstruct import PRESET_METHODS, QUALITY_PRESETS, Quality, reconstruct, resolve_quality
 from ._stft import StftPair
 
 __all__ = [
@@ -42,12 +44,18 @@ __all__ = [
     "reconstruct",
     "resolve_quality",
     "QUALITY_PRESETS",
+    "PRESET_METHODS",
+    "Method",
     "gaussian_tfr",
     "phase_to_if",
     "if_to_phase",
     "if_scale",
     "phase_locked",
     "Bound",
+    "mel_start",
+    "mel_refiner",
+    "mel_iterations",
+    "MEL_ITERATIONS",
     "Init",
     "Refine",
     "Quality",

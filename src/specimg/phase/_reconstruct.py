@@ -14,19 +14,31 @@ from ._gla import griffin_lim
 if TYPE_CHECKING:
     from ..params import SpectrogramParams
 
-__all__ = ["QUALITY_PRESETS", "Quality", "resolve_quality", "reconstruct"]
+__all__ = ["QUALITY_PRESETS", "PRESET_METHODS", "Quality", "resolve_quality", "reconstruct"]
 
 Quality = Literal["fast", "balanced", "high"]
 
-#: Iteration counts of the presets of :func:`reconstruct` (PGHI start, then fast GLA),
-#: chosen with ``benchmarks/phase.py`` on the corpus (n_fft=2048, hop=512) as the most
-#: iterations that fit, with a ~20 % margin, in 0.3×, 1× and 5× the time of
-#: ``librosa.griffinlim(n_iter=32)``; median SC about −25.5, −31 and −34.5 dB.
-QUALITY_PRESETS: dict[str, int] = {"fast": 12, "balanced": 96, "high": 500}
+#: Iteration counts of the presets of :func:`reconstruct` (PGHI start, then the iterations
+#: of :data:`PRESET_METHODS`), chosen with ``benchmarks/phase_methods.py`` on the corpus
+#: (n_fft=2048, hop=512) to fit, with a ~15 % margin, in 0.3×, 1× and 5× the time of
+#: ``librosa.griffinlim(n_iter=32)``. Median SC on the corpus (see
+#: ``benchmarks/PHASE_METHODS.md``): fast −26.7 dB, balanced −34.3 dB, high −42.3 dB
+#: (it was −25.4, −31.5 and −33.8 dB with 12, 96 and 500 fast Griffin-Lim iterations),
+#: every file better, at about 1.15× the CPU time of those presets.
+QUALITY_PRESETS: dict[str, int] = {"fast": 16, "balanced": 113, "high": 600}
+
+#: Keywords of :func:`griffin_lim` that each preset adds (a caller's own keywords win).
+#: ``raar_fraction`` is the share of the iterations that are RAAR (``n_raar``) before the
+#: accelerated Griffin-Lim ones; "fast" is accelerated Griffin-Lim alone.
+PRESET_METHODS: dict[str, dict[str, Any]] = {
+    "fast": {"method": "agla", "gamma": 1.15, "beta": 1.3, "raar_fraction": 0.0},
+    "balanced": {"method": "agla", "gamma": 1.25, "raar_fraction": 0.6, "raar_beta": 0.97},
+    "high": {"method": "agla", "gamma": 1.25, "raar_fraction": 0.75, "raar_beta": 0.99},
+}
 
 
 def resolve_quality(quality: str, n_iter: int | None = None) -> int:
-    """Number of fast Griffin-Lim iterations of a quality preset, or ``n_iter`` if given.
+    """Number of phase iterations of a quality preset, or ``n_iter`` if given.
 
     The one place where a preset name becomes a number (:data:`QUALITY_PRESETS`).
 
@@ -49,7 +61,7 @@ def resolve_quality(quality: str, n_iter: int | None = None) -> int:
     Examples
     --------
     >>> resolve_quality("fast"), resolve_quality("high", n_iter=7)
-    (12, 7)
+    (16, 7)
     """
     if not isinstance(quality, str) or quality not in QUALITY_PRESETS:
         names = ", ".join(repr(name) for name in QUALITY_PRESETS)
@@ -69,7 +81,11 @@ def reconstruct(
     magnitude: np.ndarray | None = None,
     **kwargs: Any,
 ) -> np.ndarray:
-    """Audio from STFT magnitude: PGHI initial phase, then fast Griffin-Lim.
+    """Audio from STFT magnitude: PGHI initial phase, then the iterations of a quality preset.
+
+    The presets (:data:`QUALITY_PRESETS`, :data:`PRESET_METHODS`) run RAAR then
+    accelerated Griffin-Lim ("balanced", "high") or accelerated Griffin-Lim alone ("fast");
+    see :func:`griffin_lim`.
 
     Parameters
     ----------
@@ -85,10 +101,12 @@ def reconstruct(
         ``refine`` hook receives and returns calibrated magnitudes, and ``hold`` values
         are calibrated STFT coefficients (:func:`specimg.spectral.stft`).
     quality : {"fast", "balanced", "high"}
-        Preset number of fast Griffin-Lim iterations after PGHI
-        (:data:`QUALITY_PRESETS`, resolved by :func:`resolve_quality`).
+        Preset number of iterations after PGHI (:data:`QUALITY_PRESETS`, resolved by
+        :func:`resolve_quality`) and their algorithm (:data:`PRESET_METHODS`; keywords
+        given in ``kwargs`` override it, e.g. ``method="fgla", n_raar=0`` for fast
+        Griffin-Lim alone).
     n_iter : int or None
-        Overrides the preset's number of iterations.
+        Overrides the preset's number of iterations (its RAAR share scales with it).
     magnitude : np.ndarray or None
         Deprecated name of ``S`` (warns; removed in the next release).
     **kwargs
@@ -118,6 +136,11 @@ def reconstruct(
     S = renamed_magnitude(S, magnitude, "reconstruct")
     iters = resolve_quality(quality, n_iter)
     kwargs.setdefault("init", "pghi")
+    preset = dict(PRESET_METHODS[quality])
+    fraction = preset.pop("raar_fraction")
+    preset["n_raar"] = int(round(fraction * iters)) if isinstance(iters, (int, np.integer)) and iters > 0 else 0
+    for key, value in preset.items():
+        kwargs.setdefault(key, value)
     if params is not None:
         S, kwargs = _librosa_units(S, params, kwargs)
     return griffin_lim(S, n_iter=iters, **kwargs)

@@ -1,0 +1,218 @@
+"""Joint estimation of the linear magnitude and the phase of a mel image.
+
+A mel image stores the mel bands ``M`` of an STFT, not its magnitude: many magnitudes share
+those bands, and the decoder must pick one together with a phase. As in the joint
+magnitude-and-phase estimation of Masuyama, Ueno and Ono [1]_ [2]_, the magnitude is not fixed
+in advance (mel → linear, then Griffin-Lim, lets the errors of the first step accumulate in
+the second): inside the phase iterations, every iteration takes the magnitude of the current
+STFT estimate and replaces it by the closest magnitude whose mel bands are ``M``, so the
+fine structure under each band is the one the consistent STFT converges to.
+
+"Closest" is the weighted least-squares fit of :func:`specimg.spectral.match_mel`: with
+``s = |X|**power`` and ``p = M**power`` per frame, ``x = s ⊙ Bᵀc`` minimises
+``Σ_f x_f² / s_f`` subject to ``B x = p``, ``c`` solving the tridiagonal system
+``(B diag(s) Bᵀ) c = p``. Here it runs as one compiled pass per frame (each FFT bin lies under
+at most two adjacent triangular filters), about 10× cheaper than the sparse products of
+``match_mel``, so that it can run at every iteration instead of every other one.
+
+References
+----------
+.. [1] Y. Masuyama, N. Ueno, N. Ono, "Signal reconstruction from mel-spectrogram based on
+   bi-level consistency of full-band magnitude and phase", IEEE WASPAA 2023.
+   arXiv:2307.12232
+.. [2] Y. Masuyama, N. Ueno, N. Ono, "Mel-spectrogram inversion via alternating direction
+   method of multipliers", arXiv:2501.05557, 2025.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..spectral import match_mel, mel_basis
+from ._reconstruct import resolve_quality
+
+if TYPE_CHECKING:
+    from ..params import SpectrogramParams
+    from ._gla import Refine
+
+__all__ = ["MelFit", "mel_fit", "mel_iterations", "mel_refiner", "mel_start"]
+
+
+class MelFit:
+    """The mel filterbank of ``params`` laid out for the compiled per-frame fit.
+
+    ``bands[f]`` holds the (at most two, adjacent) filters over bin ``f`` (−1: none) and
+    ``weights[f]`` their values. ``banded`` is False when some bin lies under more than two
+    filters, or two that are not neighbours; :meth:`fit` then falls back to
+    :func:`specimg.spectral.match_mel`.
+    """
+
+    def __init__(self, params: SpectrogramParams) -> None:
+        B = mel_basis(params).astype(np.float64)
+        n_mels, n_bins = B.shape
+        self.params, self.power = params, float(params.power)
+        self.bands = np.full((n_bins, 2), -1, dtype=np.int64)
+        self.weights = np.zeros((n_bins, 2), dtype=np.float64)
+        self.banded = True
+        for f in range(n_bins):
+            (over,) = np.nonzero(B[:, f])
+            if len(over) > 2 or (len(over) == 2 and over[1] != over[0] + 1):
+                self.banded = False
+                break
+            self.bands[f, : len(over)] = over
+            self.weights[f, : len(over)] = B[over, f]
+        self.n_mels = n_mels
+
+    def fit(self, A: np.ndarray | None, P: np.ndarray) -> np.ndarray:
+        """Magnitudes closest to ``A`` [shape=(n_frames, n_bins)] whose mel powers are ``P`` [shape=(n_frames, n_mels)].
+
+        Returns float32 [shape=(n_frames, n_bins)]. ``A=None`` stands for a flat ``A`` (all
+        ones), and a frame of ``A`` that is 0 under every filter is fitted as a flat one.
+        """
+        n_bins = len(self.bands)
+        if not self.banded:
+            M = np.maximum(P, 0.0) ** (1.0 / self.power)
+            A = np.ones((P.shape[0], n_bins)) if A is None else A
+            return np.ascontiguousarray(match_mel(A.T, M.T, self.params).T, dtype=np.float32)
+        from ._kernels_mel import fit_frames  # numba, on first use
+
+        out = np.empty((P.shape[0], n_bins), dtype=np.float32)
+        flat = A is None
+        A = out if A is None else np.ascontiguousarray(A)
+        fit_frames(A, np.ascontiguousarray(P), self.bands, self.weights, self.n_mels, self.power, out, flat)
+        return out
+
+
+_FITS: dict[tuple, MelFit] = {}
+
+
+def mel_fit(params: SpectrogramParams) -> MelFit:
+    """The :class:`MelFit` of the filterbank of ``params`` (cached for the last few filterbanks)."""
+    key = (params.sr, params.n_fft, params.n_mels, params.fmin, params.fmax, params.htk, params.norm, params.power)
+    if key not in _FITS:
+        if len(_FITS) >= 8:
+            _FITS.pop(next(iter(_FITS)))
+        _FITS[key] = MelFit(params)
+    return _FITS[key]
+
+
+def mel_refiner(M: np.ndarray, params: SpectrogramParams, start: np.ndarray) -> Refine:
+    """``refine`` hook of :func:`specimg.phase.reconstruct` that imposes the mel amplitude ``M``.
+
+    ``M`` [shape=(n_mels, n_frames)] is calibrated mel amplitude (as an image stores it) and
+    ``start`` the magnitude of :func:`mel_start` that the iterations start from. The hook
+    receives and returns calibrated linear magnitudes [shape=(n_bins, n_block_frames)] for
+    the frames ``frames`` of the whole signal. Its first call for a block returns the
+    non-negative least-squares magnitude of those frames (:func:`specimg.spectral.mel_to_linear`,
+    recovered from ``start`` as ``start² / flat``; 0 where the flat fit is 0, as ``start``),
+    every later call the fit of the current magnitude to ``M`` (:meth:`MelFit.fit`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from specimg import SpectrogramParams
+    >>> p = SpectrogramParams(sr=8000, n_fft=256, scale="mel", n_mels=16)
+    >>> M = np.ones((16, 5), dtype=np.float32)
+    >>> refine = mel_refiner(M, p, mel_start(M, p))
+    >>> refine(np.ones((129, 5), dtype=np.float32), slice(0, 5)).shape
+    (129, 5)
+    """
+    fit = mel_fit(params)
+    P = np.ascontiguousarray((np.maximum(np.asarray(M, dtype=np.float64), 0.0) ** fit.power).T)
+    started: set[int | None] = set()
+
+    def refine(A: np.ndarray, frames: slice) -> np.ndarray:
+        if frames.start not in started:
+            started.add(frames.start)
+            flat = fit.fit(None, P[frames]).T
+            S = np.asarray(start[:, frames], dtype=np.float32)
+            return np.divide(S * S, flat, out=np.zeros_like(flat), where=flat > 0)
+        return fit.fit(A.T, P[frames]).T
+
+    return refine
+
+
+#: Frames of :func:`mel_start` solved at a time (bounds its float64 temporaries).
+_START_BLOCK = 2048
+
+
+def mel_start(M: np.ndarray, params: SpectrogramParams) -> np.ndarray:
+    """Starting magnitude of a mel decode: √(flat fit × non-negative least squares), per bin.
+
+    The non-negative least-squares magnitude (:func:`specimg.spectral.mel_to_linear`) has
+    the stored bands but isolated peaks and exact zeros, which leave PGHI's phase gradients
+    arbitrary; the flat fit (:meth:`MelFit.fit` of a flat spectrum: each bin's power
+    interpolated between band centres) has no structure of its own. Their geometric mean
+    keeps the peaks on a smooth floor. PGHI's phase from it, with the least-squares
+    magnitude as the first target (:func:`mel_refiner`), measured best on the corpus speech
+    (PESQ) and mel fit (benchmarks/PHASE_MEL.md).
+
+    Parameters
+    ----------
+    M : np.ndarray [shape=(n_mels, n_frames)], non-negative, calibrated mel amplitude
+    params : SpectrogramParams, of a mel image
+
+    Returns
+    -------
+    np.ndarray [shape=(n_fft // 2 + 1, n_frames)], float32, calibrated like ``M``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from specimg import SpectrogramParams
+    >>> p = SpectrogramParams(sr=8000, n_fft=256, scale="mel", n_mels=16)
+    >>> mel_start(np.ones((16, 3)), p).shape
+    (129, 3)
+    """
+    from ..spectral import mel_to_linear
+
+    fit = mel_fit(params)
+    M = np.asarray(M, dtype=np.float64)
+    n_frames = M.shape[-1]
+    out = np.empty((params.n_fft // 2 + 1, n_frames), dtype=np.float32)
+    for a in range(0, n_frames, _START_BLOCK):
+        b = min(a + _START_BLOCK, n_frames)
+        P = np.ascontiguousarray((np.maximum(M[:, a:b], 0.0) ** fit.power).T)
+        flat = fit.fit(None, P).T
+        out[:, a:b] = np.sqrt(flat * mel_to_linear(M[:, a:b], params))
+    return out
+
+
+#: Phase iterations of a mel decode per quality preset (fast Griffin-Lim with the mel fit of
+#: :func:`mel_refiner` every other iteration; the linear presets' RAAR/accelerated schemes
+#: do not apply, since the target magnitude changes as the fit proceeds). Twice the linear
+#: presets' former counts (12/96/500): the mel fit costs a quarter of
+#: :func:`specimg.spectral.match_mel`'s, and the mel SC and PESQ keep rising with iterations
+#: (on the corpus, at 1× / 1.5× / 2× balanced: benchmarks/PHASE_MEL.md), within half of
+#: librosa's ``mel_to_audio`` time.
+MEL_ITERATIONS: dict[str, int] = {"fast": 24, "balanced": 192, "high": 1000}
+
+
+def mel_iterations(quality: str, n_iter: int | None = None) -> int:
+    """Number of phase iterations of a mel decode at a quality preset, or ``n_iter`` if given.
+
+    Parameters
+    ----------
+    quality : {"fast", "balanced", "high"}
+    n_iter : int or None
+        Overrides the preset.
+
+    Returns
+    -------
+    int
+        ``n_iter``, else :data:`MEL_ITERATIONS` of the preset.
+
+    Raises
+    ------
+    ParameterError
+        If ``quality`` is not a preset (:func:`resolve_quality`).
+
+    Examples
+    --------
+    >>> mel_iterations("balanced"), mel_iterations("fast", 5)
+    (192, 5)
+    """
+    resolve_quality(quality, n_iter)  # checks the name
+    return MEL_ITERATIONS[quality] if n_iter is None else n_iter
