@@ -45,6 +45,20 @@ from _common import DEFAULT_CORPUS, environment, jsonable  # noqa: E402
 
 TARGET_DB = 5.0
 EDGE = 4
+NARROW_HALF_BINS = 3.0  # "narrow" mel bands: at most this many FFT bins from centre to edge
+VARIANTS = ("if", "magnitude", "true_phase", "if_locked", "true_start", "true_locked", "true_locked_narrow")
+
+
+def narrow_bins(params) -> int:
+    """Linear bins below the first one under a mel band more than NARROW_HALF_BINS wide."""
+    from specimg.phase import if_scale
+
+    half = if_scale(params) - params.n_fft / (2.0 * params.hop_length)
+    from specimg.spectral import mel_basis
+
+    W = mel_basis(params) > 0
+    wide = [k for k in range(W.shape[1]) if np.any(half[W[:, k]] > NARROW_HALF_BINS)]
+    return wide[0] if wide else W.shape[1]
 
 
 def sc_db(estimate: np.ndarray, reference: np.ndarray) -> float:
@@ -65,8 +79,10 @@ def main() -> int:
     import specimg.dataset as sd
     from specimg import SpectrogramImage
     from specimg.codec import decode, read_audio
+    from specimg.dataset.ifplane import if_values
     from specimg.image import from_unit
-    from specimg.spectral import magnitude, stft, stft_magnitude
+    from specimg.phase import QUALITY_PRESETS, if_to_phase, mel_start, phase_locked
+    from specimg.spectral import magnitude, match_mel, mel_to_linear, stft, stft_magnitude
 
     files = sorted(args.corpus.glob("*.wav"))
     if not files:
@@ -85,6 +101,7 @@ def main() -> int:
         build_s = time.perf_counter() - t0
         p = sd.params_of(out)
         work = p.replace(bit_depth=16)
+        k_narrow = narrow_bins(work)
         ds = sd.TileDataset(out, planes=("magnitude", "if"))
         manifest = {
             json.loads(line)["file_name"]: json.loads(line) for line in (out / "train" / "metadata.jsonl").open()
@@ -114,19 +131,37 @@ def main() -> int:
                     mel = magnitude(y_hat, p)[:, :width]
                     return sc_db(lin[:, cols], ref[:, cols]), sc_db(mel[:, cols], mel_ref[:, cols])
 
+                if not rows:  # first use: numba compilation and filterbanks, not timed
+                    sd.decode_batch(x[None], p, quality=args.quality)
+                    sd.decode_batch(x[None, :1], p, quality=args.quality)
                 c0 = time.process_time()
                 with_if = sd.decode_batch(x[None], p, quality=args.quality)[0]
                 c1 = time.process_time()
                 mag_only = sd.decode_batch(x[None, :1], p, quality=args.quality)[0]
                 c2 = time.process_time()
-                ceiling = decode(tile, init=np.angle(X[:, frame : frame + width]), n_iter=0)[0]
+                true = np.angle(X[:, frame : frame + width])
+                M = mel_ref
+                start = mel_start(M, work)
+                n_lock = QUALITY_PRESETS[args.quality]
+
+                def lock(phase: np.ndarray, held: np.ndarray | None = None) -> np.ndarray:
+                    return phase_locked(start, phase, work, held=held, n_iter=n_lock,
+                                        bound=lambda mag: match_mel(mag, M, work).astype(np.float32))  # fmt: skip
+
+                plane = if_values(x[1].numpy(), work)
+                narrow = np.zeros(true.shape, dtype=bool)
+                narrow[:k_narrow] = True
                 r = {"source": source, "frame": frame, "if": score(with_if), "magnitude": score(mag_only),
-                     "true_phase": score(ceiling), "cpu_if": c1 - c0, "cpu_magnitude": c2 - c1}  # fmt: skip
+                     "true_phase": score(decode(tile, init=true, n_iter=0)[0]),
+                     "if_locked": score(lock(if_to_phase(plane, mel_to_linear(M, work), work, rng=0))),
+                     "true_start": score(decode(tile, init=true, quality=args.quality, rng=0)[0]),
+                     "true_locked": score(lock(true)),
+                     "true_locked_narrow": score(lock(np.where(narrow, true, np.angle(stft(with_if, p)[:, :width])),
+                                                      narrow)),
+                     "cpu_if": c1 - c0, "cpu_magnitude": c2 - c1}  # fmt: skip
                 rows.append(r)
-                print(f"{source:32s} f{frame:6d}  SC vs source: IF {r['if'][0]:6.2f}  magnitude "
-                      f"{r['magnitude'][0]:6.2f}"
-                      f"  true phase {r['true_phase'][0]:6.2f} dB | vs tile: IF {r['if'][1]:6.2f}  magnitude "
-                      f"{r['magnitude'][1]:6.2f}  true phase {r['true_phase'][1]:6.2f} dB", flush=True)  # fmt: skip
+                print(f"{source:28s} f{frame:5d} SC vs source / vs tile (dB): "
+                      + "  ".join(f"{v} {r[v][0]:6.2f} {r[v][1]:6.2f}" for v in VARIANTS), flush=True)  # fmt: skip
 
     def med(key: str, k: int) -> float:
         return float(np.median([r[key][k] for r in rows]))
@@ -136,18 +171,31 @@ def main() -> int:
         "dataset_tiles": report.tiles,
         "build_seconds": build_s,
         "quality": args.quality,
-        "median_sc_vs_source": {m: med(m, 0) for m in ("if", "magnitude", "true_phase")},
-        "median_sc_vs_tile": {m: med(m, 1) for m in ("if", "magnitude", "true_phase")},
+        "narrow_bins": k_narrow,
+        "median_sc_vs_source": {m: med(m, 0) for m in VARIANTS},
+        "median_sc_vs_tile": {m: med(m, 1) for m in VARIANTS},
         "median_gain_vs_source": float(np.median([r["magnitude"][0] - r["if"][0] for r in rows])),
         "median_gain_vs_tile": float(np.median([r["magnitude"][1] - r["if"][1] for r in rows])),
+        "median_gains": {m: [float(np.median([r["magnitude"][k] - r[m][k] for r in rows])) for k in (0, 1)]
+                         for m in VARIANTS},  # fmt: skip
         "cpu_ratio_if_over_magnitude": float(sum(r["cpu_if"] for r in rows) / sum(r["cpu_magnitude"] for r in rows)),
     }
     print()
     print(f"{len(rows)} tiles of {len(by_source)} files, quality={args.quality!r} (median SC, dB; lower is better)")
-    for label, key in (("vs source STFT", "sc_vs_source"), ("vs tile (mel)", "sc_vs_tile")):
-        m = summary[f"median_{key}"]
-        print(f"  {label:16s} IF {m['if']:7.2f}   magnitude only {m['magnitude']:7.2f}   true phase, no iteration "
-              f"{m['true_phase']:7.2f}")  # fmt: skip
+    labels = {
+        "if": "IF plane (decode_batch)",
+        "magnitude": "magnitude only (decode_batch)",
+        "true_phase": "true phase, no iteration",
+        "if_locked": "IF phase locked (phase_locked)",
+        "true_start": "true phase as start, then decode",
+        "true_locked": "true phase locked, all bins",
+        "true_locked_narrow": f"true phase locked below bin {k_narrow}",
+    }
+    print(f"  {'':34s} {'vs source':>10s} {'vs tile':>9s}   gain vs magnitude only")
+    for v in VARIANTS:
+        g = summary["median_gains"][v]
+        print(f"  {labels[v]:34s} {summary['median_sc_vs_source'][v]:10.2f} {summary['median_sc_vs_tile'][v]:9.2f}"
+              f"   {g[0]:+6.2f} {g[1]:+6.2f}")  # fmt: skip
     print(f"  gain of the IF plane (median per tile): {summary['median_gain_vs_source']:+.2f} dB vs source, "
           f"{summary['median_gain_vs_tile']:+.2f} dB vs tile; target >= {TARGET_DB:g} dB: "
           + ("met" if min(summary["median_gain_vs_source"], summary["median_gain_vs_tile"]) >= TARGET_DB
