@@ -263,9 +263,9 @@ class StoredPhase:
     ) -> np.ndarray:
         """Audio of one channel of an image from its pixels and the stored phase.
 
-        Phase-locked reconstruction: the held bins keep their stored phase, and what is
-        not known exactly is their magnitude (a pixel is a quantisation cell; under a mel
-        band the linear magnitude is unknown). Each iteration takes the STFT of the ISTFT
+        Phase-locked reconstruction (:func:`specimg.phase.phase_locked`): the held bins
+        keep their stored phase, and what is not known exactly is their magnitude (a pixel
+        is a quantisation cell; under a mel band the linear magnitude is unknown). Each iteration takes the STFT of the ISTFT
         (the closest consistent spectrogram), brings its magnitude back into what the
         pixels allow (linear: the pixel's cell, ±half a step in dB, unbounded above
         ``db_max``; mel: the stored bands, :func:`specimg.spectral.match_mel`) and puts the
@@ -290,12 +290,9 @@ class StoredPhase:
         -------
         np.ndarray [shape=(length,)], float32
         """
-        from .phase import StftPair
-        from .spectral import calibration, match_mel, mel_to_linear, window_for
+        from .phase import phase_locked
+        from .spectral import match_mel, mel_to_linear
 
-        cal = np.float32(calibration(params))
-        pair = StftPair(n_fft=params.n_fft, hop_length=params.hop_length, window=window_for(params),
-                        n_frames=S.shape[1], length=length, center=params.center)  # fmt: skip
         if params.scale == "mel":
             A = mel_to_linear(S, params).astype(np.float32)
 
@@ -308,16 +305,7 @@ class StoredPhase:
             def bound(mag: np.ndarray) -> np.ndarray:
                 return np.clip(mag, lo, hi)
 
-        U = np.exp(1j * self.angle(channel)).astype(np.complex64)  # unit phasors, bins × frames
-        free = ~held
-        for _ in range(n_iter):
-            Xc = pair.forward(pair.inverse(((A / cal) * U).T)).T * cal
-            A = bound(np.abs(Xc))
-            if free.any():
-                Xf = Xc[free]
-                mag = np.abs(Xf)
-                U[free] = np.where(mag > 0, Xf / np.maximum(mag, np.float32(1e-30)), U[free])
-        return pair.inverse(((A / cal) * U).T).astype(np.float32)
+        return phase_locked(A, self.angle(channel), params, held=held, bound=bound, n_iter=n_iter, length=length)
 
     # ------------------------------------------------------------------ edits
     def rebase(

@@ -11,7 +11,8 @@ units of :func:`librosa.stft` (not calibrated).
 
 Layout: ``_stft`` (the STFT/ISTFT pair), ``_pghi``, ``_gla`` (fast/accelerated
 Griffin-Lim and RAAR, blocks), ``_reconstruct`` (quality presets), ``_if``
-(instantaneous-frequency planes), ``_mel`` (joint mel decode), ``_kernels`` (numba loops, imported on first use so
+(instantaneous-frequency planes), ``_mel`` (joint mel decode), ``_locked`` (phase-locked
+reconstruction: the phase known, the magnitude refined), ``_kernels`` (numba loops, imported on first use so
 that importing this package does not import numba).
 
 References
@@ -30,6 +31,7 @@ from __future__ import annotations
 from ..typing import Window
 from ._gla import Init, Method, Refine, griffin_lim
 from ._if import if_scale, if_to_phase, phase_to_if
+from ._locked import Bound, phase_locked
 from ._mel import MEL_ITERATIONS, mel_iterations, mel_refiner, mel_start
 from ._pghi import gaussian_tfr, pghi
 from ._reconstruct import PRESET_METHODS, QUALITY_PRESETS, Quality, reconstruct, resolve_quality
@@ -48,6 +50,8 @@ __all__ = [
     "phase_to_if",
     "if_to_phase",
     "if_scale",
+    "phase_locked",
+    "Bound",
     "mel_start",
     "mel_refiner",
     "mel_iterations",
