@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+import specimg
 from specimg.dataset import build, decode_batch, params_of, stats
 from specimg.errors import ParameterError
 from specimg.phase import if_scale, if_to_phase, phase_to_if
@@ -234,3 +235,14 @@ def test_cli_build_phase_if_and_decode(built, tmp_path: Path) -> None:
     assert np.abs(y - ref).max() < 1e-4  # PCM_16
     result = run("dataset", "build", audio, "ds16", "--bit-depth", "16", "--phase", "if", cwd=tmp_path)
     assert result.returncode == 1 and "must be 8" in result.stderr
+
+
+def test_if_decode_checks_memory_before_the_integration():
+    from specimg.dataset.ifplane import decode_tile
+    from specimg.dataset.settings import dataset_params
+    from specimg.resources import memory_limit
+
+    p = dataset_params(size=(64, 2000), sr=16000)
+    pixels = np.zeros((p.n_bins, 2000), dtype=np.uint8)
+    with memory_limit("20M"), pytest.raises(specimg.ResourceError, match="IF plane"):
+        decode_tile(pixels, np.zeros(pixels.shape), p, quality="fast", n_iter=1, rng=0)

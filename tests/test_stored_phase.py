@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import base64
-import re
 import json
+import re
 import struct
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 from click.testing import CliRunner
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 import specimg
 from specimg import FormatError, ParameterError, PhaseWarning, ops
@@ -120,17 +120,18 @@ def test_floor_bins_are_not_stored():
     assert img.phase.present[0][~silent].all()
 
 
-def test_version_1_file_still_loads():
-    sample = Path(specimg.__file__).resolve().parents[2] / "sample_data" / "music.png"
-    if not sample.is_file():
-        pytest.skip("sample_data/music.png is not there")
-    with Image.open(sample) as im:
-        assert json.loads(im.info["specimg"])["version"] == 1
-    img = specimg.load(sample)
-    assert img.phase is None and img.params.version == specimg.FORMAT_VERSION == 2
-    meta = img.params.to_dict() | {"version": 3}
+def test_version_1_file_still_loads(tmp_path):
+    """A file as specimg 0.1 wrote it (version-1 iTXt metadata, no phase chunk) loads as version 2."""
+    img = specimg.encode(_audio(), SR, **GEOMETRY)
+    meta = img.params.to_dict() | {"version": 1}
+    info = PngInfo()
+    info.add_itxt("specimg", json.dumps(meta))
+    Image.fromarray(img.pixels).save(tmp_path / "v1.png", pnginfo=info)
+    back = specimg.load(tmp_path / "v1.png")
+    assert back.phase is None and back.params.version == specimg.FORMAT_VERSION == 2
+    np.testing.assert_array_equal(back.pixels, img.pixels)
     with pytest.raises(FormatError, match="format version 3"):
-        specimg.SpectrogramParams.from_dict(meta)
+        specimg.SpectrogramParams.from_dict(meta | {"version": 3})
 
 
 def test_editor_copy_drops_the_chunk_and_like_restores_it(tmp_path, stereo):
@@ -212,6 +213,8 @@ def test_block_parser_checks_the_payload():
     payload = zlib.decompress(block[16:])
     with pytest.raises(FormatError, match="bytes of phase"):
         StoredPhase.from_bytes(head + zlib.compress(payload[:-1]), p, 3)
+    with pytest.raises(FormatError, match="7 bytes after its compressed data"):
+        StoredPhase.from_bytes(block + b"garbage", p, 3)
     with pytest.raises(FormatError, match="does not decompress"):
         StoredPhase.from_bytes(head + b"junk", p, 3)
     with pytest.raises(FormatError, match="8 to 16"):

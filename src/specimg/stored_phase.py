@@ -178,6 +178,25 @@ class StoredPhase:
     ------
     ParameterError
         If the arrays do not agree in shape or ``bits`` is out of range.
+
+    See Also
+    --------
+    specimg.encode : ``store_phase=True`` makes one; FORMAT.md §7 gives the stored block.
+    specimg.phase.phase_locked : the decode of the bins it holds.
+
+    Examples
+    --------
+    >>> import numpy as np, specimg
+    >>> y = np.sin(2 * np.pi * 440 * np.arange(8000) / 8000)
+    >>> img = specimg.encode(y, 8000, n_fft=256, store_phase=True)
+    >>> ph = img.phase
+    >>> ph.bits, ph.shape, bool(ph.held(img.pixels, img.params).any())
+    (16, (1, 129, 126), True)
+    >>> back = StoredPhase.from_bytes(ph.to_bytes(), img.params, img.n_frames)
+    >>> bool(np.array_equal(back.codes, ph.codes))
+    True
+    >>> float(np.abs(np.angle(np.exp(1j * (back.angle(0) - ph.angle(0))))).max())
+    0.0
     """
 
     codes: np.ndarray
@@ -415,6 +434,9 @@ class StoredPhase:
             raise FormatError(f"{source} does not decompress (corrupt or truncated): {exc}") from None
         if len(payload) < head or not inflater.eof:
             raise FormatError(f"{source} is truncated or longer than its shape allows ({len(payload)} bytes of data)")
+        if inflater.unused_data:  # FORMAT.md §7.2: bytes after the zlib stream make the block damaged
+            raise FormatError(f"{source} has {len(inflater.unused_data)} bytes after its compressed data: damaged")
+
         def mask(offset: int) -> np.ndarray:
             bits_ = np.unpackbits(np.frombuffer(payload, np.uint8, mask_bytes, offset), count=n)
             return bits_.astype(bool).reshape(expected)

@@ -201,6 +201,11 @@ def prepare_planes(
     return [if_values(v, params, name=name) for v in planes]
 
 
+# Peak bytes of the IF integration (if_to_phase, float64) per linear bin and frame, measured
+# at 3000 frames of n_fft 2048 (109), on top of decode's own budget.
+_IF_BYTES_PER_BIN = 112
+
+
 def decode_tile(
     pixels: np.ndarray, plane: np.ndarray, params: SpectrogramParams, *, quality: Any, n_iter: int | None,
     rng: np.random.Generator | int | None,
@@ -229,12 +234,25 @@ def decode_tile(
     Returns
     -------
     np.ndarray [shape=(params.length_for(W),)], float32
+
+    Raises
+    ------
+    ResourceError
+        If the integration and the decode need more than the memory budget.
     """
     from ..codec import decode
     from ..image import SpectrogramImage
     from ..phase import if_to_phase
+    from ..resources import check_memory, decode_bytes
     from ..spectral import mel_to_linear
 
+    n_frames = pixels.shape[-1]
+    need = decode_bytes(params.n_fft, n_frames, n_rows=params.n_bins, length=params.output_length(n_frames))
+    check_memory(
+        need + _IF_BYTES_PER_BIN * (params.n_fft // 2 + 1) * n_frames,
+        f"decode with the IF plane (n_fft={params.n_fft}, {n_frames} frames)",
+        "decode the tiles one by one (without stitch) or fewer at a time",
+    )
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     img = SpectrogramImage(pixels, params)
     M = img.channel_magnitude(0)
