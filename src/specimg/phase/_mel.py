@@ -64,6 +64,10 @@ class MelFit:
             self.bands[f, : len(over)] = over
             self.weights[f, : len(over)] = B[over, f]
         self.n_mels = n_mels
+        # runs of consecutive bins under the same filters, for the compiled fit
+        change = np.flatnonzero(np.any(self.bands[1:] != self.bands[:-1], axis=1)) + 1
+        self.edges = np.concatenate([[0], change, [n_bins]]).astype(np.int64)
+        self.over = np.ascontiguousarray(self.bands[self.edges[:-1]])
 
     def fit(self, A: np.ndarray | None, P: np.ndarray) -> np.ndarray:
         """Magnitudes closest to ``A`` [shape=(n_frames, n_bins)] whose mel powers are ``P`` [shape=(n_frames, n_mels)].
@@ -81,7 +85,9 @@ class MelFit:
         out = np.empty((P.shape[0], n_bins), dtype=np.float32)
         flat = A is None
         A = out if A is None else np.ascontiguousarray(A)
-        fit_frames(A, np.ascontiguousarray(P), self.bands, self.weights, self.n_mels, self.power, out, flat)
+        fit_frames(
+            A, np.ascontiguousarray(P), self.edges, self.over, self.weights, self.n_mels, self.power, out, flat
+        )
         return out
 
 
