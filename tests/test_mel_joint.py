@@ -65,7 +65,7 @@ def test_silent_frames_are_fitted_flat_and_silent_bands_stay_silent() -> None:
     assert np.all(out[2] == 0) and np.all(flat[2] == 0)
 
 
-def test_start_is_the_geometric_mean_and_the_first_target_the_least_squares_fit() -> None:
+def test_start_is_the_geometric_mean_and_the_first_target_that_of_least_squares_and_fit() -> None:
     p, _, M = case(GEOMETRIES[0], n_frames=30)
     start = mel_start(M, p)
     nnls = mel_to_linear(M, p)
@@ -78,10 +78,11 @@ def test_start_is_the_geometric_mean_and_the_first_target_the_least_squares_fit(
     # its neighbours gives a negative coefficient): there start is 0 too
     lost = flat == 0
     assert np.all(first[lost] == 0) and np.count_nonzero(lost & (nnls > 0)) < 0.01 * nnls.size
-    kept = np.where(lost, 0.0, nnls)
-    assert np.linalg.norm(first - kept) / np.linalg.norm(kept) < 1e-5
-    np.testing.assert_allclose(second, flat, rtol=1e-5)  # later calls: the fit of A (flat here)
-    assert np.linalg.norm(refine(A, slice(10, 20)) - kept[:, 10:20]) / np.linalg.norm(kept[:, 10:20]) < 1e-5
+    # the first call: √(least squares × fit of A), A flat here, so the fit of A is the flat fit
+    want = np.sqrt(np.where(lost, 0.0, nnls) * flat)
+    assert np.linalg.norm(first - want) / np.linalg.norm(want) < 1e-5
+    np.testing.assert_allclose(second, flat, rtol=1e-5)  # later calls: the fit of A
+    assert np.linalg.norm(refine(A[:, 10:20], slice(10, 20)) - want[:, 10:20]) / np.linalg.norm(want[:, 10:20]) < 1e-5
 
 
 def test_mel_decode_runs_its_preset_and_fits_the_bands() -> None:
