@@ -33,7 +33,7 @@ def fit_frames(
     s = np.empty(n_bins)
     d = np.empty(n_mels)
     e = np.empty(max(n_mels - 1, 1))
-    c = np.empty(n_mels + 1)  # c[n_mels] = 0 stands for "no filter"
+    c = np.empty(n_mels)
     cp = np.empty(max(n_mels - 1, 1))
     inv = 1.0 / power
     square = power == 2.0
@@ -77,7 +77,6 @@ def fit_frames(
         for m in range(n_mels):
             d[m] += 1e-9 * scale
             c[m] = max(P[t, m], 0.0)
-        c[n_mels] = 0.0
         piv = d[0]
         c[0] /= piv
         for m in range(1, n_mels):
