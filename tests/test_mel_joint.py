@@ -65,7 +65,7 @@ def test_silent_frames_are_fitted_flat_and_silent_bands_stay_silent() -> None:
     assert np.all(out[2] == 0) and np.all(flat[2] == 0)
 
 
-def test_start_is_the_geometric_mean_and_the_first_target_the_least_squares_fit() -> None:
+def test_start_is_the_geometric_mean_and_the_first_target_that_of_least_squares_and_fit() -> None:
     p, _, M = case(GEOMETRIES[0], n_frames=30)
     start = mel_start(M, p)
     nnls = mel_to_linear(M, p)
@@ -78,10 +78,11 @@ def test_start_is_the_geometric_mean_and_the_first_target_the_least_squares_fit(
     # its neighbours gives a negative coefficient): there start is 0 too
     lost = flat == 0
     assert np.all(first[lost] == 0) and np.count_nonzero(lost & (nnls > 0)) < 0.01 * nnls.size
-    kept = np.where(lost, 0.0, nnls)
-    assert np.linalg.norm(first - kept) / np.linalg.norm(kept) < 1e-5
-    np.testing.assert_allclose(second, flat, rtol=1e-5)  # later calls: the fit of A (flat here)
-    assert np.linalg.norm(refine(A, slice(10, 20)) - kept[:, 10:20]) / np.linalg.norm(kept[:, 10:20]) < 1e-5
+    # the first call: √(least squares × fit of A), A flat here, so the fit of A is the flat fit
+    want = np.sqrt(np.where(lost, 0.0, nnls) * flat)
+    assert np.linalg.norm(first - want) / np.linalg.norm(want) < 1e-5
+    np.testing.assert_allclose(second, flat, rtol=1e-5)  # later calls: the fit of A
+    assert np.linalg.norm(refine(A[:, 10:20], slice(10, 20)) - want[:, 10:20]) / np.linalg.norm(want[:, 10:20]) < 1e-5
 
 
 def test_mel_decode_runs_its_preset_and_fits_the_bands() -> None:
@@ -100,3 +101,52 @@ def test_mel_decode_runs_its_preset_and_fits_the_bands() -> None:
     cascade = magnitude_convergence(magnitude(fixed, p), mel)
     assert joint < -30.0
     assert joint < cascade - 10.0
+
+
+def test_refine_kernels_match_their_formulas() -> None:
+    """The compiled steps of the refined loop against fast Griffin-Lim's formulas in numpy,
+    with a zero coefficient (phase 0 after the projection) and a zero target."""
+    from specimg.phase._kernels import momentum_point, momentum_project, project_target
+
+    rng = np.random.default_rng(1)
+    shape = (7, 5)
+    z = lambda: (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(np.complex64)
+    mag = np.abs(rng.standard_normal(shape)).astype(np.float32)
+    mag[0, 1] = 0.0
+    r, t_prev, a = z(), z(), 0.99
+    r[2, 3] = t_prev[2, 3] = 0.0  # c = 0 there
+    c = r + a * (r - t_prev)
+    want = np.where(np.abs(c) > 0, mag * c / np.maximum(np.abs(c), 1e-30), mag)
+    prev, out = t_prev.copy(), z()
+    momentum_project(r, prev, a, mag, out)
+    np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(prev, r)
+    assert out[2, 3] == mag[2, 3] and out[0, 1] == 0
+    prev, out, A = t_prev.copy(), z(), np.empty(shape, dtype=np.float32)
+    momentum_point(r, prev, a, out, A)
+    np.testing.assert_allclose(out, c, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(A, np.abs(c), rtol=1e-6, atol=1e-6)
+    project_target(out, mag)
+    np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-6)
+
+
+def test_a_refine_that_keeps_the_target_gives_fast_griffin_lim() -> None:
+    """The refined loop (momentum point, fit, projection) is fast Griffin-Lim when the fit
+    returns the target it was given: same signal to float rounding, over one and two blocks."""
+    from specimg.phase import griffin_lim
+
+    y, sr = specimg.read_audio(SAMPLE_DATA / "speech.wav")
+    p = SpectrogramParams(sr=sr, n_fft=512, hop_length=128)
+    S = stft_magnitude(y[: 128 * 299], p) / 100.0
+    seen = []
+
+    def keep(A: np.ndarray, frames: slice) -> np.ndarray:
+        seen.append(frames)
+        return S[:, frames]
+
+    for block in (2048, 256):
+        kw = dict(n_fft=512, hop_length=128, n_iter=12, rng=0, method="fgla", block_frames=block)
+        plain = griffin_lim(S, **kw)
+        refined = griffin_lim(S, refine=keep, **kw)
+        assert np.linalg.norm(refined - plain) / np.linalg.norm(plain) < 1e-4
+    assert len(seen) == 6 + 6 * 2 and seen[-1].stop == S.shape[1]

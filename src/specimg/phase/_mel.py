@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..errors import ParameterError
 from ..spectral import match_mel, mel_basis
 from ._reconstruct import resolve_quality
 
@@ -64,12 +65,17 @@ class MelFit:
             self.bands[f, : len(over)] = over
             self.weights[f, : len(over)] = B[over, f]
         self.n_mels = n_mels
+        # runs of consecutive bins under the same filters, for the compiled fit
+        change = np.flatnonzero(np.any(self.bands[1:] != self.bands[:-1], axis=1)) + 1
+        self.edges = np.concatenate([[0], change, [n_bins]]).astype(np.int64)
+        self.over = np.ascontiguousarray(self.bands[self.edges[:-1]])
 
     def fit(self, A: np.ndarray | None, P: np.ndarray) -> np.ndarray:
         """Magnitudes closest to ``A`` [shape=(n_frames, n_bins)] whose mel powers are ``P`` [shape=(n_frames, n_mels)].
 
         Returns float32 [shape=(n_frames, n_bins)]. ``A=None`` stands for a flat ``A`` (all
         ones), and a frame of ``A`` that is 0 under every filter is fitted as a flat one.
+        Raises ParameterError if ``A`` is not of that shape.
         """
         n_bins = len(self.bands)
         if not self.banded:
@@ -78,10 +84,14 @@ class MelFit:
             return np.ascontiguousarray(match_mel(A.T, M.T, self.params).T, dtype=np.float32)
         from ._kernels_mel import fit_frames  # numba, on first use
 
+        if A is not None and np.shape(A) != (P.shape[0], n_bins):
+            raise ParameterError(f"magnitude of shape {np.shape(A)} must be (n_frames, n_bins) = {(P.shape[0], n_bins)}")
         out = np.empty((P.shape[0], n_bins), dtype=np.float32)
         flat = A is None
         A = out if A is None else np.ascontiguousarray(A)
-        fit_frames(A, np.ascontiguousarray(P), self.bands, self.weights, self.n_mels, self.power, out, flat)
+        fit_frames(
+            A, np.ascontiguousarray(P), self.edges, self.over, self.weights, self.n_mels, self.power, out, flat
+        )
         return out
 
 
@@ -105,9 +115,10 @@ def mel_refiner(M: np.ndarray, params: SpectrogramParams, start: np.ndarray) -> 
     ``start`` the magnitude of :func:`mel_start` that the iterations start from. The hook
     receives and returns calibrated linear magnitudes [shape=(n_bins, n_block_frames)] for
     the frames ``frames`` of the whole signal. Its first call for a block returns the
-    non-negative least-squares magnitude of those frames (:func:`specimg.spectral.mel_to_linear`,
-    recovered from ``start`` as ``start² / flat``; 0 where the flat fit is 0, as ``start``),
-    every later call the fit of the current magnitude to ``M`` (:meth:`MelFit.fit`).
+    geometric mean of the non-negative least-squares magnitude of those frames
+    (:func:`specimg.spectral.mel_to_linear`, recovered from ``start`` as ``start² / flat``;
+    0 where the flat fit is 0, as ``start``) and the fit of the magnitude it receives to
+    ``M`` (:meth:`MelFit.fit`); every later call that fit alone.
 
     Examples
     --------
@@ -128,7 +139,8 @@ def mel_refiner(M: np.ndarray, params: SpectrogramParams, start: np.ndarray) -> 
             started.add(frames.start)
             flat = fit.fit(None, P[frames]).T
             S = np.asarray(start[:, frames], dtype=np.float32)
-            return np.divide(S * S, flat, out=np.zeros_like(flat), where=flat > 0)
+            least_squares = np.divide(S * S, flat, out=np.zeros_like(flat), where=flat > 0)
+            return np.sqrt(least_squares * fit.fit(A.T, P[frames]).T)
         return fit.fit(A.T, P[frames]).T
 
     return refine
@@ -182,12 +194,13 @@ def mel_start(M: np.ndarray, params: SpectrogramParams) -> np.ndarray:
 
 #: Phase iterations of a mel decode per quality preset (fast Griffin-Lim with the mel fit of
 #: :func:`mel_refiner` every other iteration; the linear presets' RAAR/accelerated schemes
-#: do not apply, since the target magnitude changes as the fit proceeds). Twice the linear
-#: presets' former counts (12/96/500): the mel fit costs a quarter of
-#: :func:`specimg.spectral.match_mel`'s, and the mel SC and PESQ keep rising with iterations
-#: (on the corpus, at 1× / 1.5× / 2× balanced: benchmarks/PHASE_MEL.md), within half of
-#: librosa's ``mel_to_audio`` time.
-MEL_ITERATIONS: dict[str, int] = {"fast": 24, "balanced": 192, "high": 1000}
+#: do not apply, since the target magnitude changes as the fit proceeds: accelerated
+#: Griffin-Lim with the fit measured 17 dB worse mel SC on speech). 2× / 1.75× / 2× the
+#: linear presets' former counts (12/96/500): the mel SC and PESQ keep rising with
+#: iterations, and "balanced" is the fewest iterations at which no corpus file's mel SC
+#: is more than 0.5 dB worse than before issue 13 (benchmarks/PHASE_MEL.md), within half
+#: of librosa's ``mel_to_audio`` time.
+MEL_ITERATIONS: dict[str, int] = {"fast": 24, "balanced": 168, "high": 1000}
 
 
 def mel_iterations(quality: str, n_iter: int | None = None) -> int:
@@ -212,7 +225,7 @@ def mel_iterations(quality: str, n_iter: int | None = None) -> int:
     Examples
     --------
     >>> mel_iterations("balanced"), mel_iterations("fast", 5)
-    (192, 5)
+    (168, 5)
     """
     resolve_quality(quality, n_iter)  # checks the name
     return MEL_ITERATIONS[quality] if n_iter is None else n_iter
