@@ -185,6 +185,7 @@ def momentum_step(rebuilt: np.ndarray, prev: np.ndarray, alpha: float, out: np.n
 @numba.njit(cache=True, nogil=True, fastmath=True)
 def project_magnitude(X: np.ndarray, mag: np.ndarray) -> None:  # pragma: no cover
     """X *= mag / |X| in place: keep the phase, impose the magnitude (|X| < 1e-15 → phase 0)."""
+    tiny = np.float32(1e-30)
     for i in range(X.shape[0]):
         for j in range(X.shape[1]):
             re = X[i, j].real
@@ -192,11 +193,10 @@ def project_magnitude(X: np.ndarray, mag: np.ndarray) -> None:  # pragma: no cov
             a2 = re * re + im * im
             # Not `a2 > 0`: under fastmath subnormals flush to zero, so a subnormal |X|
             # (mel_to_linear can leave float32 magnitudes near 1e-42) gave 0 * inf = NaN.
-            if a2 > 1e-30:
-                g = mag[i, j] / np.sqrt(a2)
-                X[i, j] = complex(re * g, im * g)
-            else:
-                X[i, j] = mag[i, j]
+            # Branch-free (a select, not a jump), so the loop vectorises.
+            big = a2 > tiny
+            g = mag[i, j] / np.sqrt(max(a2, tiny))
+            X[i, j] = complex(re * g if big else mag[i, j], im * g if big else np.float32(0.0))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -252,6 +252,7 @@ def accelerated_step(
     b = np.float32(beta)
     g = np.float32(gamma)
     g1 = np.float32(1.0) - g
+    tiny = np.float32(1e-30)
     for i in range(rebuilt.shape[0]):
         for j in range(rebuilt.shape[1]):
             t = rebuilt[i, j]
@@ -261,11 +262,11 @@ def accelerated_step(
                 lead[i, j] = t + b * (t - p)
             c = t + a * (t - p)
             prev[i, j] = t
+            # branch-free magnitude projection (as project_target), so the loop vectorises
             a2 = c.real * c.real + c.imag * c.imag
-            if a2 > 1e-30:
-                out[i, j] = c * (mag[i, j] / np.sqrt(a2))
-            else:
-                out[i, j] = mag[i, j]
+            big = a2 > tiny
+            m = mag[i, j] / np.sqrt(max(a2, tiny))
+            out[i, j] = complex(c.real * m if big else mag[i, j], c.imag * m if big else np.float32(0.0))
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
@@ -281,6 +282,7 @@ def raar_step(rebuilt: np.ndarray, state: np.ndarray, mag: np.ndarray, beta: flo
     b = np.float32(beta)
     b1 = np.float32(1.0) - b
     half = np.float32(0.5)
+    tiny = np.float32(1e-30)
     for i in range(state.shape[0]):
         for j in range(state.shape[1]):
             x = state[i, j]
@@ -288,10 +290,9 @@ def raar_step(rebuilt: np.ndarray, state: np.ndarray, mag: np.ndarray, beta: flo
             x = b * (x + rebuilt[i, j] - pm) + b1 * pm
             state[i, j] = x
             a2 = x.real * x.real + x.imag * x.imag
-            if a2 > 1e-30:
-                pm = x * (mag[i, j] / np.sqrt(a2))
-            else:
-                pm = x - x + mag[i, j]
+            big = a2 > tiny
+            m = mag[i, j] / np.sqrt(max(a2, tiny))
+            pm = complex(x.real * m if big else mag[i, j], x.imag * m if big else np.float32(0.0))
             out[i, j] = pm + pm - x
 
 
@@ -299,17 +300,20 @@ def raar_step(rebuilt: np.ndarray, state: np.ndarray, mag: np.ndarray, beta: flo
 def momentum_point(rebuilt: np.ndarray, prev: np.ndarray, alpha: float, out: np.ndarray, A: np.ndarray) -> None:  # pragma: no cover
     """Fast Griffin-Lim step up to the magnitude projection, for a step that changes the target.
 
-    out = c = t + alpha * (t - prev), prev = t (t = ``rebuilt``), and ``A`` = |c| (float),
-    the magnitude the target is refitted to before ``out`` is projected on it.
+    out = c = t + alpha * (t - prev), prev = t (t = ``rebuilt``), and ``A`` = |c| / (1 + alpha)
+    (float): the magnitude of fast Griffin-Lim's point t − alpha/(1 + alpha) prev, which ``c``
+    is (1 + alpha) times, so that the refine hook sees the estimate in the target's units.
+    The target is refitted to ``A`` before ``out`` is projected on it.
     """
     a = np.float32(alpha)
+    unscale = np.float32(1.0 / (1.0 + alpha))
     for i in range(rebuilt.shape[0]):
         for j in range(rebuilt.shape[1]):
             t = rebuilt[i, j]
             c = t + a * (t - prev[i, j])
             prev[i, j] = t
             out[i, j] = c
-            A[i, j] = np.sqrt(c.real * c.real + c.imag * c.imag)
+            A[i, j] = unscale * np.sqrt(c.real * c.real + c.imag * c.imag)
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)

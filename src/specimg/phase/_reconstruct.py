@@ -20,13 +20,12 @@ Quality = Literal["fast", "balanced", "high"]
 
 #: Iteration counts of the presets of :func:`reconstruct` (PGHI start, then the iterations
 #: of :data:`PRESET_METHODS`), chosen with ``benchmarks/phase_methods.py`` on the corpus
-#: (n_fft=2048, hop=512) to fit in 0.3×, 1× and 5× the time of
-#: ``librosa.griffinlim(n_iter=32)`` on a quiet machine (113 and 600 iterations, tuned
-#: under load, read 1.00× and 4.93× there). Median SC on the corpus (see
-#: ``benchmarks/PHASE_METHODS.md``): fast −26.7 dB, balanced −33.3 dB, high −41.6 dB
-#: (it was −25.4, −31.5 and −33.8 dB with 12, 96 and 500 fast Griffin-Lim iterations),
-#: every file better.
-QUALITY_PRESETS: dict[str, int] = {"fast": 16, "balanced": 104, "high": 540}
+#: (n_fft=2048, hop=512) to fit, with a margin, in 0.3×, 1× and 5× the time of
+#: ``librosa.griffinlim(n_iter=32)`` (quiet machine, best of 2: 0.21×, 0.69×, 3.0×).
+#: Median SC on the corpus (see ``benchmarks/PHASE_METHODS.md``): fast −26.7 dB,
+#: balanced −34.0 dB, high −42.9 dB (it was −25.4, −31.5 and −33.8 dB with 12, 96 and 500
+#: fast Griffin-Lim iterations), every file better.
+QUALITY_PRESETS: dict[str, int] = {"fast": 16, "balanced": 104, "high": 600}
 
 #: Keywords of :func:`griffin_lim` that each preset adds (a caller's own keywords win).
 #: ``raar_fraction`` is the share of the iterations that are RAAR (``n_raar``) before the
