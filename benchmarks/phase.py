@@ -911,7 +911,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat < 1:
         ap.error("--repeat must be >= 1")
 
-    import PIL
+    import PIL.Image
     import soundfile as sf
 
     from specimg.phase import QUALITY_PRESETS
