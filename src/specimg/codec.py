@@ -429,10 +429,12 @@ def decode(
     quality : {"fast", "balanced", "high"}
         Phase reconstruction preset (see :func:`specimg.phase.reconstruct`).
     n_iter : int >= 0 or None
-        Number of fast Griffin-Lim iterations; overrides the preset (a mel image runs
-        twice the preset's iterations, as it also estimates the linear magnitude).
+        Number of phase iterations; overrides the preset's count
+        (:data:`specimg.phase.QUALITY_PRESETS`; the preset's algorithm, RAAR then
+        accelerated Griffin-Lim, is kept). A mel image runs fast Griffin-Lim with the mel
+        fit, :data:`specimg.phase.MEL_ITERATIONS` by default.
     momentum : float >= 0
-        Fast Griffin-Lim momentum.
+        Momentum of the Griffin-Lim steps (accelerated Griffin-Lim's α).
     init : {"pghi", "random", "zeros"} or np.ndarray
         Initial phase.
     rng : np.random.Generator, int or None

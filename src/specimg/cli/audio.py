@@ -103,7 +103,7 @@ def encode(in_path: str, out_path: str, sidecar: bool, sr: int | None, norm: str
 @click.argument("in_path", metavar="IN", type=click.Path(dir_okay=False))
 @click.argument("out_path", metavar="OUT", type=click.Path(dir_okay=False))
 @click.option("--quality", type=click.Choice(list(QUALITY_PRESETS)), default="balanced", show_default=True)
-@click.option("--n-iter", type=click.IntRange(min=0), default=None, help="Griffin-Lim iterations. [default: preset]")
+@click.option("--n-iter", type=click.IntRange(min=0), default=None, help="Phase iterations (RAAR + accelerated Griffin-Lim; mel: Griffin-Lim with the mel fit). [default: preset]")
 @click.option("--momentum", type=click.FloatRange(min=0), default=0.99, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--subtype", default=None, help="soundfile subtype, e.g. PCM_24 or FLOAT. [default: format's]")

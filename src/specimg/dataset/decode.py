@@ -315,7 +315,7 @@ def decode_batch(
     quality : {"fast", "balanced", "high"}
         Phase reconstruction preset (:func:`specimg.phase.reconstruct`).
     n_iter : int >= 0 or None
-        Fast Griffin-Lim iterations; overrides the preset.
+        Phase iterations; overrides the preset (:func:`specimg.decode`).
     stitch : bool
         False (default): one signal per tile. True: the tiles are consecutive pieces of one
         recording, started ``step_frames`` frames apart; they are joined into one image
