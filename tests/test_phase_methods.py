@@ -108,10 +108,14 @@ def test_raar_respects_held_coefficients_and_blocks():
     mask = np.zeros(S.shape, dtype=bool)
     mask[:, : S.shape[1] // 2] = True
     kw = dict(n_iter=30, n_raar=15, raar_beta=0.97, method="agla", gamma=1.25, hop_length=128, length=len(y), rng=0)
-    held = griffin_lim(S, hold=(mask, X), init=np.angle(X), **kw)
-    X_held = librosa.stft(held.astype(np.float64), n_fft=512, hop_length=128, pad_mode="constant")
+    init = np.where(mask, np.angle(X), 0.0)  # the true phase only where held: not a fixed point
     inner = slice(8, S.shape[1] // 2 - 8)
+    held = griffin_lim(S, hold=(mask, X), init=init, **kw)
+    X_held = librosa.stft(held.astype(np.float64), n_fft=512, hop_length=128, pad_mode="constant")
     np.testing.assert_allclose(X_held[:, inner], X[:, inner], atol=1e-3 * np.abs(X).max())
+    free = griffin_lim(S, init=init, **kw)  # without the hold the same start drifts away
+    X_free = librosa.stft(free.astype(np.float64), n_fft=512, hop_length=128, pad_mode="constant")
+    assert np.abs(X_free[:, inner] - X[:, inner]).max() > 0.05 * np.abs(X).max()
 
     def sc(z: np.ndarray) -> float:
         return magnitude_convergence(_stft_mag(z, 512, 128), S)
@@ -123,6 +127,13 @@ def test_raar_respects_held_coefficients_and_blocks():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
+        (dict(momentum=float("inf")), "momentum=inf must be a finite number"),
+        (dict(dtype=np.float16), "dtype="),
+        (dict(refine_every=1.5), "refine_every=1.5"),
+        (dict(init=np.zeros((1025, 10), dtype=complex)), "finite real numbers"),
+        (dict(refine=lambda A, frames: A[:, :5]), "refine returned shape"),
+        (dict(hold=(np.zeros((1025, 10)), np.zeros((1025, 10)))), "must be bool"),
+        (dict(hold=5), "hold must be"),
         (dict(method="dm"), "method='dm'"),
         (dict(gamma=0), "gamma=0"),
         (dict(beta=-1.0), "beta=-1.0"),

@@ -417,8 +417,8 @@ def decode(
 ) -> tuple[np.ndarray, int]:
     """Decode a spectrogram image back to audio.
 
-    pixels → dB → calibrated magnitude → phase reconstruction (PGHI, then fast
-    Griffin-Lim) → ISTFT, trimmed or padded to exactly ``params.n_samples`` samples at the
+    pixels → dB → calibrated magnitude → phase reconstruction (PGHI, then RAAR and
+    accelerated Griffin-Lim; or the stored phase, see ``stored_phase``) → ISTFT, trimmed or padded to exactly ``params.n_samples`` samples at the
     original level. For a mel image the iterations estimate the linear magnitude jointly with
     the phase, fitting it to the stored mel bands every other iteration.
 

@@ -142,7 +142,8 @@ def griffin_lim(
         ``x ← β_r (x + P_C(R_M x) − P_M x) + (1 − β_r) P_M x`` with ``R_M = 2 P_M − I``
         and β_r = ``raar_beta``; the rest start from ``P_M x``. RAAR leaves the basin of
         the initial phase more readily than Griffin-Lim, which pays off over tens of
-        iterations. Ignored with ``refine`` (then every iteration is fast Griffin-Lim).
+        iterations. Ignored with ``refine``, as are ``method``, ``beta`` and ``gamma`` (then
+        every iteration is fast Griffin-Lim with ``momentum``).
     raar_beta : float in (0, 1]
         Relaxation of RAAR (1: Douglas-Rachford, the difference map with β = 1).
 
@@ -164,12 +165,18 @@ def griffin_lim(
     check_magnitude(S)
     if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 0:
         raise ParameterError(f"n_iter={n_iter!r} must be an integer >= 0")
-    if isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.number)) or not momentum >= 0:
-        raise ParameterError(f"momentum={momentum!r} must be a number >= 0")  # also rejects NaN
+    if isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.number)) or not 0 <= momentum < np.inf:
+        raise ParameterError(f"momentum={momentum!r} must be a finite number >= 0")  # also rejects NaN
     n_fft, hop_length, win_length, w = stft_geometry(S.shape[-2], n_fft, hop_length, win_length, window)
     if hold is not None:
-        if len(hold) != 2 or np.shape(hold[0]) != S.shape or np.shape(hold[1]) != S.shape:
+        if not isinstance(hold, (tuple, list)) or len(hold) != 2 or np.shape(hold[0]) != S.shape or np.shape(hold[1]) != S.shape:
             raise ParameterError(f"hold must be (mask, values), both of the magnitude's shape {S.shape}")
+        if np.asarray(hold[0]).dtype != bool:
+            raise ParameterError(f"hold's mask has dtype {np.asarray(hold[0]).dtype}; it must be bool")
+        if not np.all(np.isfinite(np.asarray(hold[1])[np.asarray(hold[0])])):
+            raise ParameterError("hold's values hold NaN or infinity where the mask is set; they must be finite")
+    if dtype not in (np.float32, np.float64):
+        raise ParameterError(f"dtype={dtype!r} must be np.float32 or np.float64")
     if method not in ("fgla", "agla"):
         raise ParameterError(f"method={method!r} must be 'fgla' or 'agla'")
     for name, value, low in (("beta", beta, 0.0), ("gamma", gamma, 1e-9), ("raar_beta", raar_beta, 1e-9)):
@@ -179,10 +186,10 @@ def griffin_lim(
         raise ParameterError(f"raar_beta={raar_beta!r} must be <= 1")
     if isinstance(n_raar, bool) or not isinstance(n_raar, (int, np.integer)) or n_raar < 0:
         raise ParameterError(f"n_raar={n_raar!r} must be an integer >= 0")
-    if refine_every < 1:
-        raise ParameterError(f"refine_every={refine_every} must be >= 1")
-    if block_frames < 4 * _BLOCK_OVERLAP:
-        raise ParameterError(f"block_frames={block_frames} must be >= {4 * _BLOCK_OVERLAP}")
+    if isinstance(refine_every, bool) or not isinstance(refine_every, (int, np.integer)) or refine_every < 1:
+        raise ParameterError(f"refine_every={refine_every!r} must be an integer >= 1")
+    if isinstance(block_frames, bool) or not isinstance(block_frames, (int, np.integer)) or block_frames < 4 * _BLOCK_OVERLAP:
+        raise ParameterError(f"block_frames={block_frames!r} must be an integer >= {4 * _BLOCK_OVERLAP}")
     n_frames = S.shape[-1]
     if length is None:
         length = span_length(n_frames, n_fft=n_fft, hop_length=hop_length, center=center)
@@ -194,6 +201,9 @@ def griffin_lim(
         raise ParameterError(f"init={init!r} must be 'pghi', 'random', 'zeros' or an array of phases")
     if isinstance(init, np.ndarray) and init.shape != S.shape:
         raise ParameterError(f"init phase of shape {init.shape} must match magnitude {S.shape}")
+    if isinstance(init, np.ndarray) and (not np.issubdtype(init.dtype, np.floating) and not np.issubdtype(init.dtype, np.integer)
+                                         or not np.all(np.isfinite(init))):
+        raise ParameterError(f"init phases (dtype {init.dtype}) must be finite real numbers in radians; pass np.angle(X) for an STFT X")
     bar = None
     if progress:
         from tqdm import tqdm
@@ -256,7 +266,10 @@ class _BlockRefine:
 
     def __call__(self, A: np.ndarray) -> np.ndarray:
         """New target (n_frames, n_bins) from the magnitude ``A`` (n_frames, n_bins) of the estimate."""
-        return self.refine(A.T, self.frames).T
+        new = np.asarray(self.refine(A.T, self.frames))
+        if new.shape != A.T.shape:  # the compiled steps do not check bounds
+            raise ParameterError(f"refine returned shape {new.shape}; it must return the shape it received {A.T.shape}")
+        return new.T
 
 
 def _for_frames(refine: Refine | None, frames: slice, every: int) -> _BlockRefine | None:

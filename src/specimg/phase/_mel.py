@@ -4,7 +4,7 @@ A mel image stores the mel bands ``M`` of an STFT, not its magnitude: many magni
 those bands, and the decoder must pick one together with a phase. As in the joint
 magnitude-and-phase estimation of Masuyama, Ueno and Ono [1]_ [2]_, the magnitude is not fixed
 in advance (mel → linear, then Griffin-Lim, lets the errors of the first step accumulate in
-the second): inside the phase iterations, every iteration takes the magnitude of the current
+the second): inside the phase iterations, every other iteration takes the magnitude of the current
 STFT estimate and replaces it by the closest magnitude whose mel bands are ``M``, so the
 fine structure under each band is the one the consistent STFT converges to.
 
@@ -13,7 +13,7 @@ fine structure under each band is the one the consistent STFT converges to.
 ``Σ_f x_f² / s_f`` subject to ``B x = p``, ``c`` solving the tridiagonal system
 ``(B diag(s) Bᵀ) c = p``. Here it runs as one compiled pass per frame (each FFT bin lies under
 at most two adjacent triangular filters), about 10× cheaper than the sparse products of
-``match_mel``, so that it can run at every iteration instead of every other one.
+``match_mel``, so that the iterations it runs in can be twice as many for the same time.
 
 References
 ----------
