@@ -173,7 +173,7 @@ def griffin_lim(
             raise ParameterError(f"hold must be (mask, values), both of the magnitude's shape {S.shape}")
         if np.asarray(hold[0]).dtype != bool:
             raise ParameterError(f"hold's mask has dtype {np.asarray(hold[0]).dtype}; it must be bool")
-        if not np.all(np.isfinite(np.asarray(hold[1])[np.asarray(hold[0])])):
+        if not np.all(np.isfinite(hold[1]) | ~np.asarray(hold[0])):  # bool temporaries, no complex copy
             raise ParameterError("hold's values hold NaN or infinity where the mask is set; they must be finite")
     if dtype not in (np.float32, np.float64):
         raise ParameterError(f"dtype={dtype!r} must be np.float32 or np.float64")
