@@ -134,6 +134,7 @@ def test_raar_respects_held_coefficients_and_blocks():
         (dict(refine=lambda A, frames: A[:, :5]), "refine returned shape"),
         (dict(hold=(np.zeros((1025, 10)), np.zeros((1025, 10)))), "must be bool"),
         (dict(hold=5), "hold must be"),
+        (dict(hold=(np.ones((1025, 10), bool), np.full((1025, 10), np.nan))), "must be finite"),
         (dict(method="dm"), "method='dm'"),
         (dict(gamma=0), "gamma=0"),
         (dict(beta=-1.0), "beta=-1.0"),
