@@ -313,7 +313,7 @@ def _fgla(
     (then the iteration is fast Griffin-Lim with ``scheme.momentum``, as the refiners
     expect); ``hold`` (mask, values) in (n_bins, n_frames) holds single coefficients.
     """
-    from ._kernels import accelerated_step, momentum_step, polar, project_magnitude, raar_step
+    from ._kernels import accelerated_step, momentum_project, polar, project_magnitude, raar_step
 
     mag: np.ndarray = np.ascontiguousarray(S.T, dtype=dtype)
     cdtype = np.result_type(dtype, np.complex64)
@@ -347,17 +347,16 @@ def _fgla(
         project_magnitude(X, mag)
         constrain(X)
     if scheme.gamma == 1.0:
-        # fast Griffin-Lim: P_M(c_n) = P_M(t_n - a t_{n-1}) with a = α / (1 + α), from t_0 = 0
+        # fast Griffin-Lim from t_0 = 0: P_M(t_n + α (t_n − t_{n−1})), which is
+        # P_M(t_n − α/(1 + α) t_{n−1}) of Perraudin et al. scaled by (1 + α): the same projection
         prev = np.zeros_like(X)
-        alpha = cdtype.type(scheme.momentum / (1.0 + scheme.momentum)).real
     else:  # accelerated Griffin-Lim from t_0 = d_0 = X
         prev, lead = X.copy(), X.copy()
     for k in range(n_iter - n_raar):
         if scheme.gamma != 1.0:
             accelerated_step(pair.project(X), prev, lead, mag, scheme.momentum, scheme.beta, scheme.gamma, X)
         else:
-            momentum_step(pair.project(X), prev, alpha, X)
-            project_magnitude(X, mag)
+            momentum_project(pair.project(X), prev, scheme.momentum, mag, X)
         constrain(X)
         if bar is not None:
             bar.update()  # type: ignore[attr-defined]

@@ -13,7 +13,6 @@ __all__ = [
     "accelerated_step",
     "heap_integrate",
     "log_gradient",
-    "momentum_step",
     "overlap_reframe",
     "project_magnitude",
     "polar",
@@ -170,16 +169,6 @@ def log_gradient(logs: np.ndarray, small: np.ndarray, axis: int) -> np.ndarray: 
             elif has_b:
                 grad[i, j] = b
     return grad
-
-
-@numba.njit(cache=True, nogil=True)
-def momentum_step(rebuilt: np.ndarray, prev: np.ndarray, alpha: float, out: np.ndarray) -> None:  # pragma: no cover
-    """out = rebuilt - alpha * prev; prev = rebuilt (one pass, no temporaries)."""
-    for i in range(rebuilt.shape[0]):
-        for j in range(rebuilt.shape[1]):
-            r = rebuilt[i, j]
-            out[i, j] = r - alpha * prev[i, j]
-            prev[i, j] = r
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
