@@ -217,11 +217,12 @@ def decode_tile(
     The integrated phase is a start, not held: one IF value per mel band is close to the
     phase advance of the bins under narrow bands only (0.1–0.3 rad per frame off below
     1.4 kHz on music, about random above 2.8 kHz), and holding it
-    (:func:`specimg.phase.phase_locked`, the magnitude fitted to the mel bands) is 6.5 dB
+    (:func:`specimg.phase.phase_locked`, the magnitude fitted to the mel bands) is 6.6 dB
     worse than magnitude alone, where holding the true phase is 14 dB better. Measured
     (``benchmarks/dataset_if.py``, 16 corpus tiles, ``balanced``): median SC against the
-    source −24.6 dB with the IF plane, −23.6 dB without (+0.1 dB; +0.3 dB against the tile's
-    own mel), at 1.3× the CPU time; even the true phase as the start gains only +1.9 dB.
+    source −25.1 dB with the IF plane, −23.4 dB without (median per-tile gain +0.5 dB, also
+    against the tile's own mel), at 1.4× the CPU time; even the true phase as the start gains
+    only +3.5 dB.
 
     Parameters
     ----------
