@@ -8,7 +8,7 @@ import pytest
 import specimg
 from specimg.metrics import magnitude_convergence
 from specimg.params import SpectrogramParams
-from specimg.phase import MEL_ITERATIONS, mel_refiner, mel_start, reconstruct
+from specimg.phase import MEL_ITERATIONS, mel_iterations, mel_refiner, mel_start, reconstruct
 from specimg.phase._mel import MelFit, mel_fit
 from specimg.spectral import magnitude, match_mel, mel_basis, mel_to_linear, stft_magnitude
 
@@ -150,3 +150,20 @@ def test_a_refine_that_keeps_the_target_gives_fast_griffin_lim() -> None:
         refined = griffin_lim(S, refine=keep, **kw)
         assert np.linalg.norm(refined - plain) / np.linalg.norm(plain) < 1e-4
     assert len(seen) == 6 + 6 * 2 and seen[-1].stop == S.shape[1]
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda p: mel_iterations("hgih"), "quality='hgih'"),
+        (lambda p: mel_start(np.ones((10, 3)), p), r"M has shape \(10, 3\)"),
+        (lambda p: mel_refiner(np.ones((10, 3)), p, np.ones((129, 3))), r"M has shape \(10, 3\)"),
+        (lambda p: mel_refiner(np.ones((16, 3)), p, np.ones((129, 4))), r"start has shape \(129, 4\)"),
+    ],
+)
+def test_mel_functions_refuse_bad_input(call, match) -> None:
+    from specimg.errors import ParameterError
+
+    p = SpectrogramParams(sr=8000, n_fft=256, scale="mel", n_mels=16)
+    with pytest.raises(ParameterError, match=match):
+        call(p)

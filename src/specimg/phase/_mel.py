@@ -130,6 +130,14 @@ def mel_refiner(M: np.ndarray, params: SpectrogramParams, start: np.ndarray) -> 
     >>> refine(np.ones((129, 5), dtype=np.float32), slice(0, 5)).shape
     (129, 5)
     """
+    M, start = np.asarray(M), np.asarray(start)
+    if M.ndim != 2 or M.shape[0] != params.n_mels:
+        raise ParameterError(f"M has shape {M.shape}; expected (n_mels={params.n_mels}, n_frames)")
+    if start.shape != (params.n_fft // 2 + 1, M.shape[1]):
+        raise ParameterError(
+            f"start has shape {start.shape}; expected (n_fft // 2 + 1, n_frames) = {(params.n_fft // 2 + 1, M.shape[1])}"
+            " (mel_start(M, params) gives it)"
+        )
     fit = mel_fit(params)
     P = np.ascontiguousarray((np.maximum(np.asarray(M, dtype=np.float64), 0.0) ** fit.power).T)
     started: set[int | None] = set()
