@@ -120,6 +120,12 @@ def mel_refiner(M: np.ndarray, params: SpectrogramParams, start: np.ndarray) -> 
     0 where the flat fit is 0, as ``start``) and the fit of the magnitude it receives to
     ``M`` (:meth:`MelFit.fit`); every later call that fit alone.
 
+    Raises
+    ------
+    ParameterError
+        If ``M`` does not have ``params.n_mels`` rows or ``start`` is not
+        (n_fft // 2 + 1, n_frames).
+
     Examples
     --------
     >>> import numpy as np
