@@ -1,4 +1,4 @@
-"""Usage errors of the ``specimg`` command, and how it is interrupted while it reads them.
+"""Usage errors of the ``specimg`` command, what it imports to start, and how it is interrupted.
 
 Every usage error click finds, in every command (a value that is not one of the choices, an
 unknown option, a missing argument or option, an option without its value, an unknown
@@ -9,6 +9,9 @@ block, no traceback, no output file. ``--help`` and ``--version`` still exit 0.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -141,6 +144,19 @@ def test_standalone_mode_false_raises_click_errors() -> None:
 
 
 # ---------------------------------------------------------------------------- Ctrl-C
+def test_interrupted_command_exits_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while a command works: a blank line closes the ^C echo, then ``specimg: aborted``, status 130."""
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(specimg, "encode_file", interrupted)
+    result = run("encode", "in.wav", "out.png", cwd=tmp_path)
+    assert result.returncode == 130, result.stderr
+    assert result.stderr.splitlines() == ["", "specimg: aborted"]
+    assert listing(tmp_path) == []
+
+
 @pytest.mark.parametrize("where", ["group", "command"])
 def test_interrupted_while_parsing_exits_130(where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Ctrl-C while the arguments are read, before the command runs, ends as it does in a
@@ -160,3 +176,58 @@ def test_interrupted_while_parsing_exits_130(where: str, tmp_path: Path, monkeyp
     assert result.returncode == 130, result.stderr
     assert result.stderr.splitlines() == ["", "specimg: aborted"]
     assert "Traceback" not in result.stderr
+
+
+# ---------------------------------------------------------------------------- start-up imports
+#: Modules that take long to import (or pull in ones that do); the command imports them only
+#: in the commands that use them, so that ``specimg --help`` starts fast.
+HEAVY = ("scipy", "numba", "matplotlib", "torch", "torchvision", "skimage", "cv2", "pywt", "PIL", "soundfile",
+         "tqdm", "dask", "datasets", "specimg.ops", "specimg.legacy", "specimg.dataset")  # fmt: skip
+
+_SNAPSHOT = """
+import json, sys
+import specimg
+floor = set(sys.modules)
+import specimg.cli
+print(json.dumps({"floor": sorted(floor), "all": sorted(sys.modules)}))
+"""
+
+
+def _heavy(modules: list[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == n or m.startswith(n + ".") for n in names))
+
+
+@pytest.fixture(scope="module")
+def modules_at_startup() -> dict[str, list[str]]:
+    """``sys.modules`` of a fresh interpreter after ``import specimg`` ("floor") and after
+    ``import specimg.cli`` ("all"), as the ``specimg`` command starts."""
+    done = subprocess.run([sys.executable, "-c", _SNAPSHOT], capture_output=True, text=True, timeout=300,
+                          check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_import_cli_loads_no_heavy_module(modules_at_startup: dict[str, list[str]]) -> None:
+    loaded = _heavy(modules_at_startup["all"], HEAVY)
+    assert loaded == [], f"import specimg.cli imports {loaded}; import them inside the command that needs them"
+    librosa_parts = [m for m in modules_at_startup["all"] if m.startswith("librosa.") and m != "librosa.version"]
+    assert librosa_parts == [], f"import specimg.cli imports {librosa_parts} (librosa's lazy parts)"
+
+
+def test_cli_adds_no_library_to_import_specimg(modules_at_startup: dict[str, list[str]]) -> None:
+    """What ``import specimg.cli`` imports beyond ``import specimg`` is click, the standard
+    library and specimg's own modules: no third-party library of its own (tifffile, Pillow...)."""
+    floor = set(modules_at_startup["floor"])
+    added = sorted({m.split(".")[0] for m in modules_at_startup["all"] if m not in floor})
+    libraries = [m for m in added if m not in ("click", "specimg") and m not in sys.stdlib_module_names]
+    assert libraries == [], f"import specimg.cli imports {libraries} beyond what import specimg does"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="import specimg itself (specimg/__init__.py: from .codec import ..., from .formats import ...) imports "
+    "librosa (its lazy top level) and tifffile; passes once the package imports codec and formats on first use",
+)
+def test_import_cli_loads_neither_librosa_nor_tifffile(modules_at_startup: dict[str, list[str]]) -> None:
+    names = ("scipy.ndimage", "librosa", "numba", "matplotlib", "torch", "tifffile", "skimage", "cv2")
+    assert [m for m in names if m in modules_at_startup["all"]] == []

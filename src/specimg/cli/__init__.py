@@ -10,6 +10,10 @@ diff), ``legacy`` (import) and ``dataset``; each parses its options, calls the l
 prints. The error and warning handling is the group's (:class:`_Specimg`), so
 ``click.testing.CliRunner`` running :data:`cli` in-process behaves as the installed command
 does.
+
+The command modules import the library's heavy parts (librosa, scipy, numba, Pillow,
+tifffile, the codec) inside the command functions, so that ``specimg --help`` and
+``specimg info`` start fast.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""``specimg encode``, ``decode``, ``info`` and ``demo``: audio ↔ image."""
+"""``specimg encode``, ``decode``, ``info`` and ``demo``: audio ↔ image.
+
+The library's codec, file formats and metrics are imported inside the commands, so that
+importing this module (``specimg --help``) stays fast.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +12,21 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import numpy as np
 
-from .. import codec
 from .._samples import sample_data_dir
-from ..codec import decode_file, encode_file, read_audio
 from ..errors import FormatError, SpecimgError
-from ..formats import load, metadata_source, read_metadata, sidecar_path
-from ..phase_files import phase_block
-from ..image import SpectrogramImage
-from ..metrics import level_difference_db, level_summary, spectral_convergence
 from ..phase import QUALITY_PRESETS
 from ..resources import format_size
 from ._common import DbRef, params_option, read_params
 
-__all__ = ["encode", "decode", "info", "demo", "output_folder"]
+if TYPE_CHECKING:
+    from ..image import SpectrogramImage
+
+__all__ = ["encode", "decode", "info", "demo", "output_folder", "phase_summary"]
 
 
 @contextlib.contextmanager
@@ -87,6 +88,8 @@ def output_folder(out_path: str) -> Iterator[None]:
 def encode(in_path: str, out_path: str, sidecar: bool, sr: int | None, norm: str, bit_depth: str,
            store_phase: bool, phase_bits: int | None, **kwargs: Any) -> None:  # fmt: skip
     """Encode audio file IN as spectrogram image OUT (.png, .tif); OUT's folder is created if missing."""
+    from .. import encode_file
+
     with output_folder(out_path):
         img = encode_file(
             in_path, out_path, sr=sr, sidecar=sidecar, progress=sys.stderr.isatty(),
@@ -120,6 +123,8 @@ def decode(in_path: str, out_path: str, quality: str, n_iter: int | None, moment
            subtype: str | None, like: str | None, phase_from: str | None, ignore_stored_phase: bool,
            params_path: str | None) -> None:  # fmt: skip
     """Decode spectrogram image IN to audio file OUT (.wav, .flac, ...); OUT's folder is created if missing."""
+    from .. import decode_file
+
     with output_folder(out_path):
         y, sr = decode_file(
             in_path, out_path, params=read_params(params_path), subtype=subtype, quality=quality,
@@ -134,6 +139,9 @@ def decode(in_path: str, out_path: str, quality: str, n_iter: int | None, moment
 @params_option
 def info(path: str, params_path: str | None) -> None:
     """Print the metadata of spectrogram image FILE and the dB range of its pixels."""
+    from ..formats import load, metadata_source, phase_block, read_metadata, sidecar_path
+    from ..metrics import level_summary
+
     given = read_params(params_path)
     if given is None and Path(path).is_file() and read_metadata(path) is None:
         # load's own message suggests --like, an option of decode, not of info
@@ -163,7 +171,21 @@ def info(path: str, params_path: str | None) -> None:
 
 
 def phase_summary(img: SpectrogramImage, block_size: int | None = None) -> str:
-    """One line on the stored phase of ``img``: precision, block size as stored, where it still holds."""
+    """One line on the stored phase of ``img``: precision, block size as stored, where it still holds.
+
+    Parameters
+    ----------
+    img : SpectrogramImage
+        The image as loaded.
+    block_size : int or None
+        Size in bytes of its phase block as stored, if known.
+
+    Returns
+    -------
+    str
+        ``none (...)`` when ``img`` carries no phase; else its bits, block size, and the
+        share of the bins it is stored for and still holds for (unedited).
+    """
     phase = img.phase
     if phase is None:
         return "none (decode reconstructs the phase)"
@@ -185,6 +207,11 @@ def demo(out_dir: str, quality: str) -> None:
     """Encode and decode the bundled sample audio and print the round-trip figures."""
     from tqdm import tqdm
 
+    from .. import decode as decode_array
+    from .. import decode_file, encode_file, read_audio
+    from .. import encode as encode_array
+    from ..metrics import level_difference_db, spectral_convergence
+
     data = sample_data_dir()
     files = sorted(data.glob("*.wav"))
     if not files:
@@ -195,7 +222,7 @@ def demo(out_dir: str, quality: str) -> None:
     # before timing so the table shows steady-state speed.
     click.echo("warming up (the first run after installing compiles code once) ...", err=True)
     warm = np.random.default_rng(0).standard_normal(8192) * 0.1
-    codec.decode(codec.encode(warm, 22050), n_iter=1)
+    decode_array(encode_array(warm, 22050), n_iter=1)
     lines = []
     for wav in tqdm(files, desc="demo", unit="file", delay=1.0, disable=not sys.stderr.isatty()):
         png, dec = out / f"{wav.stem}.png", out / f"{wav.stem}.decoded.wav"

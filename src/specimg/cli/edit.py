@@ -1,22 +1,25 @@
-"""``specimg edit`` and ``specimg diff``: change an image, and see what changed."""
+"""``specimg edit`` and ``specimg diff``: change an image, and see what changed.
+
+:mod:`specimg.ops` (scipy.ndimage, scikit-image) and the file formats are imported inside
+the commands, so that importing this module (``specimg --help``) stays fast.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import numpy as np
 
-from .. import ops
 from ..errors import MissingFileError, ParameterError
-from ..formats import image_format, load, save
-from ..image import SpectrogramImage
-from ..metrics import region_diff
 from ._common import grid_size, params_option, read_params
 from .audio import output_folder
+
+if TYPE_CHECKING:
+    from ..image import SpectrogramImage
 
 __all__ = ["edit", "diff"]
 
@@ -76,6 +79,8 @@ def _parse_region(parts: Sequence[str], option: str, spec: str, syntax: str) -> 
 
 def _parse_edit(option: str, spec: str, fade: float, fade_hz: float | None, invert_mask: bool) -> Callable[[SpectrogramImage], SpectrogramImage]:
     """One operation of ``specimg edit`` as a function of the image (syntax checked now)."""
+    from .. import ops
+
     if option == "--denoise":
         syntax = "METHOD[:STRENGTH_DB]"
         method, _, rest = spec.partition(":")
@@ -156,6 +161,8 @@ of IN (same size; white = selected). Example:
 def edit(in_path: str, out_path: str, denoise_: tuple[str, ...], erase_: tuple[str, ...], gain_: tuple[str, ...],
          inpaint_: tuple[str, ...], mask_: tuple[str, ...], fade: float, fade_hz: float | None, invert_mask: bool,
          params_path: str | None) -> None:  # fmt: skip
+    from ..formats import image_format, load, save
+
     image_format(Path(out_path))  # an unknown extension fails before any work
     given = {"--denoise": list(denoise_), "--erase": list(erase_), "--gain": list(gain_),
              "--inpaint": list(inpaint_), "--mask": list(mask_)}  # fmt: skip
@@ -220,6 +227,9 @@ def diff(a_path: str, b_path: str, grid: str, time_step: float | None, freq_band
     band that are above the floor (db_min) in A or in B, all channels together; rows run
     from high to low frequency, as in the picture. '·' marks a cell with no such bins.
     """
+    from ..formats import load
+    from ..metrics import region_diff
+
     a, b = load(a_path), load(b_path)
     size = grid_size(grid)
     if size is None:

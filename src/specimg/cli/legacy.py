@@ -1,4 +1,8 @@
-"""``specimg import``: calibrate a spectrogram made by another tool (:mod:`specimg.legacy`)."""
+"""``specimg import``: calibrate a spectrogram made by another tool (:mod:`specimg.legacy`).
+
+:mod:`specimg.legacy` (scipy, matplotlib's colormaps) and the file formats are imported
+inside the command, so that importing this module (``specimg --help``) stays fast.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,17 @@ import sys
 import textwrap
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import numpy as np
 from click.core import ParameterSource
 
 from ..errors import ParameterError, SpecimgWarning
-from ..formats import image_format, save
-from ..image import SpectrogramImage
-from ..legacy import ImportResult, import_file, import_folder
+
+if TYPE_CHECKING:
+    from ..image import SpectrogramImage
+    from ..legacy import ImportResult
 
 __all__ = ["import_"]
 
@@ -185,6 +190,9 @@ def import_(kind: str, in_path: str, out_path: str, kind_: str | None, workers: 
         flags = ", ".join("--flip/--no-flip" if name == "flip" else f"--{name.replace('_', '-')}" for name in wrong)
         takes = " ".join(f"--{name.replace('_', '-')}" for name in allowed)
         raise click.UsageError(f"{flags} does not apply to KIND {kind} (it takes {takes})", ctx)
+    from ..formats import image_format, save
+    from ..legacy import import_file
+
     kw = _keywords(kind, given)
     src, out = Path(in_path), Path(out_path)
     if src.is_dir():
@@ -207,6 +215,8 @@ def _import_folder(kind: str, src: Path, out: Path, workers: int, kw: dict[str, 
     line per new warning, a summary; exit status 2 if any file failed (1 stays for a usage
     or input error)."""
     from tqdm import tqdm
+
+    from ..legacy import import_folder
 
     if out.exists() and not out.is_dir():
         raise ParameterError(f"IN {str(src)!r} is a folder, so OUT must be a folder; {str(out)!r} is a file")
