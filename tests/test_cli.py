@@ -219,6 +219,42 @@ def test_sidecar_and_decode_with_params(files: dict[str, Path], tmp_path: Path) 
     assert "metadata: sidecar speech.png.json" in info.stdout
 
 
+def info_version(result: Ran) -> tuple[int, int]:
+    """The format version ``info`` prints in its first line and in its ``version`` row."""
+    assert_ok(result)
+    head = re.search(r"format version (\d+)\)$", result.stdout.splitlines()[0])
+    row = re.search(r"^\s+version\s+(\d+)$", result.stdout, re.MULTILINE)
+    assert head and row, result.stdout
+    return int(head.group(1)), int(row.group(1))
+
+
+@pytest.mark.parametrize("store_phase, version", [(False, 1), (True, 2)], ids=["no-phase", "stored-phase"])
+def test_info_prints_the_stored_format_version(store_phase: bool, version: int, files: dict[str, Path],
+                                               tmp_path: Path) -> None:  # fmt: skip
+    """A file saved without stored phase holds version 1 (earlier releases read it), one with
+    it version 2; ``info`` prints what the file holds, embedded, in a sidecar, or in ``--params``."""
+    png = tmp_path / "clip.png"
+    phase = ["--store-phase"] if store_phase else []
+    assert_ok(run("encode", files["clip"], png, "--n-fft", "512", "--sidecar", *phase, cwd=tmp_path))
+    with Image.open(png) as im:
+        assert json.loads(im.text["specimg"])["version"] == version  # what save wrote (FORMAT.md §8)
+    assert info_version(run("info", png, cwd=tmp_path)) == (version, version)
+
+    # the same pixels without metadata: the sidecar beside them, then --params
+    bare = tmp_path / "bare" / "clip.png"
+    bare.parent.mkdir()
+    with Image.open(png) as im:
+        Image.fromarray(np.array(im)).save(bare)
+    shutil.copy(tmp_path / "clip.png.json", tmp_path / "bare" / "clip.png.json")
+    result = run("info", bare, cwd=tmp_path)
+    assert "metadata: sidecar clip.png.json" in result.stdout
+    assert info_version(result) == (version, version)
+    (tmp_path / "bare" / "clip.png.json").rename(tmp_path / "params.json")
+    result = run("info", bare, "--params", tmp_path / "params.json", cwd=tmp_path)
+    assert "metadata: --params" in result.stdout
+    assert info_version(result) == (version, version)
+
+
 def test_demo(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     result = run("demo", "--out", out, cwd=tmp_path)

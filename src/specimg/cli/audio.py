@@ -26,7 +26,7 @@ from ._common import DbRef, params_option, read_params
 if TYPE_CHECKING:
     from ..image import SpectrogramImage
 
-__all__ = ["encode", "decode", "info", "demo", "output_folder", "phase_summary"]
+__all__ = ["encode", "decode", "info", "demo", "output_folder", "phase_summary", "stored_version"]
 
 
 @contextlib.contextmanager
@@ -153,9 +153,10 @@ def info(path: str, params_path: str | None) -> None:
     p = img.params
     found = metadata_source(path)
     source = {"embedded": "embedded", "sidecar": f"sidecar {sidecar_path(path).name}"}.get(found or "", "--params")
-    rows = [(k, v) for k, v in p.to_dict().items() if k not in ("format", "edits")]
+    version = stored_version(path, found, params_path) or p.version  # as written: 1 without stored phase
+    rows = [(k, version if k == "version" else v) for k, v in p.to_dict().items() if k not in ("format", "edits")]
     width = max([len(k) for k, _ in rows] + [len("at floor / top")])
-    click.echo(f"{path}  (metadata: {source}, format version {p.version})")
+    click.echo(f"{path}  (metadata: {source}, format version {version})")
     for key, value in rows:
         click.echo(f"  {key:<{width}}  {value}")
     levels = level_summary(img)
@@ -168,6 +169,49 @@ def info(path: str, params_path: str | None) -> None:
     click.echo(f"  {'stored phase':<{width}}  {phase_summary(img, None if block is None else len(block))}")
     if p.edits:
         click.echo(f"  {'edits':<{width}}  {json.dumps(list(p.edits))}")
+
+
+def stored_version(path: str, found: str | None, params_path: str | None) -> int | None:
+    """The format version the metadata of image ``path`` holds, as it was written.
+
+    :class:`~specimg.params.SpectrogramParams` reads version-1 metadata as version 2
+    (the same keys), so the version is taken from the JSON itself: version 1 for a file
+    saved without stored phase, 2 with it (FORMAT.md §8).
+
+    Parameters
+    ----------
+    path : str
+        The image file.
+    found : {"embedded", "sidecar"} or None
+        Where the image's metadata is (:func:`specimg.formats.metadata_source`); None
+        when it has none and the metadata comes from ``params_path``.
+    params_path : str or None
+        The ``--params`` JSON file, used when ``found`` is None.
+
+    Returns
+    -------
+    int or None
+        The ``"version"`` member of the metadata JSON; None if there is no metadata to
+        read, it holds no integer version, or it cannot be read again (the file changed
+        after :func:`specimg.load` read it).
+    """
+    from ..formats import sidecar_path
+    from ..pictures import read_picture
+
+    data: object
+    try:
+        if found == "embedded":
+            data = json.loads(read_picture(path, pixels=False).text or "null")
+        elif found == "sidecar":
+            data = json.loads(sidecar_path(path).read_bytes())
+        elif params_path is not None:
+            data = json.loads(Path(params_path).read_bytes())
+        else:
+            return None
+    except (OSError, ValueError, RecursionError):  # FormatError and MissingFileError too: the file changed
+        return None
+    version = data.get("version") if isinstance(data, dict) else None
+    return version if type(version) is int else None
 
 
 def phase_summary(img: SpectrogramImage, block_size: int | None = None) -> str:
