@@ -29,3 +29,22 @@ def rng() -> np.random.Generator:
 
 def sine(freq: float, sr: int = 22050, seconds: float = 1.0, amp: float = 1.0) -> np.ndarray:
     return amp * np.sin(2 * np.pi * freq * np.arange(int(sr * seconds)) / sr)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """``README: N code blocks run``: the blocks tests/test_readme.py ran (from every xdist
+    worker: each section test records its count as a user property of its report)."""
+    ran = expected = 0
+    seen = False
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", None) != "call":
+                continue
+            for name, value in getattr(report, "user_properties", ()):
+                if name == "readme_blocks":
+                    ran, seen = ran + int(value), True
+                elif name == "readme_blocks_expected":
+                    expected = int(value)
+    if seen:
+        of = f" of {expected}" if expected else ""
+        terminalreporter.write_line(f"README: {ran}{of} code blocks run (the Quick start block is CI's)")
