@@ -18,9 +18,12 @@ import numpy as np
 
 from .errors import FormatError, ParameterError
 from .messages import shorten
-from .spectral import analysis_window, frame_count, frame_offset, span_length, stft_lengths
+from .geometry import analysis_window, frame_count, frame_offset, span_length, stft_lengths
 
-__all__ = ["SpectrogramParams", "FORMAT_VERSION", "FORMAT_NAME", "check_float", "MAX_DB", "MAX_REF", "MAX_POWER"]
+__all__ = [
+    "SpectrogramParams", "FORMAT_VERSION", "FORMAT_NAME", "check_float", "MAX_DB", "MAX_REF", "MAX_POWER", "stack_channels",
+    "unstack_channels",
+]
 
 #: Version of the metadata schema and pixel mapping written by this release.
 FORMAT_VERSION = 2
@@ -474,3 +477,39 @@ class SpectrogramParams:
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise FormatError(f"{source} is not valid JSON: {exc}") from None
         return cls.from_dict(data, source=source)
+
+
+# ---------------------------------------------------------------------------- row layout
+def stack_channels(channels: np.ndarray, params: SpectrogramParams) -> np.ndarray:
+    """(n_channels, n_bins, n_frames) in bin order → the 2-D image rows of the file.
+
+    Channels are stacked vertically, channel 0 on top; each is flipped when ``params.flip``.
+
+    Parameters
+    ----------
+    channels : np.ndarray [shape=(n_channels, n_bins, n_frames)], bins in ascending frequency
+    params : SpectrogramParams
+
+    Returns
+    -------
+    np.ndarray [shape=(n_channels * n_bins, n_frames)], C-contiguous, same dtype
+    """
+    if params.flip:
+        channels = channels[:, ::-1, :]
+    return np.ascontiguousarray(channels.reshape(-1, channels.shape[-1]))
+
+
+def unstack_channels(pixels: np.ndarray, params: SpectrogramParams) -> np.ndarray:
+    """2-D image rows → (n_channels, n_bins, n_frames) in bin order (a view, no copy).
+
+    Parameters
+    ----------
+    pixels : np.ndarray [shape=(n_channels * n_bins, n_frames)], the rows of the file
+    params : SpectrogramParams
+
+    Returns
+    -------
+    np.ndarray [shape=(n_channels, n_bins, n_frames)], a view of ``pixels``
+    """
+    channels = pixels.reshape(params.n_channels, params.n_bins, pixels.shape[-1])
+    return channels[:, ::-1, :] if params.flip else channels

@@ -1,9 +1,9 @@
-"""The STFT: its geometry, the calibrated complex transform, mel filterbank and dB.
+"""The calibrated STFT, mel filterbank and dB.
 
 The magnitude is calibrated so that a full-scale sine (amplitude 1.0) centred on a bin
-reads 1.0, that is 0 dBFS: ``|X| * 2 / sum(window)``. Every module that needs the STFT
-geometry (window padding, centre offset, frame count, librosa's default lengths) calls the
-functions of this module.
+reads 1.0, that is 0 dBFS: ``|X| * 2 / sum(window)``. The STFT geometry (window padding,
+centre offset, frame count, librosa's default lengths) is :mod:`specimg.geometry`'s; its
+functions are also importable from here, where they lived before.
 
 Heavy dependencies (scipy.signal, scipy.sparse, librosa's submodules) are imported on first
 use, so that ``import specimg`` stays fast.
@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import functools
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import librosa  # lazy: submodules load on first attribute access
 import numpy as np
 
 from .errors import ParameterError
-from .typing import Window
+from .geometry import analysis_window, frame_count, frame_offset, span_length, stft_lengths
+from .params import SpectrogramParams
 
-if TYPE_CHECKING:
-    from .params import SpectrogramParams
 
 __all__ = [
     "stft_lengths",
@@ -35,6 +34,7 @@ __all__ = [
     "stft",
     "stft_magnitude",
     "mel_basis",
+    "linear_bins_of",
     "magnitude",
     "to_db",
     "from_db",
@@ -47,180 +47,6 @@ AMIN = 1e-30
 
 
 # ---------------------------------------------------------------------------- geometry
-def stft_lengths(n_fft: int, win_length: int | None = None, hop_length: int | None = None) -> tuple[int, int]:
-    """Resolve and check ``(win_length, hop_length)`` with librosa's defaults.
-
-    Parameters
-    ----------
-    n_fft : int > 0 [scalar]
-        FFT size in samples (checked by the caller).
-    win_length : int, 0 < win_length <= n_fft, or None
-        ``None`` → ``n_fft``.
-    hop_length : int, 0 < hop_length <= n_fft, or None
-        ``None`` → ``win_length // 4`` (as :func:`librosa.stft`).
-
-    Returns
-    -------
-    (win_length, hop_length) : tuple of int
-
-    Raises
-    ------
-    ParameterError
-        If a length is not an integer or out of range, or ``hop_length`` is None and
-        ``win_length < 4`` (``win_length // 4`` would be 0).
-
-    Examples
-    --------
-    >>> stft_lengths(2048)
-    (2048, 512)
-    >>> stft_lengths(1024, win_length=800)
-    (800, 200)
-    """
-    for name, value in (("win_length", win_length), ("hop_length", hop_length)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
-            raise ParameterError(f"{name}={value!r} must be an integer")
-    win = n_fft if win_length is None else win_length
-    if not 1 <= win <= n_fft:
-        raise ParameterError(f"win_length={win!r} is out of range [1, {n_fft}]; use win_length <= n_fft")
-    if hop_length is None and win < 4:
-        raise ParameterError(f"win_length={win} is too short to derive hop_length = win_length // 4; pass hop_length")
-    hop = win // 4 if hop_length is None else hop_length
-    if not 1 <= hop <= n_fft:
-        raise ParameterError(f"hop_length={hop!r} is out of range [1, {n_fft}]; use 0 < hop_length <= n_fft")
-    return int(win), int(hop)
-
-
-def frame_offset(n_fft: int, center: bool) -> int:
-    """Zero samples padded before the signal: frame ``t`` covers samples
-    ``t * hop_length - frame_offset`` to ``t * hop_length - frame_offset + n_fft``.
-
-    ``n_fft // 2`` if ``center`` (frame ``t`` is centred on sample ``t * hop_length``), else 0,
-    as :func:`librosa.stft`. The centre of frame ``t`` is sample
-    ``t * hop_length - frame_offset + n_fft // 2``.
-
-    Parameters
-    ----------
-    n_fft : int > 0, samples per frame
-    center : bool, as :func:`librosa.stft`
-
-    Returns
-    -------
-    int, samples
-
-    Examples
-    --------
-    >>> frame_offset(2048, True), frame_offset(2048, False)
-    (1024, 0)
-    """
-    return n_fft // 2 if center else 0
-
-
-def frame_count(n_samples: int, *, n_fft: int, hop_length: int, center: bool) -> int:
-    """Number of STFT frames of a signal of ``n_samples`` samples (FORMAT.md §1.2).
-
-    ``1 + (n_samples + 2 * (n_fft // 2) - n_fft) // hop_length`` if ``center``, else
-    ``1 + (n_samples - n_fft) // hop_length`` (at least 1), as :func:`librosa.stft` with
-    ``pad_mode="constant"``.
-
-    Parameters
-    ----------
-    n_samples : int >= 0, length of the signal
-    n_fft : int > 0
-    hop_length : int > 0
-    center : bool
-
-    Returns
-    -------
-    int >= 1, frames
-
-    Examples
-    --------
-    >>> frame_count(22050, n_fft=2048, hop_length=512, center=True)
-    44
-    """
-    pad = 2 * (n_fft // 2) if center else 0
-    return 1 + max(n_samples + pad - n_fft, 0) // hop_length
-
-
-def span_length(n_frames: int, *, n_fft: int, hop_length: int, center: bool) -> int:
-    """Samples that ``n_frames`` frames span: ``(n_frames - 1) * hop_length``, plus ``n_fft``
-    if not ``center`` (for an even ``n_fft``, the length :func:`librosa.istft` returns without
-    ``length``).
-
-    Parameters
-    ----------
-    n_frames : int >= 1
-    n_fft : int > 0
-    hop_length : int > 0
-    center : bool
-
-    Returns
-    -------
-    int, samples
-
-    Examples
-    --------
-    >>> span_length(44, n_fft=2048, hop_length=512, center=True)
-    22016
-    """
-    span = (n_frames - 1) * hop_length
-    return span if center else span + n_fft
-
-
-def analysis_window(window: Window, win_length: int, n_fft: int) -> np.ndarray:
-    """A periodic window of ``win_length`` samples, zero-padded and centred to ``n_fft``.
-
-    Parameters
-    ----------
-    window : str, tuple or np.ndarray
-        Anything :func:`scipy.signal.get_window` accepts (``"hann"``, ``("kaiser", 8.0)``),
-        or the window samples themselves [shape=(win_length,) or (n_fft,)].
-    win_length : int, 0 < win_length <= n_fft
-    n_fft : int > 0
-
-    Returns
-    -------
-    np.ndarray [shape=(n_fft,)], float64 (as :func:`librosa.filters.get_window` followed
-    by :func:`librosa.util.pad_center`); read-only for a named window (it is cached).
-
-    Raises
-    ------
-    ParameterError
-        If the window is unknown or the lengths do not fit.
-    """
-    if isinstance(window, np.ndarray):
-        w = np.asarray(window, dtype=np.float64)
-        if w.ndim != 1 or len(w) not in (win_length, n_fft):
-            raise ParameterError(f"window array of shape {w.shape} must have win_length={win_length} or n_fft={n_fft} samples")
-        if len(w) == n_fft:
-            return w
-        return _pad(w, n_fft)
-    if not 0 < win_length <= n_fft:
-        raise ParameterError(f"win_length={win_length} must be in (0, n_fft={n_fft}]")
-    try:
-        return _cached_window(window, win_length, n_fft)
-    except TypeError:  # an unhashable part, e.g. ("kaiser", [8.0])
-        raise ParameterError(f"window={window!r} is not a window scipy.signal.get_window knows") from None
-
-
-@functools.lru_cache(maxsize=32)
-def _cached_window(window: str | tuple, win_length: int, n_fft: int) -> np.ndarray:
-    import scipy.signal
-
-    try:
-        w = scipy.signal.get_window(window, win_length, fftbins=True).astype(np.float64)
-    except (ValueError, TypeError) as exc:
-        raise ParameterError(f"window={window!r} is not a window scipy.signal.get_window knows: {exc}") from None
-    out = _pad(w, n_fft)
-    out.setflags(write=False)  # shared by the cache
-    return out
-
-
-def _pad(w: np.ndarray, n_fft: int) -> np.ndarray:
-    lpad = (n_fft - len(w)) // 2
-    return np.pad(w, (lpad, n_fft - len(w) - lpad))
-
-
 def window_for(params: SpectrogramParams) -> np.ndarray:
     """Analysis window of ``params``, zero-padded and centred to ``n_fft`` samples.
 
@@ -344,6 +170,32 @@ def mel_basis(params: SpectrogramParams) -> np.ndarray:
     np.ndarray [shape=(n_mels, n_fft // 2 + 1)], float64, non-negative
     """
     return _mel_basis(params.sr, params.n_fft, params.n_mels, params.fmin, params.fmax, params.htk, params.norm)
+
+
+def linear_bins_of(mel_mask: np.ndarray, params: SpectrogramParams) -> np.ndarray:
+    """Linear STFT bins under any marked mel band: where a change of the mel bands reaches.
+
+    Parameters
+    ----------
+    mel_mask : np.ndarray [shape=(n_mels, n_frames)], bool
+    params : SpectrogramParams, a mel scale
+
+    Returns
+    -------
+    np.ndarray [shape=(n_fft // 2 + 1, n_frames)], bool: bin ``k`` of frame ``m`` is True
+    when a band whose filter is non-zero at ``k`` is marked in frame ``m``.
+
+    Examples
+    --------
+    >>> from specimg import SpectrogramParams
+    >>> p = SpectrogramParams(sr=8000, n_fft=256, scale="mel", n_mels=16)
+    >>> mask = np.zeros((16, 3), dtype=bool); mask[0, 1] = True
+    >>> out = linear_bins_of(mask, p)
+    >>> out.shape, bool(out[:, 1].any()), bool(out[:, 0].any())
+    ((129, 3), True, False)
+    """
+    support = (mel_basis(params) > 0).T.astype(np.float32)
+    return (support @ np.asarray(mel_mask).astype(np.float32)) > 0
 
 
 def magnitude(y: np.ndarray, params: SpectrogramParams, *, dtype: type = np.float64) -> np.ndarray:
@@ -666,8 +518,6 @@ def mel_to_linear(M: np.ndarray, params: SpectrogramParams) -> np.ndarray:
     >>> bool(err < 1e-5)
     True
     """
-    from .params import SpectrogramParams  # spectral sits below params; this is only a check
-
     if not isinstance(params, SpectrogramParams):
         raise ParameterError(f"params={params!r} must be a SpectrogramParams")
     M = np.asarray(M)

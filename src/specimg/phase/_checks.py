@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from ..errors import ParameterError
-from ..spectral import analysis_window, stft_lengths
+from ..geometry import analysis_window, stft_lengths
 from ..typing import Window
 
 __all__ = ["as_generator", "check_magnitude", "renamed_magnitude", "stft_geometry"]

@@ -27,7 +27,7 @@ from typing import Literal, Union
 import numpy as np
 
 from ..errors import ParameterError
-from ..spectral import frame_offset, span_length
+from ..geometry import frame_offset, span_length
 from ..typing import Window
 from ._checks import as_generator, check_magnitude, renamed_magnitude, stft_geometry
 from ._pghi import pghi

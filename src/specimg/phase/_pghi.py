@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
-from ..spectral import analysis_window
+from ..geometry import analysis_window
 from ..typing import Window
 from ._checks import as_generator, check_magnitude, renamed_magnitude, stft_geometry
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..spectral import frame_offset, span_length
+from ..geometry import frame_offset, span_length
 
 __all__ = ["StftPair"]
 
