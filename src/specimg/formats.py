@@ -8,224 +8,220 @@
 * Stored phase (:mod:`specimg.stored_phase`, FORMAT.md §7): a PNG chunk ``spHS`` after the
   image data, TIFF tag 65111 of the first page, and the ``"phase"`` member of the sidecar.
 
-Every write goes to a temporary file in the destination folder that is renamed into place
-only once it is complete, so a failure never leaves a partial file behind.
+A sidecar lends its stored phase only to the image it describes (FORMAT.md §7.4): when
+the image has no metadata of its own, or when the sidecar's parameters are those embedded
+in the image. The block's bytes themselves are :mod:`specimg.stored_phase`'s.
+
+Every write is atomic (:mod:`specimg.atomic`): a failure never leaves a partial file behind.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
-import functools
+import binascii
 import json
 import os
-import re
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal
 
 import numpy as np
 import tifffile
 
-from .errors import FormatError, MissingFileError, ParameterError
+from .atomic import atomic_path, atomic_paths
+from .errors import FormatError, ParameterError, PhaseWarning
 from .image import SpectrogramImage, from_unit, pixel_dtype, pixel_max
 from .messages import shorten
 from .params import FORMAT_NAME, SpectrogramParams
-from .phase_files import PHASE_CHUNK, PHASE_TIFF_TAG, SIDECAR_PHASE, read_phase, read_sidecar, sidecar_path
-from .pictures import PNG_KEYWORD, read_picture, unit_gray, write_png
-from .stored_phase import StoredPhase
+from .pictures import PNG_KEYWORD, png_text_chunks, read_picture, read_png_chunk, unit_gray, write_png
+from .stored_phase import StoredPhase, column_crcs
 
 __all__ = [
     "save", "load", "read_metadata", "metadata_source", "read_phase", "atomic_path", "atomic_paths", "sidecar_path",
-    "image_format", "PNG_KEYWORD", "PHASE_CHUNK", "PHASE_TIFF_TAG",
+    "image_format", "PNG_KEYWORD", "PHASE_CHUNK", "PHASE_TIFF_TAG", "SIDECAR_PHASE", "read_header", "ImageHeader",
+    "phase_block", "read_sidecar",
 ]  # fmt: skip
 
 ImageFormat = Literal["png", "tiff"]
+MetadataSource = Literal["embedded", "sidecar"]
 
 #: The format version :func:`save` writes for an image without stored phase (FORMAT.md §8):
 #: version 2 only added the phase block, and version-1 readers (specimg 0.1) read these files.
 NO_PHASE_VERSION = 1
 
 
-#: The temporary name :func:`atomic_path` gives a file while it is written:
-#: ``.<name>.<8 random characters>.part`` (as :func:`tempfile.mkstemp` makes it).
-_PART_RE = r"\.[a-z0-9_]{8}\.part"
+# ---------------------------------------------------------------------------- where the stored phase is
+#: PNG chunk type of the stored phase: ancillary (s), private (p), reserved bit clear (H),
+#: unsafe to copy (S): an editor that changes the pixels must drop it.
+PHASE_CHUNK = b"spHS"
+#: TIFF tag of the stored phase (private range), type UNDEFINED, on the first page.
+PHASE_TIFF_TAG = 65111
+#: Member of the sidecar JSON object that holds the stored phase (base64).
+SIDECAR_PHASE = "phase"
+
+def sidecar_path(path: str | os.PathLike) -> Path:
+    """Path of the sidecar metadata file of image ``path``: ``<path>.json``."""
+    path = Path(path)
+    return path.with_name(path.name + ".json")
 
 
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, *, clean_stale: bool = True) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
-
-    On any exception the temporary file is removed and ``path`` is left untouched.
-    Temporary files of the same target left by an earlier, killed, writer
-    (``.<name>.xxxxxxxx.part``) are removed first, unless ``clean_stale`` is False (for
-    folders of many files whose writer sweeps them itself, such as a dataset build). An
-    ``OSError`` while writing names ``path``, not the temporary file.
-
-    Parameters
-    ----------
-    path : str or path-like
-        The file to write.
-    clean_stale : bool
-        Remove the leftover temporary files of ``path`` first.
+def read_sidecar(side: Path) -> dict:
+    """The JSON object of a sidecar file (``{}`` if it holds another JSON value).
 
     Raises
     ------
-    ParameterError
-        If ``path`` is a folder.
-    MissingFileError
-        If the folder of ``path`` does not exist.
-    OSError
-        If the file cannot be written (read-only folder, full disk), naming ``path``.
+    FormatError
+        If the file is not JSON.
+    """
+    try:
+        data = json.loads(side.read_bytes())
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise FormatError(f"sidecar {str(side)!r} is not valid JSON: {exc}") from None
+    return dict(data) if isinstance(data, dict) else {}
+
+
+def phase_block(
+    path: str | os.PathLike, params: SpectrogramParams, *, metadata: MetadataSource | None = None
+) -> tuple[bytes | None, str]:
+    """The phase block of an image file as stored (not parsed), and where it was.
+
+    Parameters
+    ----------
+    path : str or path-like, a PNG or TIFF
+    params : SpectrogramParams, the parameters the image is read with
+    metadata : {"embedded", "sidecar"} or None
+        Where ``params`` came from (:func:`specimg.formats.metadata_source`); None when
+        they were given by the caller.
+
+    Returns
+    -------
+    block : bytes or None
+        The chunk or tag of the image; else the sidecar's ``"phase"`` member when the
+        sidecar describes this image (``metadata == "sidecar"``, or its parameters equal
+        ``params``); else None.
+    source : str
+        What the block is, for messages ("" when None).
+
+    Raises
+    ------
+    FormatError
+        If the image's chunk or tag cannot be read, or the sidecar that holds this
+        image's metadata is not JSON or its phase is not base64.
 
     Examples
     --------
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> target = Path(tempfile.mkdtemp()) / "a.txt"
-    >>> with atomic_path(target) as tmp:
-    ...     _ = tmp.write_text("hello")
-    >>> target.read_text()
-    'hello'
+    >>> import tempfile, numpy as np, specimg
+    >>> img = specimg.encode(np.sin(np.arange(4000) / 3), 8000, n_fft=256, store_phase=True)
+    >>> path = specimg.save(img, Path(tempfile.mkdtemp()) / "a.png")
+    >>> block, source = phase_block(path, img.params, metadata="embedded")
+    >>> block == img.phase.to_bytes(), source.startswith("the phase chunk")
+    (True, True)
     """
-    with atomic_paths(path, clean_stale=clean_stale) as (tmp,):
-        yield tmp
+    path = Path(path)
+    name = repr(str(path))
+    with open(path, "rb") as fh:
+        tiff = fh.read(4) in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+    if tiff:
+        try:
+            with tifffile.TiffFile(path) as tif:
+                tag = tif.pages[0].tags.get(PHASE_TIFF_TAG)  # type: ignore[union-attr]
+                value = None if tag is None else tag.value
+        except Exception as exc:  # a TIFF tifffile cannot parse was refused by read_picture already
+            raise FormatError(f"{name}: its phase tag cannot be read: {exc}") from None
+        if value is not None:
+            return bytes(value), f"the phase tag of {name}"
+    else:
+        block = read_png_chunk(path, PHASE_CHUNK)
+        if block is not None:
+            return block, f"the phase chunk of {name}"
+    side = sidecar_path(path)
+    if not side.is_file():
+        return None, ""
+    what = f"the phase in sidecar {str(side)!r}"
+    if metadata == "sidecar":  # the sidecar is this image's metadata: its phase goes with it
+        member = read_sidecar(side).get(SIDECAR_PHASE)
+    else:  # a sidecar beside an image read with other metadata: only if it describes the same image
+        member = _matching_member(side, params)
+    if member is None:
+        return None, ""
+    try:
+        return base64.b64decode(str(member), validate=True), what
+    except (binascii.Error, ValueError):
+        raise FormatError(f"{what} is not base64") from None
 
 
-@contextlib.contextmanager
-def atomic_paths(*paths: str | os.PathLike, clean_stale: bool = True) -> Iterator[tuple[Path, ...]]:
-    """Yield one temporary path beside each of ``paths``; rename them all into place on success.
+def _matching_member(side: Path, params: SpectrogramParams) -> object:
+    """The sidecar's phase member if its parameters are ``params``, else None (also for an unreadable sidecar)."""
+    try:
+        data = read_sidecar(side)
+        member = data.get(SIDECAR_PHASE)
+        if member is None or SpectrogramParams.from_dict(data) != params:
+            return None
+    except FormatError:
+        return None
+    return member
 
-    Every target is checked and every temporary file created before the body runs; after
-    it, the files are renamed one by one, and if a rename fails, the targets already
-    replaced get their earlier content back. So either all of ``paths`` are replaced or
-    none is (an image and its sidecar, say); a crash between two renames (SIGKILL) may
-    still leave the first new and the second old.
+
+def read_phase(
+    path: str | os.PathLike,
+    params: SpectrogramParams,
+    n_frames: int,
+    *,
+    metadata: MetadataSource | None = None,
+    pixels: np.ndarray | None = None,
+    stored: tuple[bytes | None, str] | None = None,
+) -> StoredPhase | None:
+    """The stored phase of an image file, or None if it carries none or it is damaged (then with a warning).
 
     Parameters
     ----------
-    *paths : str or path-like
-        The files to write, distinct.
-    clean_stale : bool
-        Remove leftover temporary files of the same targets first (see :func:`atomic_path`).
+    path : str or path-like, an image written by :func:`specimg.save`
+    params : SpectrogramParams, of the image
+    n_frames : int, its columns
+    metadata : {"embedded", "sidecar"} or None
+        Where ``params`` came from (see :func:`phase_block`).
+    pixels : np.ndarray, optional
+        The image's pixels. A phase lent by a sidecar to an image with other metadata
+        (see :func:`phase_block`) whose column CRCs match none of these pixels' columns
+        belongs to another picture and is ignored.
+    stored : tuple or None
+        :func:`phase_block`'s answer when it was read already (:func:`read_header`).
 
-    Raises
-    ------
-    ParameterError, MissingFileError, OSError
-        As :func:`atomic_path`, before any target is touched.
+    Returns
+    -------
+    StoredPhase or None
+
+    Warns
+    -----
+    PhaseWarning
+        If the block is damaged (bad CRC, truncated, not a phase block) or belongs to
+        another image (wrong shape); the image then loads without phase.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, specimg
+    >>> img = specimg.encode(np.sin(np.arange(4000) / 3), 8000, n_fft=256, store_phase=True)
+    >>> path = specimg.save(img, Path(tempfile.mkdtemp()) / "a.png")
+    >>> read_phase(path, img.params, img.n_frames).bits
+    16
     """
-    targets = [Path(p) for p in paths]
-    for target in targets:
-        if target.is_dir():
-            raise ParameterError(f"{str(target)!r} is a folder; give a file name to write")
-        if not target.parent.exists():
-            raise MissingFileError(f"output folder {str(target.parent)!r} does not exist; create it first")
-    temps: list[str] = []
     try:
-        for target in targets:
-            if clean_stale:
-                _remove_stale(target)
-            fd, tmp = _writable(target, functools.partial(tempfile.mkstemp, prefix=f".{target.name}.", suffix=".part",
-                                                          dir=target.parent))  # fmt: skip
-            os.close(fd)
-            temps.append(tmp)
-        try:
-            yield tuple(Path(t) for t in temps)
-        except OSError as exc:
-            if exc.errno is not None and (exc.filename is None or str(exc.filename) in temps):
-                failed = targets[temps.index(str(exc.filename))] if exc.filename is not None else targets[0]
-                raise _naming(exc, failed) from None
-            raise
-        mode = 0o666 & ~_umask()  # mkstemp makes 0600; give what open() would
-        for tmp in temps:
-            os.chmod(tmp, mode)
-        _replace_all(temps, targets)
-    finally:
-        for tmp in temps:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        block, source = phase_block(path, params, metadata=metadata) if stored is None else stored
+        if block is None:
+            return None
+        phase = StoredPhase.from_bytes(block, params, n_frames, source=source)
+        if pixels is not None and metadata != "sidecar" and source.startswith("the phase in sidecar"):
+            if not np.any((column_crcs(pixels, params) == phase.crc) & phase.present.any(axis=1)):
+                return None  # the sidecar's parameters match, but it was written for another picture
+        return phase
+    except FormatError as exc:
+        message = f"{exc}; the stored phase is ignored and the audio will be reconstructed"
+        warnings.warn(message, PhaseWarning, stacklevel=3)
+        return None
 
 
-def _replace_all(temps: list[str], targets: list[Path]) -> None:
-    """Rename every temporary file onto its target; on a failure, put back the targets already replaced."""
-    backups: list[tuple[Path, str | None]] = []  # (target, link to its earlier content or None if there was none)
-    try:
-        for i, (tmp, target) in enumerate(zip(temps, targets)):
-            backup = None
-            if i < len(targets) - 1 and os.path.lexists(target):  # the last one needs no way back
-                backup = _writable(target, functools.partial(_link_aside, target))
-            backups.append((target, backup))
-            _writable(target, functools.partial(os.replace, tmp, target))
-    except BaseException:
-        for target, backup in backups[:-1]:  # the last one failed: it was not replaced
-            with contextlib.suppress(OSError):
-                if backup is None:
-                    os.unlink(target)
-                else:
-                    os.replace(backup, target)
-        raise
-    finally:
-        for _, backup in backups:
-            if backup is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(backup)
-
-
-def _link_aside(target: Path) -> str:
-    """A second name for ``target`` (a hard link, a copy of a symlink, or a copy), beside it."""
-    fd, aside = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    os.unlink(aside)
-    if target.is_symlink():
-        os.symlink(os.readlink(target), aside)
-    else:
-        try:
-            os.link(target, aside)
-        except OSError:
-            shutil.copy2(target, aside)
-    return aside
-
-
-_T = TypeVar("_T")
-
-
-def _writable(target: Path, action: Callable[[], _T]) -> _T:
-    """``action()``, with an ``OSError`` it raises naming ``target`` rather than a temporary file."""
-    try:
-        return action()
-    except OSError as exc:
-        raise _naming(exc, target) from None
-
-
-def _naming(exc: OSError, target: Path) -> OSError:
-    """An ``OSError`` of the same type and errno as ``exc``, whose message names ``target``."""
-    message = f"cannot write {str(target)!r}: {exc.strerror or exc}"
-    try:
-        return type(exc)(exc.errno, message)
-    except Exception:  # a subclass with another constructor
-        return OSError(exc.errno, message)
-
-
-def _remove_stale(target: Path) -> None:
-    """Delete the temporary files of ``target`` that an interrupted writer left."""
-    pattern = re.compile(re.escape(f".{target.name}") + _PART_RE + "$")
-    try:
-        names = [name for name in os.listdir(target.parent) if pattern.match(name)]
-    except OSError:
-        return
-    for name in names:
-        with contextlib.suppress(OSError):
-            os.unlink(target.parent / name)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
+# ---------------------------------------------------------------------------- images
 def image_format(path: Path) -> ImageFormat:
     """Container of an image path from its extension; ParameterError if unknown."""
     suffix = path.suffix.lower()
@@ -381,29 +377,10 @@ def _read_image(
     return picture.pixels, text, picture.n_pages
 
 
-def _png_text_chunks(path: Path, keyword: str = PNG_KEYWORD) -> int:
-    """How many tEXt/zTXt/iTXt chunks named ``keyword`` a PNG holds before its image data.
-
-    Pillow keeps only the last of two chunks with one keyword; this walks the chunk
-    headers (a seek per chunk, up to the first IDAT) to see them all. 0 for a non-PNG.
-    """
-    key = keyword.encode("latin-1") + b"\0"
-    count = 0
-    with open(path, "rb") as f:
-        if f.read(8) != b"\x89PNG\r\n\x1a\n":
-            return 0
-        while len(head := f.read(8)) == 8 and head[4:] not in (b"IDAT", b"IEND"):
-            length = int.from_bytes(head[:4], "big")
-            n = min(length, len(key)) if head[4:] in (b"tEXt", b"zTXt", b"iTXt") else 0
-            count += n == len(key) and f.read(n) == key
-            f.seek(length - n + 4, os.SEEK_CUR)  # the rest of the data, then the CRC
-    return count
-
-
 def _params_from(path: Path, text: str | None) -> tuple[SpectrogramParams | None, Literal["embedded", "sidecar"] | None]:
-    if text is not None and _png_text_chunks(path) > 1:
+    if text is not None and png_text_chunks(path) > 1:
         raise FormatError(
-            f"{str(path)!r} holds {_png_text_chunks(path)} {PNG_KEYWORD!r} text chunks; a specimg PNG holds one "
+            f"{str(path)!r} holds {png_text_chunks(path)} {PNG_KEYWORD!r} text chunks; a specimg PNG holds one "
             "(FORMAT.md): which one is right cannot be told, so the file is refused"
         )
     if text is not None:
@@ -439,8 +416,116 @@ def metadata_source(path: str | os.PathLike) -> Literal["embedded", "sidecar"] |
     return _params_from(path, _read_image(path, pixels=False)[1])[1]
 
 
-def load(
+@dataclass(frozen=True, eq=False)
+class ImageHeader:
+    """What an image file's headers say, read before any pixel (:func:`read_header`).
+
+    Attributes
+    ----------
+    path : Path
+    params : SpectrogramParams or None
+        The parameters its pixels will be read with: embedded, from the sidecar, the
+        ``params`` given, or those of ``like``; None when there are none.
+    found : SpectrogramParams or None
+        The parameters the file itself carries (embedded or sidecar).
+    found_in : {"embedded", "sidecar"} or None
+        Where ``found`` came from.
+    size : tuple of int
+        (n_pages, height, width) from the picture's header.
+    given, like : the ``params`` and ``like`` given to :func:`read_header`.
+    stored : tuple (bytes or None, str) or None
+        The phase block as stored and where it was (:func:`phase_block`), read with the
+        header; None when it was not read (no parameters, or ``like`` given).
+    """
+
+    path: Path
+    params: SpectrogramParams | None
+    found: SpectrogramParams | None
+    found_in: MetadataSource | None
+    size: tuple[int, int, int]
+    given: SpectrogramParams | None = None
+    like: SpectrogramImage | SpectrogramParams | str | os.PathLike | None = None
+    stored: tuple[bytes | None, str] | None = None
+
+    @property
+    def has_phase(self) -> bool:
+        """Whether a stored phase may come: a block was found, or ``like`` may lend one."""
+        return self.like is not None or (self.stored is not None and self.stored[0] is not None)
+
+    @property
+    def n_frames(self) -> int:
+        """Columns of the picture: its STFT frames."""
+        return int(self.size[2])
+
+
+def read_header(
     path: str | os.PathLike,
+    *,
+    params: SpectrogramParams | None = None,
+    like: SpectrogramImage | SpectrogramParams | str | os.PathLike | None = None,
+) -> ImageHeader:
+    """The headers and parameters of an image file, without its pixels; checked against each other.
+
+    Parameters
+    ----------
+    path : str or path-like, a PNG or TIFF
+    params, like : as :func:`load`
+
+    Returns
+    -------
+    ImageHeader
+        Pass it to :func:`load` to read the pixels (the header is then not read again).
+
+    Raises
+    ------
+    MissingFileError, FormatError, ParameterError
+        As :func:`load`, for what the headers show (a size that contradicts the
+        metadata, invalid metadata, an argument of the wrong type).
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, specimg
+    >>> img = specimg.encode(np.sin(np.arange(4000) / 3), 8000, n_fft=256)
+    >>> header = read_header(specimg.save(img, Path(tempfile.mkdtemp()) / "a.png"))
+    >>> header.n_frames == img.n_frames, header.found_in
+    (True, 'embedded')
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ParameterError(f"path={shorten(path)} must be a str or path-like image file name")
+    if params is not None and not isinstance(params, SpectrogramParams):
+        raise ParameterError(
+            f"params={shorten(params)} must be a SpectrogramParams (from a dict: SpectrogramParams(**d))"
+        )
+    if like is not None and not isinstance(like, (SpectrogramImage, SpectrogramParams, str, os.PathLike)):
+        raise ParameterError(f"like={shorten(like)} must be a SpectrogramImage, SpectrogramParams or image path")
+    path = Path(path)
+    # the header first: its size must agree with the metadata before any pixel is decoded
+    # (a 2 MB PNG can claim 32768×32768 pixels; read_picture bounds the decode's memory)
+    header = read_picture(path, pixels=False)
+    found, found_in = _params_from(path, header.text if header.n_pages is None else _ours(header.text))
+    expected_params = found or params
+    if like is not None:
+        expected_params = found or params or _params_of(like)
+    stored = None
+    if isinstance(expected_params, SpectrogramParams):
+        _check_header_size(path, header.size, expected_params, edited=like is not None)
+        if like is None:
+            stored = _stored_block(path, expected_params, found_in)
+    return ImageHeader(path, expected_params, found, found_in, header.size, params, like, stored)
+
+
+def _stored_block(path: Path, params: SpectrogramParams, found_in: MetadataSource | None) -> tuple[bytes | None, str]:
+    """:func:`phase_block`, with a block that cannot be read warned about and taken as none."""
+    try:
+        return phase_block(path, params, metadata=found_in)
+    except FormatError as exc:
+        message = f"{exc}; the stored phase is ignored and the audio will be reconstructed"
+        warnings.warn(message, PhaseWarning, stacklevel=4)
+        return None, ""
+
+
+def load(
+    path: str | os.PathLike | ImageHeader,
     *,
     params: SpectrogramParams | None = None,
     like: SpectrogramImage | SpectrogramParams | str | os.PathLike | None = None,
@@ -452,9 +537,10 @@ def load(
 
     Parameters
     ----------
-    path : str or path-like
+    path : str, path-like or ImageHeader
         PNG or TIFF written by :func:`save`, or any grayscale image Pillow reads when
-        ``params`` or ``like`` is given.
+        ``params`` or ``like`` is given; or its :func:`read_header` (then ``params`` and
+        ``like`` are those given to it, and the header is not read again).
     params : SpectrogramParams, optional
         Parameters to use for a file that carries none.
     like : SpectrogramImage, SpectrogramParams or path, optional
@@ -491,61 +577,47 @@ def load(
     ParameterError
         If an argument has the wrong type (``params`` not a SpectrogramParams, say).
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise ParameterError(f"path={shorten(path)} must be a str or path-like image file name")
-    if params is not None and not isinstance(params, SpectrogramParams):
-        raise ParameterError(
-            f"params={shorten(params)} must be a SpectrogramParams (from a dict: SpectrogramParams(**d))"
-        )
-    if like is not None and not isinstance(like, (SpectrogramImage, SpectrogramParams, str, os.PathLike)):
-        raise ParameterError(f"like={shorten(like)} must be a SpectrogramImage, SpectrogramParams or image path")
-    path = Path(path)
-    # the header first: its size must agree with the metadata before any pixel is decoded
-    # (a 2 MB PNG can claim 32768×32768 pixels; read_picture bounds the decode's memory)
-    header = read_picture(path, pixels=False)
-    found, found_in = _params_from(path, header.text if header.n_pages is None else _ours(header.text))
-    expected_params = found or params
-    if like is not None:
-        expected_params = found or params or _params_of(like)
-    if isinstance(expected_params, SpectrogramParams):
-        _check_header_size(path, header.size, expected_params, edited=like is not None)
-    pixels, _, n_pages = _read_image(path, pixels=True, any_mode=like is not None)
+    header = path if isinstance(path, ImageHeader) else read_header(path, params=params, like=like)
+    file, params, like = header.path, header.given, header.like
+    found, found_in, expected_params = header.found, header.found_in, header.params
+    pixels, _, n_pages = _read_image(file, pixels=True, any_mode=like is not None)
     assert pixels is not None
     if like is not None:
         assert expected_params is not None
         template = expected_params
         # the source depth tells decode(phase_from=) how coarse "unchanged" pixels may be
         source_bits = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16}.get(pixels.dtype, 32)
-        edits = template.edits + ({"op": "external", "file": path.name, "bit_depth": source_bits},)
-        coerced = _coerce_pixels(pixels, template, path)
+        edits = template.edits + ({"op": "external", "file": file.name, "bit_depth": source_bits},)
+        coerced = _coerce_pixels(pixels, template, file)
         out = SpectrogramImage(coerced, template.replace(edits=edits))
-        own = read_phase(path, out.params, out.n_frames, metadata=found_in, pixels=out.pixels)
+        own = read_phase(file, out.params, out.n_frames, metadata=found_in, pixels=out.pixels)
         return out.replace(phase=_like_phase(like, out, source_bits) or own)
     if found is None:
         if params is None:
             raise FormatError(
-                f"{str(path)!r} carries no specimg metadata and has no sidecar "
-                f"{sidecar_path(path).name!r}; pass params=SpectrogramParams(...) or like=<original image> "
+                f"{str(file)!r} carries no specimg metadata and has no sidecar "
+                f"{sidecar_path(file).name!r}; pass params=SpectrogramParams(...) or like=<original image> "
                 "(CLI: --params FILE.json or --like ORIGINAL.png)"
             )
         found = params
         expected = pixel_dtype(found.bit_depth)
         if pixels.dtype != expected:
             raise FormatError(
-                f"{str(path)!r} has {pixels.dtype} pixels but params.bit_depth={found.bit_depth}; "
+                f"{str(file)!r} has {pixels.dtype} pixels but params.bit_depth={found.bit_depth}; "
                 f"pass params with bit_depth matching the file, or like=<original image> to convert"
             )
     if n_pages is not None and n_pages > 1 and n_pages != found.n_channels:
         raise FormatError(
-            f"{str(path)!r} has {n_pages} pages but n_channels={found.n_channels}; a specimg TIFF holds one "
+            f"{str(file)!r} has {n_pages} pages but n_channels={found.n_channels}; a specimg TIFF holds one "
             "page per channel (FORMAT.md §3)"
         )
     if n_pages == 1 and found.n_channels > 1:
         raise FormatError(
-            f"{str(path)!r} has 1 page but n_channels={found.n_channels}; a specimg TIFF holds one page per "
+            f"{str(file)!r} has 1 page but n_channels={found.n_channels}; a specimg TIFF holds one page per "
             "channel (FORMAT.md §3)"
         )
-    return SpectrogramImage(pixels, found, read_phase(path, found, pixels.shape[1], metadata=found_in, pixels=pixels))
+    phase = read_phase(file, found, pixels.shape[1], metadata=found_in, pixels=pixels, stored=header.stored)
+    return SpectrogramImage(pixels, found, phase)
 
 
 def _like_phase(

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import FormatError, ParameterError
-from .params import SpectrogramParams
+from .params import SpectrogramParams, stack_channels, unstack_channels
 from .spectral import from_db, to_db
 from .stored_phase import StoredPhase
 
@@ -45,6 +45,7 @@ __all__ = [
     "unit_to_db",
     "db_to_pixels",
     "pixels_to_db",
+    "pixel_cells",
     "stack_channels",
     "unstack_channels",
 ]
@@ -271,39 +272,38 @@ def pixels_to_db(pixels: np.ndarray, params: SpectrogramParams) -> np.ndarray:
     return params.db_min + np.clip(p / p_max, 0.0, 1.0) * (params.db_max - params.db_min)
 
 
-def stack_channels(channels: np.ndarray, params: SpectrogramParams) -> np.ndarray:
-    """(n_channels, n_bins, n_frames) in bin order → the 2-D image rows of the file.
+def pixel_cells(pixels: np.ndarray, params: SpectrogramParams) -> tuple[np.ndarray, np.ndarray]:
+    """Lowest and highest calibrated magnitude each pixel stands for: its value ± half a step.
 
-    Channels are stacked vertically, channel 0 on top; each is flipped when ``params.flip``.
+    The floor pixel stands for anything from 0; the top pixel for anything above its lower
+    edge. The step is that of the coarsest depth the pixels went through: an 8-bit export
+    read back with ``load(like=)`` (an ``"external"`` edit with ``bit_depth`` 8) is only
+    known to 8 bits.
 
     Parameters
     ----------
-    channels : np.ndarray [shape=(n_channels, n_bins, n_frames)], bins in ascending frequency
+    pixels : np.ndarray [shape=(n_bins, n_frames)], one channel's pixels in bin order
     params : SpectrogramParams
 
     Returns
     -------
-    np.ndarray [shape=(n_channels * n_bins, n_frames)], C-contiguous, same dtype
+    lo, hi : np.ndarray [shape=pixels.shape], float32, calibrated linear magnitude
+        (``hi`` is ``inf`` at the top pixel).
+
+    Examples
+    --------
+    >>> p = SpectrogramParams(sr=8000, bit_depth=8, db_min=-100.0, db_max=0.0)
+    >>> lo, hi = pixel_cells(np.array([[0, 128, 255]], dtype=np.uint8), p)
+    >>> lo[0, 0], bool(np.isinf(hi[0, 2])), bool(lo[0, 1] < hi[0, 1])
+    (np.float32(0.0), True, True)
     """
-    if params.flip:
-        channels = channels[:, ::-1, :]
-    return np.ascontiguousarray(channels.reshape(-1, channels.shape[-1]))
-
-
-def unstack_channels(pixels: np.ndarray, params: SpectrogramParams) -> np.ndarray:
-    """2-D image rows → (n_channels, n_bins, n_frames) in bin order (a view, no copy).
-
-    Parameters
-    ----------
-    pixels : np.ndarray [shape=(n_channels * n_bins, n_frames)], the rows of the file
-    params : SpectrogramParams
-
-    Returns
-    -------
-    np.ndarray [shape=(n_channels, n_bins, n_frames)], a view of ``pixels``
-    """
-    channels = pixels.reshape(params.n_channels, params.n_bins, pixels.shape[-1])
-    return channels[:, ::-1, :] if params.flip else channels
+    db = pixels_to_db(pixels, params)
+    span = params.db_max - params.db_min
+    depths = [e.get("bit_depth") for e in params.edits if e.get("op") == "external"]
+    half = max([db_step(params)] + [span / pixel_max(d) for d in depths if d in (8, 16)]) / 2
+    lo = np.where(db > params.db_min, from_db(db - half, params.ref), 0.0).astype(np.float32)
+    hi = np.where(db < params.db_max, from_db(db + half, params.ref), np.inf).astype(np.float32)
+    return lo, hi
 
 
 @dataclass(frozen=True, eq=False)

@@ -39,7 +39,7 @@ from .resources import check_memory, picture_bytes
 
 __all__ = [
     "PNG_KEYWORD", "MAX_PIXELS", "Picture", "PictureSource", "read_picture", "read_gray", "to_gray", "unit_gray",
-    "picture_size", "write_png", "read_png_chunk", "BT601",
+    "picture_size", "write_png", "read_png_chunk", "png_text_chunks", "BT601",
 ]  # fmt: skip
 
 #: Largest picture read, in pixels over all pages: 2³¹ (4 GiB of 16-bit pixels; a
@@ -454,6 +454,34 @@ def write_png(
         info.add(chunk_type, data, after_idat=True)
     options = {} if compress_level is None else {"compress_level": compress_level}
     Image.fromarray(a).save(target, format="PNG", pnginfo=info, optimize=False, **options)
+
+
+def png_text_chunks(path: str | os.PathLike[str], keyword: str = PNG_KEYWORD) -> int:
+    """How many tEXt/zTXt/iTXt chunks named ``keyword`` a PNG holds before its image data.
+
+    Pillow keeps only the last of two chunks with one keyword; this walks the chunk
+    headers (a seek per chunk, up to the first IDAT) to see them all. 0 for a non-PNG.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from PIL import Image
+    >>> path = tempfile.mkdtemp() + "/a.png"
+    >>> Image.new("L", (2, 2)).save(path)
+    >>> png_text_chunks(path)
+    0
+    """
+    key = keyword.encode("latin-1") + b"\0"
+    count = 0
+    with open(path, "rb") as f:
+        if f.read(8) != b"\x89PNG\r\n\x1a\n":
+            return 0
+        while len(head := f.read(8)) == 8 and head[4:] not in (b"IDAT", b"IEND"):
+            length = int.from_bytes(head[:4], "big")
+            n = min(length, len(key)) if head[4:] in (b"tEXt", b"zTXt", b"iTXt") else 0
+            count += n == len(key) and f.read(n) == key
+            f.seek(length - n + 4, os.SEEK_CUR)  # the rest of the data, then the CRC
+    return count
 
 
 def read_png_chunk(path: str | os.PathLike[str], chunk_type: bytes) -> bytes | None:

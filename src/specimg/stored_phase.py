@@ -15,7 +15,10 @@ mel images), with three things that say where it still belongs to the picture:
   found: its bins are not held.
 
 :func:`specimg.decode` holds the bins that are present, valid and in an unchanged column
-at the stored phase and reconstructs only the others, starting from the stored phase.
+at the stored phase and reconstructs only the others, starting from the stored phase (the
+arithmetic is :func:`specimg.phase.rebuild`'s). This module holds the data and its byte
+layout only; where the bytes sit in a file (PNG chunk, TIFF tag, sidecar) is
+:mod:`specimg.formats`'.
 
 The block travels as bytes (:meth:`StoredPhase.to_bytes`, :meth:`StoredPhase.from_bytes`):
 a 16-byte header, then one zlib stream holding the two bit masks, the column CRCs and the
@@ -31,7 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import FormatError, ParameterError
-from .params import SpectrogramParams
+from .params import SpectrogramParams, unstack_channels
+from .spectral import linear_bins_of
 
 __all__ = [
     "StoredPhase", "PHASE_BITS", "BLOCK_MAGIC", "column_crcs", "phase_block_bytes", "pack_codes", "unpack_codes",
@@ -182,7 +186,7 @@ class StoredPhase:
     See Also
     --------
     specimg.encode : ``store_phase=True`` makes one; FORMAT.md §7 gives the stored block.
-    specimg.phase.phase_locked : the decode of the bins it holds.
+    specimg.phase.rebuild : the decode of the bins it holds (``KnownPhase``).
 
     Examples
     --------
@@ -276,56 +280,6 @@ class StoredPhase:
         same = column_crcs(pixels, params) == self.crc
         return self.present & self.valid & same[:, np.newaxis, :]
 
-    def decode_channel(
-        self, S: np.ndarray, pixels: np.ndarray, channel: int, held: np.ndarray, params: SpectrogramParams, *,
-        n_iter: int, length: int,
-    ) -> np.ndarray:
-        """Audio of one channel of an image from its pixels and the stored phase.
-
-        Phase-locked reconstruction (:func:`specimg.phase.phase_locked`): the held bins
-        keep their stored phase, and what is not known exactly is their magnitude (a pixel
-        is a quantisation cell; under a mel band the linear magnitude is unknown). Each iteration takes the STFT of the ISTFT
-        (the closest consistent spectrogram), brings its magnitude back into what the
-        pixels allow (linear: the pixel's cell, ±half a step in dB, unbounded above
-        ``db_max``; mel: the stored bands, :func:`specimg.spectral.match_mel`) and puts the
-        stored phase back on the held bins; the other bins (edited, or never stored) keep
-        the phase the STFT gave them, as in Griffin-Lim, starting from the stored one.
-
-        Measured on the corpus (benchmarks/stored_phase.py, median spectral convergence):
-        8-bit pictures −55 dB, against −43 dB with the phase held at the pixel magnitude
-        and −30 dB without phase; mel images −41 dB (−34 … −64) against −18 dB without.
-
-        Parameters
-        ----------
-        S : np.ndarray [shape=(n_bins, n_frames)], the channel's calibrated magnitude (linear or mel)
-        pixels : np.ndarray [shape=(n_bins, n_frames)], the channel's pixels in bin order
-        channel : int
-        held : np.ndarray [shape=(n_fft // 2 + 1, n_frames)], bool, the channel's part of :meth:`held`
-        params : SpectrogramParams, of the image
-        n_iter : int >= 0
-        length : int, output samples
-
-        Returns
-        -------
-        np.ndarray [shape=(length,)], float32
-        """
-        from .phase import phase_locked
-        from .spectral import match_mel, mel_to_linear
-
-        if params.scale == "mel":
-            A = mel_to_linear(S, params).astype(np.float32)
-
-            def bound(mag: np.ndarray) -> np.ndarray:
-                return match_mel(mag, S, params).astype(np.float32)
-        else:
-            A = np.asarray(S, dtype=np.float32)
-            lo, hi = _pixel_cell(pixels, params)
-
-            def bound(mag: np.ndarray) -> np.ndarray:
-                return np.clip(mag, lo, hi)
-
-        return phase_locked(A, self.angle(channel), params, held=held, bound=bound, n_iter=n_iter, length=length)
-
     # ------------------------------------------------------------------ edits
     def rebase(
         self, before: np.ndarray, after: np.ndarray, params: SpectrogramParams, *, tolerance: float = 0.0
@@ -346,15 +300,10 @@ class StoredPhase:
             ``valid`` cleared where a pixel changed (for mel images: every linear bin under
             a changed band) or the column no longer matched its CRC; CRCs of ``after``.
         """
-        from .image import unstack_channels
-
         diff = np.abs(before.astype(np.float64) - after.astype(np.float64)) > tolerance
         changed = unstack_channels(diff, params)
         if params.scale == "mel":  # a linear bin changed if any mel band over it changed
-            from .spectral import mel_basis
-
-            support = (mel_basis(params) > 0).T.astype(np.float32)
-            changed = np.stack([(support @ ch.astype(np.float32)) > 0 for ch in changed])
+            changed = np.stack([linear_bins_of(ch, params) for ch in changed])
         stale = (column_crcs(before, params) != self.crc)[:, np.newaxis, :]
         valid = self.valid & ~changed & ~stale
         return StoredPhase(self.codes, self.present, valid, column_crcs(after, params), self.bits)
@@ -461,21 +410,3 @@ class StoredPhase:
             f"valid={np.count_nonzero(self.valid) / n:.1%})"
         )
 
-
-def _pixel_cell(pixels: np.ndarray, params: SpectrogramParams) -> tuple[np.ndarray, np.ndarray]:
-    """Lowest and highest calibrated magnitude each pixel stands for (float32): its value ± half a step.
-
-    The floor pixel stands for anything from 0; the top pixel for anything above its lower
-    edge. The step is that of the coarsest depth the pixels went through: an 8-bit export
-    read back with ``load(like=)`` is only known to 8 bits.
-    """
-    from .image import db_step, pixel_max, pixels_to_db
-    from .spectral import from_db
-
-    db = pixels_to_db(pixels, params)
-    span = params.db_max - params.db_min
-    depths = [e.get("bit_depth") for e in params.edits if e.get("op") == "external"]
-    half = max([db_step(params)] + [span / pixel_max(d) for d in depths if d in (8, 16)]) / 2
-    lo = np.where(db > params.db_min, from_db(db - half, params.ref), 0.0).astype(np.float32)
-    hi = np.where(db < params.db_max, from_db(db + half, params.ref), np.inf).astype(np.float32)
-    return lo, hi

@@ -201,9 +201,6 @@ def prepare_planes(
     return [if_values(v, params, name=name) for v in planes]
 
 
-# Peak bytes of the IF integration (if_to_phase, float64) per linear bin and frame, measured
-# at 3000 frames of n_fft 2048 (109), on top of decode's own budget.
-_IF_BYTES_PER_BIN = 112
 
 
 def decode_tile(
@@ -212,7 +209,8 @@ def decode_tile(
 ) -> np.ndarray:  # fmt: skip
     """One tile and its IF plane (values in row order) → audio: the IF integrated to a phase
     (:func:`specimg.phase.if_to_phase` on the mel → linear magnitude), then polished by
-    :func:`specimg.decode` (the joint mel decode) from that phase.
+    the joint mel decode from that phase (:class:`specimg.decoding.IFPlaneSource`, the
+    same plan as :func:`specimg.decode`).
 
     The integrated phase is a start, not held: one IF value per mel band is close to the
     phase advance of the bins under narrow bands only (0.1–0.3 rad per frame off below
@@ -241,22 +239,8 @@ def decode_tile(
     ResourceError
         If the integration and the decode need more than the memory budget.
     """
-    from ..codec import decode
+    from ..decoding import plan, run
     from ..image import SpectrogramImage
-    from ..phase import if_to_phase
-    from ..resources import check_memory, decode_bytes
-    from ..spectral import mel_to_linear
 
-    n_frames = pixels.shape[-1]
-    need = decode_bytes(params.n_fft, n_frames, n_rows=params.n_bins, length=params.output_length(n_frames))
-    check_memory(
-        need + _IF_BYTES_PER_BIN * (params.n_fft // 2 + 1) * n_frames,
-        f"decode with the IF plane (n_fft={params.n_fft}, {n_frames} frames)",
-        "decode the tiles one by one (without stitch) or fewer at a time",
-    )
-    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     img = SpectrogramImage(pixels, params)
-    M = img.channel_magnitude(0)
-    S = mel_to_linear(M, params) if params.scale == "mel" else M
-    phi = if_to_phase(plane, np.maximum(S, 0.0), params, rng=gen)
-    return decode(img, quality=quality, n_iter=n_iter, init=phi, rng=gen)[0]
+    return run(plan(img, quality=quality, n_iter=n_iter, rng=rng, if_plane=plane))[0]

@@ -12,7 +12,8 @@ units of :func:`librosa.stft` (not calibrated).
 Layout: ``_stft`` (the STFT/ISTFT pair), ``_pghi``, ``_gla`` (fast/accelerated
 Griffin-Lim and RAAR, blocks), ``_reconstruct`` (quality presets), ``_if``
 (instantaneous-frequency planes), ``_mel`` (joint mel decode), ``_locked`` (phase-locked
-reconstruction: the phase known, the magnitude refined), ``_kernels`` (numba loops, imported on first use so
+reconstruction: the phase known, the magnitude refined), ``_rebuild`` (one channel of a
+picture: chooses among the above from what is known of the phase), ``_kernels`` (numba loops, imported on first use so
 that importing this package does not import numba).
 
 References
@@ -34,6 +35,7 @@ from ._if import if_scale, if_to_phase, phase_to_if
 from ._locked import Bound, phase_locked
 from ._mel import MEL_ITERATIONS, mel_iterations, mel_refiner, mel_start
 from ._pghi import gaussian_tfr, pghi
+from ._rebuild import KnownPhase, locked_fits, rebuild
 from ._reconstruct import PRESET_METHODS, QUALITY_PRESETS, Quality, reconstruct, resolve_quality
 from ._stft import StftPair
 
@@ -42,6 +44,9 @@ __all__ = [
     "pghi",
     "griffin_lim",
     "reconstruct",
+    "rebuild",
+    "KnownPhase",
+    "locked_fits",
     "resolve_quality",
     "QUALITY_PRESETS",
     "PRESET_METHODS",

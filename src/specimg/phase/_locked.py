@@ -9,7 +9,7 @@ spectrogram), brings its magnitude back into what is known of it (``bound``), pu
 known phase back on the held bins, and lets the other bins keep the phase the STFT gave
 them (as Griffin-Lim does).
 
-Measured (:meth:`specimg.stored_phase.StoredPhase.decode_channel`, ``benchmarks/stored_phase.py``,
+Measured (:func:`specimg.phase.rebuild`, ``benchmarks/stored_phase.py``,
 median spectral convergence on the corpus): 8-bit pictures with their 16-bit phase −55 dB
 against −43 dB with the phase held at the pixel magnitude; mel images −41 dB against
 −18 dB without phase. It needs an accurate phase: held at the phase integrated from a mel
