@@ -165,7 +165,7 @@ def run_sh_block(example: Example) -> None:
             if result.exception is not None and not isinstance(result.exception, SystemExit):
                 raise AssertionError(f"{where}: {line!r} raised\n{output}") from result.exception
         else:
-            done = subprocess.run(args, capture_output=True, text=True, env=_venv_env(), timeout=300)
+            done = subprocess.run(args, capture_output=True, text=True, env=_venv_env(), timeout=300, check=False)
             code, output = done.returncode, done.stdout + done.stderr
         print(f"$ {line}   [{time.perf_counter() - start:.1f} s]\n{output.rstrip()}")
         assert code == 0, f"{where}: {line!r} exited with status {code}\n{output}"
@@ -241,7 +241,8 @@ def dask_scheduler() -> Iterator[None]:
             break
         except (OSError, RuntimeError) as exc:  # RuntimeError: "Cluster failed to start" (port in use)
             if time.monotonic() > deadline:
-                raise AssertionError(f"cannot start the Dask scheduler the README names, port {DASK_PORT}: {exc}") from exc
+                message = f"cannot start the Dask scheduler the README names, port {DASK_PORT}: {exc}"
+                raise AssertionError(message) from exc
             time.sleep(1)
     with cluster:
         yield
@@ -256,7 +257,7 @@ def dataset_inputs(folder: Path, scratch: Path, stack: contextlib.ExitStack) -> 
 
     recordings(folder / "recordings")
     build(folder / "recordings", scratch / "reference", size=(256, 256), workers=1)
-    tile = sorted((scratch / "reference").rglob("*.png"))[0]
+    tile = min((scratch / "reference").rglob("*.png"))
     (folder / "gan_samples").mkdir()
     Image.fromarray(np.asarray(Image.open(tile))).save(folder / "gan_samples" / "sample_000.png")
     stack.enter_context(dask_scheduler())
@@ -319,7 +320,8 @@ def legacy_inputs(folder: Path, scratch: Path, stack: contextlib.ExitStack) -> N
     n_fft, win, hop = (int(rp[k] / 1000 * sr) for k in ("padded_duration_ms", "window_duration_ms", "step_size_ms"))
     X = np.abs(librosa.stft(music, n_fft=n_fft, hop_length=hop, win_length=win, window="hann", pad_mode="reflect"))
     M = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=512, fmin=0, fmax=10000, htk=True, norm=None) @ X
-    data = (255 - np.power(M / M.max(), rp["power_for_image"]) * 255).astype(np.uint8)  # riffusion's image_from_spectrogram
+    # riffusion's image_from_spectrogram: magnitude / max, to the power 0.25, inverted, flipped, RGB
+    data = (255 - np.power(M / M.max(), rp["power_for_image"]) * 255).astype(np.uint8)
     picture = Image.fromarray(data).convert("RGB").transpose(Image.Transpose.FLIP_TOP_BOTTOM)
     exif = picture.getexif()
     for key, value in rp.items():
