@@ -134,7 +134,9 @@ def test_specimg_json(built: tuple[Path, Any], tree: Path) -> None:
     assert desc["min_level_db"] == -80.0 and desc["validation_fraction"] == 0.5 and desc["seed"] == 1
     assert desc["class_folders"] is True and desc["classes"] == ["dog", "rain"]
     assert desc["splits"] == ["train", "validation"]
-    assert desc["audio_dir"] == str(tree)
+    # the audio folder relative to the dataset (issue: a dataset leaked the builder's absolute paths)
+    assert desc["audio_dir"] == os.path.relpath(tree.resolve(), out.resolve()).replace(os.sep, "/")
+    assert not os.path.isabs(desc["audio_dir"]) and (out / desc["audio_dir"]).resolve() == tree.resolve()
 
 
 def test_report_counts(built: tuple[Path, Any]) -> None:

@@ -43,6 +43,7 @@ from .layout import (
     record_name,
     tile_name,
 )
+from .paths import audio_dir_entry, redact
 from .settings import (
     BIT_DEPTH,
     Tail,
@@ -267,7 +268,14 @@ def build(
       job: files already done are skipped (unless they changed size or time), the others
       redone; the manifests always list complete tiles only, and at the end exactly the
       tiles on disk. Files that failed are tried again. A rebuild into ``out_dir`` with
-      other settings is refused.
+      other settings is refused. The resume state names files relative to ``audio_dir``,
+      so a dataset moved or copied elsewhere resumes too.
+    * **Paths.** Nothing the build writes names the machine it ran on (the dataset is made
+      to be published): ``specimg.json``'s ``"audio_dir"`` is the audio folder relative to
+      ``out_dir`` (such as ``"../sounds"``), or null when that path would itself name the
+      machine (:func:`specimg.dataset.paths.audio_dir_entry`), and error messages name
+      files by their path in ``audio_dir``. An absolute ``"audio_dir"`` of an older build
+      is read as before and replaced by a resume.
 
     Parameters
     ----------
@@ -369,19 +377,27 @@ def build(
         raise ParameterError(f"no audio files ({', '.join(AUDIO_EXTENSIONS)}) under {str(audio)!r}")
     with contextlib.ExitStack() as stack:
         dask = None if scheduler is None else dask_executor(scheduler, stack)  # fail before writing anything
-        return _prepare_and_build(found, audio_dir, out, params, n_frames, step, str(tail), float(min_level_db),
+        return _prepare_and_build(found, audio, out, params, n_frames, step, str(tail), float(min_level_db),
                                   float(validation), int(seed), workers, dask, progress, phase)  # fmt: skip
 
 
 def _prepare_and_build(
-    found: list[tuple[str, Path]], audio_dir: PathLike, out: Path, params: SpectrogramParams,
+    found: list[tuple[str, Path]], audio: Path, out: Path, params: SpectrogramParams,
     n_frames: int, step: int, tail: str, min_level_db: float, validation: float, seed: int, workers: int | None,
     dask: tuple[Any, int] | None, progress: bool, phase: str = "none",
 ) -> BuildReport:  # fmt: skip
-    """Check or create ``out``, lock it, and build."""
+    """Check or create ``out``, lock it, and build.
+
+    ``specimg.json`` records the audio folder relative to ``out`` (or not at all:
+    :func:`~specimg.dataset.paths.audio_dir_entry`), since the dataset is published; a
+    resume does not read it back, so a dataset moved elsewhere, or one whose
+    ``specimg.json`` holds an absolute path (from an older build), resumes as well, and
+    its ``specimg.json`` is rewritten with the relative path.
+    """
     classes = sorted({s.split("/", 1)[0] for s, _ in found}) if all("/" in s for s, _ in found) else []
     description = describe(params, n_frames=n_frames, step=step, min_level_db=min_level_db, validation=validation,
-                           seed=seed, classes=classes, audio_dir=audio_dir, tail=tail, phase=phase)  # fmt: skip
+                           seed=seed, classes=classes, audio_dir=audio_dir_entry(audio, out), tail=tail,
+                           phase=phase)  # fmt: skip
 
     out.mkdir(parents=True, exist_ok=True)
     meta = out / DATASET_JSON
@@ -401,12 +417,12 @@ def _prepare_and_build(
         if not meta.is_file() or json.loads(meta.read_text(encoding="utf-8")) != description:
             write_json(meta, description)  # first, so the folder is recognisably a dataset
         remove_temporaries(out)
-        return _build_locked(found, out, description, params, n_frames, step, tail, min_level_db, validation, seed,
-                             workers, dask, progress, phase)  # fmt: skip
+        return _build_locked(found, audio, out, description, params, n_frames, step, tail, min_level_db, validation,
+                             seed, workers, dask, progress, phase)  # fmt: skip
 
 
 def _build_locked(
-    found: list[tuple[str, Path]], out: Path, description: dict[str, Any], params: SpectrogramParams,
+    found: list[tuple[str, Path]], audio: Path, out: Path, description: dict[str, Any], params: SpectrogramParams,
     n_frames: int, step: int, tail: str, min_level_db: float, validation: float, seed: int, workers: int | None,
     dask: tuple[Any, int] | None, progress: bool, phase: str = "none",
 ) -> BuildReport:  # fmt: skip
@@ -436,7 +452,7 @@ def _build_locked(
                 raise IsADirectoryError(errno.EISDIR, "not a regular file")
             opened[source] = (st, str(path.resolve(strict=True)))
         except (OSError, RuntimeError) as exc:  # a dangling link, a link loop, no permission to look
-            scan_errors[source] = unopenable(path, exc)
+            scan_errors[source] = _scan_error(path, source, exc, audio)
     present = {s for s, _ in found if s not in scan_errors}
     for source in sorted(set(records) - present):  # removed from audio_dir: its tiles are swept at the end
         with contextlib.suppress(OSError):
@@ -552,6 +568,23 @@ def _rebalance(out: Path, records: dict[str, dict[str, Any]], seed: int, fractio
         for row in rec["rows"]:
             (out / old / row["file_name"]).unlink(missing_ok=True)
     return note
+
+
+def _scan_error(path: Path, source: str, exc: BaseException, audio: Path) -> str:
+    """Why ``path`` (``source`` in ``audio``) cannot be opened, without this machine's paths:
+    the message goes to ``errors.jsonl``, which is published with the dataset.
+
+    The file's own path becomes ``source``, paths inside ``audio`` become relative to it,
+    an absolute link target elsewhere is cut to ``…/<its name>`` and the home folder
+    becomes ``~`` (:func:`~specimg.dataset.paths.redact`).
+    """
+    roots = {audio.absolute(), audio.resolve()}
+    paths = {str(path.absolute()): source, **{os.path.join(root, ""): "" for root in roots}}
+    with contextlib.suppress(OSError, ValueError):
+        target = os.readlink(path)
+        if os.path.isabs(target) and not any(Path(target).is_relative_to(root) for root in roots):
+            paths[target] = f"…/{Path(target).name}"
+    return redact(unopenable(path, exc), paths)
 
 
 def _scan(audio_dir: Path, out_dir: Path) -> list[tuple[str, Path]]:

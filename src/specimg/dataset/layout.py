@@ -5,7 +5,8 @@
 
     OUT_DIR/specimg.json                       the description (DATASET_JSON): format, version,
                                                params, tile geometry, split settings, classes,
-                                               the splits written
+                                               the splits written, the audio folder relative
+                                               to OUT_DIR (nothing names the building machine)
     OUT_DIR/README.md                          dataset card (CARD_NAME) whose YAML declares the
                                                features (labels as ClassLabel) and the splits
     OUT_DIR/{train,validation}/metadata.jsonl  Hugging Face imagefolder manifests (MANIFEST_NAME)
@@ -32,6 +33,7 @@ from ..errors import FormatError, MissingFileError
 from ..image import pixel_max
 from ..params import SpectrogramParams
 from ..typing import PathLike
+from .paths import is_relative_entry
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -285,7 +287,7 @@ def describe(
     validation: float,
     seed: int,
     classes: list[str],
-    audio_dir: PathLike,
+    audio_dir: PathLike | None,
     tail: str = "pad",
     class_folders: bool | None = None,
     splits: Sequence[str] | None = None,
@@ -305,7 +307,11 @@ def describe(
     classes : list of str, sorted (empty without class folders)
         The class folders with tiles in train (see :func:`specimg.dataset.build`): the
         classes of torchvision ``ImageFolder(OUT_DIR / "train")``, in its index order.
-    audio_dir : str or path-like, as the caller gave it
+    audio_dir : str, path-like or None
+        The audio folder, recorded as given (None: not recorded, JSON null). The dataset
+        is published with its ``specimg.json``, so :func:`specimg.dataset.build` passes it
+        relative to the dataset folder, or None when that path would name the building
+        machine (:func:`specimg.dataset.paths.audio_dir_entry`); nothing reads it back.
     tail : {"pad", "drop"}, what became of the last partial tile of a file
     class_folders : bool or None, whether the audio sits in class folders (None → ``bool(classes)``)
     splits : sequence of str or None, the split folders written (None → both, not yet known)
@@ -328,7 +334,7 @@ def describe(
         "class_folders": bool(classes) if class_folders is None else bool(class_folders),
         "classes": classes,
         "splits": list(SPLITS if splits is None else splits),
-        "audio_dir": str(audio_dir),
+        "audio_dir": None if audio_dir is None else str(audio_dir),
     }
     if phase != "none":
         from .ifplane import description
@@ -425,6 +431,9 @@ def dataset_card(description: dict[str, Any]) -> str:
     as strings (the same names); ``.cast_column("label", ClassLabel(names=classes))``
     turns them into the same indices.
 
+    The card names the audio folder only by a relative ``"audio_dir"``; an absolute one,
+    as older builds stored, is left out (the card is published with the dataset).
+
     Parameters
     ----------
     description : dict, the content of ``specimg.json`` (:func:`describe`)
@@ -437,6 +446,8 @@ def dataset_card(description: dict[str, Any]) -> str:
     classes = list(description.get("classes") or [])
     splits = list(description.get("splits") or [])
     p = description["params"]
+    audio_dir = description.get("audio_dir")  # an older build's may be absolute: not repeated here
+    origin = f"`{audio_dir}` (relative to this folder)" if is_relative_entry(audio_dir) else "a folder of audio files"
     q = json.dumps  # a JSON string is a valid YAML double-quoted scalar
     features = ["- name: image", "  dtype: image"]
     for name, dtype in MANIFEST_COLUMNS:
@@ -461,7 +472,7 @@ def dataset_card(description: dict[str, Any]) -> str:
         "# specimg spectrogram tiles",
         "",
         f"Mel spectrogram tiles ({description['tile']['n_bins']} bands × {description['tile']['n_frames']} frames, "
-        f"{depth}-bit grayscale PNG) made by `specimg dataset build` from `{description.get('audio_dir')}`. "
+        f"{depth}-bit grayscale PNG) made by `specimg dataset build` from {origin}. "
         f"Every tile is on one absolute scale: pixel value p is `{p['db_min']:g} + p / {top} × "
         f"({p['db_max']:g} − ({p['db_min']:g}))` dB re {p.get('ref', 1.0)!r} (full scale); low frequencies at the "
         "bottom. `specimg.json` holds every parameter needed to turn a tile back into audio "

@@ -11,6 +11,7 @@ with the reason when the file gave no tile.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import warnings
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ from ..pictures import write_png
 from ..spectral import frame_offset, magnitude, mel_basis, span_length, stft
 from .ifplane import if_plane
 from .layout import STATE_DIR, record_name, tile_name
+from .paths import redact
 from .state import write_json
 
 __all__ = ["Job", "PNG_COMPRESS_LEVEL", "build_file", "count_tiles", "levels", "one_line", "tile_blocks", "warm"]
@@ -229,7 +231,7 @@ def build_file(job: Job) -> dict[str, Any]:
         if not np.all(np.isfinite(y)):
             raise AudioError(f"{job.path!r} holds NaN or infinite samples")
     except Exception as exc:  # any unreadable file is reported, and the build goes on
-        return _keep({**base, "status": "failed", "error": one_line(exc)}, record_path, job)
+        return _keep({**base, "status": "failed", "error": _error(exc, job)}, record_path, job)
     p, n_frames, step = job.params, job.n_frames, job.step
     n_samples = int(y.shape[-1])
     n_real = p.frames_for(n_samples) if n_samples else 0
@@ -245,7 +247,7 @@ def build_file(job: Job) -> dict[str, Any]:
         silent = _write_tiles(job, y, folder, n_tiles, n_real, rows)
     except Exception as exc:  # e.g. a full disk or a name the file system refuses: report, go on
         _remove_tiles(out / job.split, rows)
-        return _keep({**base, "status": "failed", "error": one_line(exc)}, record_path, job)
+        return _keep({**base, "status": "failed", "error": _error(exc, job)}, record_path, job)
     reason = None
     if not n_samples:
         reason = "no audio samples (an empty file)"
@@ -264,6 +266,13 @@ def build_file(job: Job) -> dict[str, Any]:
     return _keep(record, record_path, job)
 
 
+def _error(exc: BaseException, job: Job) -> str:
+    """:func:`one_line` of ``exc`` for the record, ``errors.jsonl`` and the summary, which are
+    published with the dataset: the file's path becomes its source path, paths in the dataset
+    folder become relative to it, the home folder ``~``."""
+    return redact(one_line(exc), {job.path: job.source, os.path.join(job.out_dir, ""): "", job.out_dir: "."})
+
+
 def _remove_tiles(folder: Path, rows: list[dict[str, Any]]) -> None:
     for row in rows:
         with contextlib.suppress(OSError):
@@ -278,7 +287,7 @@ def _keep(record: dict[str, Any], record_path: Path, job: Job) -> dict[str, Any]
     except OSError as exc:
         _remove_tiles(Path(job.out_dir) / job.split, record.get("rows", []))
         return {"source": record["source"], "stat": record["stat"], "status": "failed",
-                "error": f"cannot write its build record: {one_line(exc)}"}  # fmt: skip
+                "error": f"cannot write its build record: {_error(exc, job)}"}  # fmt: skip
     return record
 
 
