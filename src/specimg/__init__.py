@@ -11,18 +11,16 @@ a picture, and decode it back to audio of the right length and loudness.
 >>> y_hat.shape == y.shape and sr_hat == sr
 True
 
-The subpackages ``specimg.ops``, ``specimg.legacy`` and ``specimg.dataset`` are imported on
-first access (``specimg.ops.gain(...)`` or ``from specimg import ops``), so that
-``import specimg`` stays fast.
+The public names and the subpackages ``specimg.ops``, ``specimg.legacy`` and
+``specimg.dataset`` are imported on first access (``specimg.encode(...)``,
+``from specimg import ops``), so that ``import specimg`` stays fast.
 """
 
 from __future__ import annotations
 
 import importlib
-from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .codec import decode, decode_file, encode, encode_file, read_audio, write_audio
 from .errors import (
     AssumptionWarning,
     AudioError,
@@ -37,16 +35,25 @@ from .errors import (
     SpecimgError,
     SpecimgWarning,
 )
-from .formats import load, read_metadata, save
-from .image import SpectrogramImage
-from .params import FORMAT_VERSION, SpectrogramParams
 
 if TYPE_CHECKING:
     from . import dataset, legacy, ops
+    from .codec import decode, decode_file, encode, encode_file, read_audio, write_audio
+    from .formats import load, read_metadata, save
+    from .image import SpectrogramImage
+    from .params import FORMAT_VERSION, SpectrogramParams
 
 __version__ = "0.1.0"
 
 _LAZY_SUBPACKAGES = ("ops", "legacy", "dataset")
+#: Public names and the module that defines them, imported on first access (numpy, librosa
+#: and the codec load then, not on ``import specimg``: ``specimg --help`` starts fast).
+_LAZY_NAMES = {
+    **dict.fromkeys(("encode", "encode_file", "decode", "decode_file", "read_audio", "write_audio"), "codec"),
+    **dict.fromkeys(("load", "read_metadata", "save"), "formats"),
+    "SpectrogramImage": "image",
+    **dict.fromkeys(("SpectrogramParams", "FORMAT_VERSION"), "params"),
+}
 
 __all__ = [
     "encode",
@@ -78,13 +85,17 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> ModuleType:
-    # PEP 562: import a subpackage on first access; the import machinery then binds it as
-    # an attribute of this package, so this runs once per subpackage.
+def __getattr__(name: str) -> Any:
+    # PEP 562: import a subpackage or the module of a public name on first access; the
+    # value is then bound in this package's namespace, so this runs once per name.
     if name in _LAZY_SUBPACKAGES:
         return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_NAMES:
+        value = getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY_SUBPACKAGES))
+    return sorted(set(globals()) | set(_LAZY_SUBPACKAGES) | set(_LAZY_NAMES))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..errors import MissingFileError
-from ..params import SpectrogramParams
+
+if TYPE_CHECKING:
+    from ..params import SpectrogramParams
 
 __all__ = ["params_option", "read_params", "DbRef", "grid_size"]
 
@@ -27,6 +29,8 @@ def read_params(path: str | None) -> SpectrogramParams | None:
     """The parameters of ``--params FILE`` (``None`` when not given)."""
     if path is None:
         return None
+    from ..params import SpectrogramParams
+
     p = Path(path)
     if not p.is_file():
         raise MissingFileError(f"no such file: {path!r} (given as --params)")

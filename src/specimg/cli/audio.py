@@ -12,14 +12,13 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import click
-import numpy as np
 
 from .._samples import sample_data_dir
 from ..errors import FormatError, SpecimgError
-from ..phase import QUALITY_PRESETS
+from ..typing import Quality
 from ..resources import format_size
 from ._common import DbRef, params_option, read_params
 
@@ -105,7 +104,7 @@ def encode(in_path: str, out_path: str, sidecar: bool, sr: int | None, norm: str
 @click.command()
 @click.argument("in_path", metavar="IN", type=click.Path(dir_okay=False))
 @click.argument("out_path", metavar="OUT", type=click.Path(dir_okay=False))
-@click.option("--quality", type=click.Choice(list(QUALITY_PRESETS)), default="balanced", show_default=True)
+@click.option("--quality", type=click.Choice(get_args(Quality)), default="balanced", show_default=True)
 @click.option("--n-iter", type=click.IntRange(min=0), default=None, help="Phase iterations (RAAR + accelerated Griffin-Lim; mel: Griffin-Lim with the mel fit). [default: preset]")
 @click.option("--momentum", type=click.FloatRange(min=0), default=0.99, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -230,6 +229,8 @@ def phase_summary(img: SpectrogramImage, block_size: int | None = None) -> str:
         ``none (...)`` when ``img`` carries no phase; else its bits, block size, and the
         share of the bins it is stored for and still holds for (unedited).
     """
+    import numpy as np
+
     phase = img.phase
     if phase is None:
         return "none (decode reconstructs the phase)"
@@ -246,9 +247,11 @@ def phase_summary(img: SpectrogramImage, block_size: int | None = None) -> str:
 @click.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="specimg-demo", show_default=True,
               help="Folder for the encoded images and decoded audio.")
-@click.option("--quality", type=click.Choice(list(QUALITY_PRESETS)), default="balanced", show_default=True)
+@click.option("--quality", type=click.Choice(get_args(Quality)), default="balanced", show_default=True)
 def demo(out_dir: str, quality: str) -> None:
     """Encode and decode the bundled sample audio and print the round-trip figures."""
+    import numpy as np
+
     from tqdm import tqdm
 
     from .. import decode as decode_array

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import click
 
 from ..errors import ParameterError
-from ..phase import QUALITY_PRESETS
+from ..typing import Quality
 from ._common import grid_size
 
 __all__ = ["dataset"]
@@ -109,7 +109,7 @@ def dataset_build(audio_dir: str, out_dir: str, size: str, bit_depth: str, **kwa
 @click.option("--like", "like", required=True, type=click.Path(), metavar="OUT_DIR",
               help="The dataset the GAN was trained on (its folder or specimg.json): its calibration is used.")
 @click.option("--stitch", is_flag=True, help="Join all tiles, in name order, into one file without seams.")
-@click.option("--quality", type=click.Choice(list(QUALITY_PRESETS)), default="balanced", show_default=True)
+@click.option("--quality", type=click.Choice(get_args(Quality)), default="balanced", show_default=True)
 @click.option("--n-iter", type=click.IntRange(min=0), default=None, help="Phase iterations (RAAR + accelerated Griffin-Lim; mel: Griffin-Lim with the mel fit). [default: preset]")
 @click.option("--value-range", default=None, metavar="LO:HI",
               help="Values of silence and of the loudest level in the inputs. [default: from the dtype]")

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-import numpy as np
 
 from ..errors import MissingFileError, ParameterError
 from ._common import grid_size, params_option, read_params
@@ -51,6 +50,8 @@ class _OrderedCommand(click.Command):
 
 
 def _number(text: str, what: str, option: str, spec: str, syntax: str) -> float:
+    import numpy as np
+
     try:
         value = float(text)
     except ValueError:
@@ -161,6 +162,8 @@ of IN (same size; white = selected). Example:
 def edit(in_path: str, out_path: str, denoise_: tuple[str, ...], erase_: tuple[str, ...], gain_: tuple[str, ...],
          inpaint_: tuple[str, ...], mask_: tuple[str, ...], fade: float, fade_hz: float | None, invert_mask: bool,
          params_path: str | None) -> None:  # fmt: skip
+    import numpy as np
+
     from ..formats import image_format, load, save
 
     image_format(Path(out_path))  # an unknown extension fails before any work
@@ -227,6 +230,8 @@ def diff(a_path: str, b_path: str, grid: str, time_step: float | None, freq_band
     band that are above the floor (db_min) in A or in B, all channels together; rows run
     from high to low frequency, as in the picture. '·' marks a cell with no such bins.
     """
+    import numpy as np
+
     from ..formats import load
     from ..metrics import region_diff
 

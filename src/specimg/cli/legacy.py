@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-import numpy as np
 from click.core import ParameterSource
 
 from ..errors import ParameterError, SpecimgWarning
@@ -125,6 +124,8 @@ def _keywords(kind: str, given: dict[str, Any]) -> dict[str, Any]:
     if kind == "array" and kw.pop("ref", False):
         if kw.get("kind") != "db":
             raise ParameterError("--ref-max only applies to --kind db (amplitude_to_db/power_to_db with ref=np.max)")
+        import numpy as np
+
         kw["ref"] = np.max
     return kw
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = ["QUALITY_PRESETS", "PRESET_METHODS", "Quality", "resolve_quality", "reconstruct"]
 
-Quality = Literal["fast", "balanced", "high"]
+from ..typing import Quality  # noqa: E402  (the names; the counts are here)
 
 #: Iteration counts of the presets of :func:`reconstruct` (PGHI start, then the iterations
 #: of :data:`PRESET_METHODS`), chosen with ``benchmarks/phase_methods.py`` on the corpus
