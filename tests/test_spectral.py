@@ -234,3 +234,31 @@ def test_get_window_is_the_old_name_of_window_for():
 
     with pytest.warns(DeprecationWarning, match="window_for"):
         assert spectral.get_window is spectral.window_for
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 64, 400, 511, 1024, 2048, 4097])
+def test_numpy_hann_is_scipys(n: int) -> None:
+    """The default window is computed without scipy.signal (start-up time): the same values."""
+    import scipy.signal
+
+    from specimg.geometry import analysis_window
+
+    assert np.array_equal(analysis_window("hann", n, n), scipy.signal.get_window("hann", n, fftbins=True))
+
+
+def test_covers_is_scipys_nola() -> None:
+    import scipy.signal
+
+    from specimg.geometry import analysis_window, covers
+
+    rng = np.random.default_rng(0)
+    seen = set()
+    for _ in range(200):
+        n_fft = int(rng.integers(2, 600))
+        win, hop = int(rng.integers(1, n_fft + 1)), int(rng.integers(1, n_fft))
+        for name in ("hann", ("kaiser", 8.0), "boxcar", "triang"):
+            w = analysis_window(name, win, n_fft)
+            expected = bool(scipy.signal.check_NOLA(w, n_fft, n_fft - hop))
+            assert covers(w, hop) == expected, (n_fft, win, hop, name)
+            seen.add(expected)
+    assert seen == {True, False}

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import tifffile
 
 from .atomic import atomic_path, atomic_paths
 from .errors import FormatError, ParameterError, PhaseWarning
@@ -123,6 +122,8 @@ def phase_block(
     with open(path, "rb") as fh:
         tiff = fh.read(4) in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
     if tiff:
+        import tifffile  # on first use: reading a PNG does not load it
+
         try:
             with tifffile.TiffFile(path) as tif:
                 tag = tif.pages[0].tags.get(PHASE_TIFF_TAG)  # type: ignore[union-attr]
@@ -309,6 +310,8 @@ def save(
             chunks = {} if block is None else {PHASE_CHUNK: block}
             write_png(temps[0], img.pixels, text=text, compress_level=compress_level, chunks=chunks)
         else:
+            import tifffile
+
             rows = img.params.n_bins
             with tifffile.TiffWriter(temps[0]) as tif:
                 for c in range(img.params.n_channels):
@@ -426,10 +429,8 @@ class ImageHeader:
     params : SpectrogramParams or None
         The parameters its pixels will be read with: embedded, from the sidecar, the
         ``params`` given, or those of ``like``; None when there are none.
-    found : SpectrogramParams or None
-        The parameters the file itself carries (embedded or sidecar).
-    found_in : {"embedded", "sidecar"} or None
-        Where ``found`` came from.
+    found, found_in : SpectrogramParams or None, {"embedded", "sidecar"} or None
+        The parameters the file itself carries, and where they are.
     size : tuple of int
         (n_pages, height, width) from the picture's header.
     given, like : the ``params`` and ``like`` given to :func:`read_header`.

@@ -7,7 +7,8 @@ functions, :mod:`specimg.spectral` and :mod:`specimg.phase` frame their transfor
 It sits below every other module but :mod:`specimg.errors`: it takes plain numbers, never a
 :class:`~specimg.SpectrogramParams`.
 
-scipy.signal is imported on first use, so that ``import specimg`` stays fast.
+scipy.signal is imported on first use, and not at all for the default Hann window, so that
+``import specimg`` and reading a file's parameters stay fast.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 from .errors import ParameterError
 from .typing import Window
 
-__all__ = ["stft_lengths", "frame_offset", "frame_count", "span_length", "analysis_window"]
+__all__ = ["stft_lengths", "frame_offset", "frame_count", "span_length", "analysis_window", "covers"]
 
 def stft_lengths(n_fft: int, win_length: int | None = None, hop_length: int | None = None) -> tuple[int, int]:
     """Resolve and check ``(win_length, hop_length)`` with librosa's defaults.
@@ -177,14 +178,37 @@ def analysis_window(window: Window, win_length: int, n_fft: int) -> np.ndarray:
         raise ParameterError(f"window={window!r} is not a window scipy.signal.get_window knows") from None
 
 
+#: Names :func:`scipy.signal.get_window` gives the Hann window for, computed here without
+#: importing scipy.signal (1 to 2 s of start-up that ``specimg info`` would pay).
+_HANN_NAMES = frozenset({"hann", "han", "hanning"})
+
+
+def _periodic_hann(win_length: int) -> np.ndarray:
+    """:func:`scipy.signal.get_window("hann", win_length)`, the same float64 values, in numpy.
+
+    scipy's general cosine window, periodic: ``0.5 + 0.5 cos(x)`` on ``win_length + 1``
+    points from -π to π, the last point dropped (tests/test_spectral.py checks equality).
+    """
+    if win_length == 1:
+        return np.ones(1)
+    fac = np.linspace(-np.pi, np.pi, win_length + 1, dtype=np.float64)
+    w = np.zeros(win_length + 1, dtype=np.float64)
+    w += 0.5 * np.cos(0 * fac)
+    w += 0.5 * np.cos(1 * fac)
+    return w[:-1]
+
+
 @functools.lru_cache(maxsize=32)
 def _cached_window(window: str | tuple, win_length: int, n_fft: int) -> np.ndarray:
-    import scipy.signal
+    if isinstance(window, str) and window.lower() in _HANN_NAMES:
+        w = _periodic_hann(win_length)
+    else:
+        import scipy.signal
 
-    try:
-        w = scipy.signal.get_window(window, win_length, fftbins=True).astype(np.float64)
-    except (ValueError, TypeError) as exc:
-        raise ParameterError(f"window={window!r} is not a window scipy.signal.get_window knows: {exc}") from None
+        try:
+            w = scipy.signal.get_window(window, win_length, fftbins=True).astype(np.float64)
+        except (ValueError, TypeError) as exc:
+            raise ParameterError(f"window={window!r} is not a window scipy.signal.get_window knows: {exc}") from None
     out = _pad(w, n_fft)
     out.setflags(write=False)  # shared by the cache
     return out
@@ -193,3 +217,36 @@ def _cached_window(window: str | tuple, win_length: int, n_fft: int) -> np.ndarr
 def _pad(w: np.ndarray, n_fft: int) -> np.ndarray:
     lpad = (n_fft - len(w)) // 2
     return np.pad(w, (lpad, n_fft - len(w) - lpad))
+
+
+def covers(window: np.ndarray, hop_length: int, *, tol: float = 1e-10) -> bool:
+    """Whether frames of ``window`` every ``hop_length`` samples leave no gap (nonzero overlap-add).
+
+    The NOLA condition of :func:`scipy.signal.check_NOLA` (the same sums and tolerance),
+    without importing scipy.signal: every sample is covered by the squared window of
+    some frame by more than ``tol``, so the ISTFT can rebuild the audio.
+
+    Parameters
+    ----------
+    window : np.ndarray [shape=(n_fft,)], the padded analysis window
+    hop_length : int, 0 < hop_length <= n_fft
+    tol : float
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> w = analysis_window("hann", 1024, 2048)
+    >>> covers(w, 512), covers(w, 1536)
+    (True, False)
+    """
+    nperseg = len(window)
+    step = int(hop_length)
+    binsums = np.zeros(step)
+    for k in range(nperseg // step):
+        binsums += window[k * step : (k + 1) * step] ** 2
+    if nperseg % step != 0:
+        binsums[: nperseg % step] += window[-(nperseg % step) :] ** 2
+    return bool(np.min(binsums) > tol)

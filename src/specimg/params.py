@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import FormatError, ParameterError
 from .messages import shorten
-from .geometry import analysis_window, frame_count, frame_offset, span_length, stft_lengths
+from .geometry import analysis_window, covers, frame_count, frame_offset, span_length, stft_lengths
 
 __all__ = [
     "SpectrogramParams", "FORMAT_VERSION", "FORMAT_NAME", "check_float", "MAX_DB", "MAX_REF", "MAX_POWER", "stack_channels",
@@ -248,10 +248,7 @@ class SpectrogramParams:
                 f"window={shorten(self.window)} must be a window name or a (name, parameter, ...) tuple"
             )
         _check_window_size(window)
-        padded = analysis_window(window, win_length, self.n_fft)
-        import scipy.signal  # after analysis_window, which has imported it
-
-        if not scipy.signal.check_NOLA(padded, self.n_fft, self.n_fft - hop_length):
+        if not covers(analysis_window(window, win_length, self.n_fft), hop_length):
             raise ParameterError(
                 f"hop_length={hop_length} leaves gaps the {window!r} window (win_length={win_length}) does not "
                 "cover, so the audio could not be rebuilt; use a smaller hop_length (e.g. win_length // 4)"
