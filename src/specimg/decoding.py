@@ -21,7 +21,7 @@ are this plan.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Union
 
 import numpy as np
@@ -169,7 +169,7 @@ class DecodePlan:
     n_iter: int | None = None
     momentum: float = 0.99
     init: Init = "pghi"
-    rng: np.random.Generator | None = None
+    rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
     progress: bool = False
 
 
