@@ -17,6 +17,12 @@ The budget is, in order of precedence:
 The estimates are deliberately simple, bytes per element × array sizes, with the
 coefficients measured (peak RSS) on this code and written next to each function. They
 are meant to be right within a factor of about 1.5, which is all a refusal needs.
+
+Memory that a file asks for without holding the data itself (a zlib stream that inflates
+1000-fold, a tensor view with stride 0, a picture header claiming 10⁹ blank pixels) has a
+stricter rule on top, :func:`check_file_memory`: above :data:`FILE_MEMORY_CAP` the file's
+data must not expand more than :data:`FILE_EXPANSION_LIMIT`-fold from the bytes stored,
+unless the budget was set explicitly (then the budget alone applies).
 """
 
 from __future__ import annotations
@@ -37,6 +43,10 @@ __all__ = [
     "memory_budget",
     "memory_limit",
     "check_memory",
+    "FILE_MEMORY_CAP",
+    "FILE_EXPANSION_LIMIT",
+    "budget_is_explicit",
+    "check_file_memory",
     "picture_bytes",
     "stft_bytes",
     "decode_bytes",
@@ -48,6 +58,12 @@ __all__ = [
 DEFAULT_FRACTION = 0.5
 #: Environment variable that sets the budget (read at each check).
 ENV_VAR = "SPECIMG_MAX_MEMORY"
+#: Memory a file may make specimg use whatever its data expands from (:func:`check_file_memory`).
+FILE_MEMORY_CAP = 1 << 30
+#: Above :data:`FILE_MEMORY_CAP`, the most a file's data may expand from the bytes it stores
+#: (zlib reaches 1032:1 on blank data; spectrogram pixels, phase codes and generated tiles
+#: stay under 10:1, a phase block of bins 1/50 present under 60:1).
+FILE_EXPANSION_LIMIT = 64
 
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 _SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([KMGT]?)(?:I?B)?\s*$", re.IGNORECASE)
@@ -253,6 +269,60 @@ def check_memory(need_bytes: float, what: str, fix: str | None = None) -> None:
         f"({_budget_source()}); " + (f"{fix}, or " if fix else "")
         + f"raise the budget with --max-memory or {ENV_VAR} (e.g. {suggestion})"
     )
+
+
+def budget_is_explicit() -> bool:
+    """Whether the budget was set (:func:`memory_limit`, ``--max-memory``, ``SPECIMG_MAX_MEMORY``), not the default share."""
+    return _override is not None or bool(os.environ.get(ENV_VAR, "").strip())
+
+
+def check_file_memory(
+    need_bytes: float, data_bytes: float, stored_bytes: float, what: str, fix: str | None = None
+) -> None:
+    """Refuse reading a file that asks for far more memory than it holds, or more than the budget.
+
+    A file's data that expands more than :data:`FILE_EXPANSION_LIMIT`-fold from the bytes
+    it stores (a blank zlib stream, a tensor view with stride 0, a header claiming blank
+    pixels) is read only while the job needs at most :data:`FILE_MEMORY_CAP`: spectrogram
+    pixels, phase codes and generated tiles do not compress that well, so such a file is
+    damaged or hostile, and a 500 KB file cannot take gigabytes. A budget set explicitly
+    (:func:`budget_is_explicit`) lifts this rule. Then :func:`check_memory`.
+
+    Parameters
+    ----------
+    need_bytes : float
+        The estimated peak of the job.
+    data_bytes : float
+        The size of the file's data as the job expands it (inflated, all elements of a view).
+    stored_bytes : float
+        The bytes that data takes in the file (compressed, the tensor's storage, the file).
+    what : str
+        The job and the file, e.g. ``"reading the phase chunk of 'a.png' (262,148,000 bins)"``.
+    fix : str, optional
+        What else the user can do.
+
+    Raises
+    ------
+    ResourceError
+        One line: the sizes, the ratio, the rule and the fix.
+
+    Examples
+    --------
+    >>> check_file_memory(2**20, 2**20, 10, "a small job")  # under the cap: passes
+    >>> with memory_limit("4G"):
+    ...     check_file_memory(2**31, 2**31, 10, "a job the user vouched for")  # explicit budget: passes
+    """
+    stored = max(float(stored_bytes), 1.0)
+    if need_bytes > FILE_MEMORY_CAP and data_bytes > FILE_EXPANSION_LIMIT * stored and not budget_is_explicit():
+        raise ResourceError(
+            f"{what} needs ~{format_size(need_bytes)} for {format_size(data_bytes)} of data stored in "
+            f"{format_size(stored)} ({data_bytes / stored:,.0f}:1); specimg reads more than "
+            f"{format_size(FILE_MEMORY_CAP)} from a file only when its data expands at most {FILE_EXPANSION_LIMIT}:1 "
+            "(real spectrograms, phase and tiles expand far less: the file is damaged or crafted); "
+            + (f"{fix}, or, " if fix else "")
+            + f"if you trust the file, set a memory budget with --max-memory or {ENV_VAR}, which lifts this limit"
+        )
+    check_memory(need_bytes, what, fix)
 
 
 def picture_bytes(n_pixels: int, mode: str) -> int:

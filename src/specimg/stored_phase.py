@@ -75,14 +75,16 @@ def pack_codes(codes: np.ndarray, bits: int) -> bytes:
     return b"".join(parts)
 
 
-def unpack_codes(data: bytes, n: int, bits: int) -> np.ndarray:
-    """The ``n`` codes of :func:`pack_codes`, uint16 (``data`` must hold ``ceil(n * bits / 8)`` bytes).
+def unpack_codes(data: bytes | np.ndarray, n: int, bits: int) -> np.ndarray:
+    """The ``n`` codes of :func:`pack_codes`, uint16 (``data``, bytes or a uint8 array, must hold ``ceil(n * bits / 8)`` bytes).
 
     Examples
     --------
     >>> unpack_codes(bytes.fromhex("004020"), 2, 10)
     array([1, 2], dtype=uint16)
     """
+    if bits in (8, 16):  # whole bytes: MSB first is big-endian
+        return np.frombuffer(data, ">u2" if bits == 16 else np.uint8, n).astype(np.uint16)
     weights = (1 << np.arange(bits - 1, -1, -1)).astype(np.uint32)
     out = np.empty(n, dtype=np.uint16)
     raw = np.frombuffer(data, np.uint8)
@@ -115,6 +117,43 @@ def _is_bits(bits: object) -> bool:
 
 def _packed_size(n: int, bits: int) -> int:
     return (n * bits + 7) // 8
+
+
+_INFLATE_IN = 1 << 22  # compressed bytes fed to zlib at a time
+_INFLATE_OUT = 1 << 24  # inflated bytes asked of zlib at a time: no piece larger than this is ever made
+
+
+def _inflate(data: memoryview, limit: int, source: str) -> np.ndarray:
+    """The one zlib stream of ``data``, inflated piece by piece into a buffer of ``limit`` bytes.
+
+    Nothing beyond ``limit`` is produced: a stream longer than that, cut short, or followed
+    by other bytes is a FormatError (FORMAT.md §7.2). Returns the inflated bytes (a view).
+    """
+    out = np.empty(limit, dtype=np.uint8)  # pages are touched only as they are filled
+    inflater = zlib.decompressobj()
+    filled = pos = 0
+    try:
+        while not inflater.eof:
+            chunk: bytes | memoryview = inflater.unconsumed_tail
+            if not chunk and pos < len(data):
+                chunk = data[pos : pos + _INFLATE_IN]
+                pos += len(chunk)
+            room = limit - filled
+            piece = inflater.decompress(chunk, min(room + 1, _INFLATE_OUT))
+            if len(piece) > room:
+                raise FormatError(f"{source} inflates to more than the {limit:,} bytes its shape allows: corrupt")
+            out[filled : filled + len(piece)] = np.frombuffer(piece, dtype=np.uint8)
+            filled += len(piece)
+            if not piece and not inflater.unconsumed_tail and pos >= len(data):
+                break  # no input left and no more output: cut short
+    except zlib.error as exc:
+        raise FormatError(f"{source} does not decompress (corrupt or truncated): {exc}") from None
+    if not inflater.eof:
+        raise FormatError(f"{source} is truncated or longer than its shape allows ({filled} bytes of data)")
+    extra = len(inflater.unused_data) + len(data) - pos
+    if extra:  # FORMAT.md §7.2: bytes after the zlib stream make the block damaged
+        raise FormatError(f"{source} has {extra} bytes after its compressed data: damaged")
+    return out[:filled]
 
 
 def column_crcs(pixels: np.ndarray, params: SpectrogramParams) -> np.ndarray:
@@ -343,13 +382,27 @@ class StoredPhase:
         n_frames : int, columns of that image
         source : str, what the block is, for messages
 
+        The block is bounded before anything is inflated. Its header must give the image's
+        STFT shape, which fixes the largest payload it may hold (every bin present); the
+        stream is inflated in pieces into a buffer of exactly that size, so nothing beyond it
+        is ever produced. Reading takes about 9 bytes per bin, and the shape's bins are
+        ``n_fft // 2 + 1`` per frame whatever the picture's height: a mel image of one row
+        with n_fft = 131072 makes 65537 bins per pixel. So the phase is refused
+        (FORMAT.md §7.2) when reading it would need more than the memory budget, or more than
+        :data:`~specimg.resources.FILE_MEMORY_CAP` (1 GiB) while its payload expands more than
+        :data:`~specimg.resources.FILE_EXPANSION_LIMIT` (64)-fold from the stored block:
+        phase codes do not compress, so such a block has its bins all but absent and
+        is damaged or crafted (:func:`specimg.resources.check_file_memory`; a budget set
+        explicitly lifts that second rule).
+
         Raises
         ------
         FormatError
             If the block is truncated, not a phase block, of a version or shape that does
             not match the image, or its stream does not decompress to the size it must.
         ResourceError
-            If its phase would need more memory than the budget (about 9 bytes per bin).
+            If its phase would need more memory than the budget, or than a block of its
+            stored size can justify (see above); the message names the file and the fix.
         """
         if len(block) < _HEADER.size:
             raise FormatError(
@@ -369,39 +422,40 @@ class StoredPhase:
                 "(n_channels, n_fft // 2 + 1, n_frames); it belongs to another image"
             )
         n = n_channels * n_bins * frames
-        from .resources import check_memory
-
-        # payload (<= 2.3 B), codes (2), masks as bools (2) and their bits while unpacked (2) per bin
-        check_memory(9 * n, f"reading {source} ({n:,} bins)")
         mask_bytes, crc_bytes = (n + 7) // 8, 4 * n_channels * frames
         head = 2 * mask_bytes + crc_bytes
-        limit = head + _packed_size(n, bits)
-        try:
-            inflater = zlib.decompressobj()
-            payload = inflater.decompress(block[_HEADER.size :], limit + 1)
-        except zlib.error as exc:
-            raise FormatError(f"{source} does not decompress (corrupt or truncated): {exc}") from None
-        if len(payload) < head or not inflater.eof:
+        limit = head + _packed_size(n, bits)  # the inflated size with every bin present: nothing may exceed it
+        from .resources import check_file_memory
+
+        # payload (<= 2.3 B), codes (2 + 2 while placed), masks as bools (2) per bin
+        rows = params.n_channels * params.n_bins
+        check_file_memory(
+            9 * n, limit, len(block) - _HEADER.size,
+            f"reading {source} ({n:,} bins: n_fft={params.n_fft} gives {n_bins} per frame of a {rows}-row image)",
+            "check that the file is the image you meant",
+        )  # fmt: skip
+        payload = _inflate(memoryview(block)[_HEADER.size :], limit, source)
+        if len(payload) < head:
             raise FormatError(f"{source} is truncated or longer than its shape allows ({len(payload)} bytes of data)")
-        if inflater.unused_data:  # FORMAT.md §7.2: bytes after the zlib stream make the block damaged
-            raise FormatError(f"{source} has {len(inflater.unused_data)} bytes after its compressed data: damaged")
 
         def mask(offset: int) -> np.ndarray:
-            bits_ = np.unpackbits(np.frombuffer(payload, np.uint8, mask_bytes, offset), count=n)
-            return bits_.astype(bool).reshape(expected)
+            return np.unpackbits(payload[offset : offset + mask_bytes], count=n).view(bool).reshape(expected)
 
         present, valid = mask(0), mask(mask_bytes)
-        crc = np.frombuffer(payload, ">u4", n_channels * frames, 2 * mask_bytes).astype(np.uint32)
-        crc = crc.reshape(n_channels, frames)
+        crc = payload[2 * mask_bytes : head].view(">u4").astype(np.uint32).reshape(n_channels, frames)
         n_present = int(np.count_nonzero(present))
         if len(payload) != head + _packed_size(n_present, bits):
             raise FormatError(
                 f"{source} holds {len(payload) - head} bytes of phase for {n_present} stored bins "
                 f"({_packed_size(n_present, bits)} expected): corrupt"
             )
-        codes = np.zeros(expected, dtype=np.uint16)
-        codes[present] = unpack_codes(payload[head:], n_present, bits)
-        return cls(codes, present, valid & present, crc, int(bits))
+        if n_present == n:  # every bin stored: the codes in order, no scatter
+            codes = unpack_codes(payload[head:], n, bits).reshape(expected)
+        else:
+            codes = np.zeros(expected, dtype=np.uint16)
+            codes[present] = unpack_codes(payload[head:], n_present, bits)
+        del payload
+        return cls(codes, present, np.logical_and(valid, present, out=valid), crc, int(bits))
 
     def __repr__(self) -> str:
         n = self.present.size
