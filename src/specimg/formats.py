@@ -33,7 +33,9 @@ from .errors import FormatError, ParameterError, PhaseWarning
 from .image import SpectrogramImage, from_unit, pixel_dtype, pixel_max
 from .messages import shorten
 from .params import FORMAT_NAME, SpectrogramParams
-from .pictures import PNG_KEYWORD, png_text_chunks, read_picture, read_png_chunk, unit_gray, write_png
+from .pictures import (
+    PNG_KEYWORD, png_text_chunks, read_picture, read_png_chunk, read_tiff_tag, tiff_log_captured, unit_gray, write_png,
+)  # fmt: skip
 from .stored_phase import StoredPhase, column_crcs
 
 __all__ = [
@@ -121,17 +123,10 @@ def phase_block(
     name = repr(str(path))
     with open(path, "rb") as fh:
         tiff = fh.read(4) in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
-    if tiff:
-        import tifffile  # on first use: reading a PNG does not load it
-
-        try:
-            with tifffile.TiffFile(path) as tif:
-                tag = tif.pages[0].tags.get(PHASE_TIFF_TAG)  # type: ignore[union-attr]
-                value = None if tag is None else tag.value
-        except Exception as exc:  # a TIFF tifffile cannot parse was refused by read_picture already
-            raise FormatError(f"{name}: its phase tag cannot be read: {exc}") from None
+    if tiff:  # what tifffile logs about the tag (an absurd count: it drops the tag) is the FormatError
+        value = read_tiff_tag(path, PHASE_TIFF_TAG, what=f"{name}: its phase tag")
         if value is not None:
-            return bytes(value), f"the phase tag of {name}"
+            return value, f"the phase tag of {name}"
     else:
         block = read_png_chunk(path, PHASE_CHUNK)
         if block is not None:
@@ -313,7 +308,7 @@ def save(
             import tifffile
 
             rows = img.params.n_bins
-            with tifffile.TiffWriter(temps[0]) as tif:
+            with tiff_log_captured(), tifffile.TiffWriter(temps[0]) as tif:  # our own pixels: nothing to report
                 for c in range(img.params.n_channels):
                     tif.write(
                         img.pixels[c * rows : (c + 1) * rows],

@@ -22,7 +22,7 @@ from .geometry import analysis_window, covers, frame_count, frame_offset, span_l
 
 __all__ = [
     "SpectrogramParams", "FORMAT_VERSION", "FORMAT_NAME", "check_float", "MAX_DB", "MAX_REF", "MAX_POWER", "stack_channels",
-    "unstack_channels",
+    "unstack_channels", "MAX_CHANNELS",
 ]
 
 #: Version of the metadata schema and pixel mapping written by this release.
@@ -38,7 +38,8 @@ CONTAINER_KEYS = frozenset({"phase"})
 
 _MAX_SR = 1_000_000
 _MAX_N_FFT = 1 << 17
-_MAX_CHANNELS = 64
+#: Most channels an image holds (a specimg TIFF holds one page per channel: no more pages).
+MAX_CHANNELS = 64
 #: Bound of ``|db_min|`` and ``|db_max|`` in dB: far beyond any real level, and small
 #: enough that ``10 ** (db / 20)`` stays a finite float.
 MAX_DB = 1000.0
@@ -299,7 +300,7 @@ class SpectrogramParams:
             raise ParameterError(f"bit_depth={shorten(self.bit_depth)} must be the integer 8, 16 or 32 (float)")
         if self.n_samples is not None:
             _check_int("n_samples", self.n_samples, 0, 1 << 40, "pass the audio length in samples")
-        _check_int("n_channels", self.n_channels, 1, _MAX_CHANNELS, "pass the number of audio channels")
+        _check_int("n_channels", self.n_channels, 1, MAX_CHANNELS, "pass the number of audio channels")
         if not isinstance(self.edits, (tuple, list)) or not all(
             isinstance(e, Mapping) and isinstance(e.get("op"), str) for e in self.edits
         ):

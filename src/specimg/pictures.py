@@ -17,13 +17,18 @@ point opens it:
   pixel range of each dtype is :func:`specimg.image.full_scale`.
 
 TIFF files are read with tifffile (one 2-D page per channel, or one RGB page); everything
-else with Pillow.
+else with Pillow. Every tifffile call runs inside :func:`tiff_log_captured`: what tifffile
+logs about a damaged file becomes one :class:`~specimg.errors.FormatError` (or, for the
+stored phase's tag, the caller's ``PhaseWarning``) instead of lines on the terminal, and
+the IFD chain is walked no further than :data:`MAX_TIFF_PAGES` + 1 pages.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import re
 import threading
 import zlib
 from collections.abc import Iterator
@@ -35,16 +40,23 @@ import numpy as np
 
 from .errors import FormatError, MissingFileError, ParameterError
 from .image import full_scale
+from .params import MAX_CHANNELS
 from .resources import check_memory, picture_bytes
 
 __all__ = [
     "PNG_KEYWORD", "MAX_PIXELS", "Picture", "PictureSource", "read_picture", "read_gray", "to_gray", "unit_gray",
-    "picture_size", "write_png", "read_png_chunk", "png_text_chunks", "BT601",
+    "picture_size", "write_png", "read_png_chunk", "png_text_chunks", "BT601", "MAX_TIFF_PAGES", "tiff_log_captured",
+    "read_tiff_tag",
 ]  # fmt: skip
 
 #: Largest picture read, in pixels over all pages: 2³¹ (4 GiB of 16-bit pixels; a
 #: 30-minute stereo recording at hop 512 is ~330 M pixels).
 MAX_PIXELS = 1 << 31
+
+#: Most pages of a TIFF :func:`read_picture` reads: a specimg TIFF holds one page per
+#: channel. A TIFF with more is refused when page ``MAX_TIFF_PAGES + 1`` is found, without
+#: walking the rest of its chain (a 38 MB file can chain 300 000 pages).
+MAX_TIFF_PAGES = MAX_CHANNELS
 
 #: ITU-R BT.601 luma weights of R, G and B.
 BT601 = np.array([0.299, 0.587, 0.114])
@@ -131,6 +143,122 @@ def _pillow() -> Iterator[Any]:
             Image.MAX_IMAGE_PIXELS = old
 
 
+class _TiffLog(logging.Handler):
+    """Each record to the innermost capture of its thread; other threads' where propagation would send them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.captures: dict[int, list[list[logging.LogRecord]]] = {}
+        self.saved: tuple[bool, int] = (True, logging.NOTSET)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        stack = self.captures.get(threading.get_ident())
+        if stack:
+            stack[-1].append(record)
+        else:
+            logging.getLogger().handle(record)
+
+
+_TIFF_LOG = _TiffLog()
+_TIFF_LOG_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def tiff_log_captured() -> Iterator[list[logging.LogRecord]]:
+    """What tifffile logs in the block, kept instead of shown: wrap every tifffile call in it.
+
+    tifffile logs what it finds damaged (an IFD loop; a tag whose values lie past the end
+    of the file, which it drops) and reads on. Here the ``"tifffile"`` logger does not
+    propagate: the records of this thread are appended to the list yielded, for the caller
+    to turn into one FormatError or warning. Captures nest and may run in several threads.
+
+    Yields
+    ------
+    list of logging.LogRecord
+
+    Examples
+    --------
+    >>> with tiff_log_captured() as records:
+    ...     logging.getLogger("tifffile").error("<tifffile.TiffPages @8> invalid page offset")
+    >>> [r.getMessage() for r in records]
+    ['<tifffile.TiffPages @8> invalid page offset']
+    """
+    logger = logging.getLogger("tifffile")
+    ident = threading.get_ident()
+    records: list[logging.LogRecord] = []
+    with _TIFF_LOG_LOCK:
+        if not _TIFF_LOG.captures:
+            _TIFF_LOG.saved = (logger.propagate, logger.level)
+            logger.addHandler(_TIFF_LOG)
+            logger.propagate = False
+            if logger.getEffectiveLevel() > logging.WARNING:
+                logger.setLevel(logging.WARNING)
+        _TIFF_LOG.captures.setdefault(ident, []).append(records)
+    try:
+        yield records
+    finally:
+        with _TIFF_LOG_LOCK:
+            _TIFF_LOG.captures[ident].pop()
+            if not _TIFF_LOG.captures[ident]:
+                del _TIFF_LOG.captures[ident]
+            if not _TIFF_LOG.captures:
+                logger.removeHandler(_TIFF_LOG)
+                logger.propagate, level = _TIFF_LOG.saved
+                logger.setLevel(level)
+
+
+_LOGGED_TAG = re.compile(r"TiffTag (\d+) @")
+#: ``<TiffTag.fromfile> raised TiffFileError('<tifffile.TiffTag 273 @82> invalid ...')``: the inner message.
+_RAISED = re.compile(r"""^<[^>]*> raised \w+\(['"](.*)['"]\)$""")
+#: Tags from here on are private (TIFF 6.0 §2): other programs' data, none of the picture's.
+_PRIVATE_TAGS = 32768
+
+
+def _logged(records: list[logging.LogRecord], level: int, tags: Any = None) -> list[str]:
+    """The messages of ``records`` at ``level`` and up about one of ``tags`` (numbers), or
+    with ``tags=None`` about the picture: any but those about a private tag."""
+    found = []
+    for record in (r for r in records if r.levelno >= level):
+        message = _RAISED.sub(r"\1", " ".join(record.getMessage().split()))
+        m = _LOGGED_TAG.search(message)
+        tag = int(m.group(1)) if m else None
+        if (tag in tags) if tags is not None else (tag is None or tag < _PRIVATE_TAGS):
+            found.append(message[:300])
+    return found
+
+
+def _tifffile_said(messages: list[str]) -> str:
+    more = f" (and {len(messages) - 1} more tifffile messages)" if len(messages) > 1 else ""
+    return f"tifffile: {messages[0]}{more}"
+
+
+def _tiff_pages(tif: Any, name: str) -> list[Any]:
+    """The pages of an open TiffFile, refusing a chain longer than :data:`MAX_TIFF_PAGES`
+    or one that loops, after reading at most ``MAX_TIFF_PAGES + 1`` of its IFDs."""
+    pages: list[Any] = []
+    offsets: dict[int, int] = {}
+    while len(pages) <= MAX_TIFF_PAGES:
+        try:
+            page = tif.pages.get(len(pages))
+        except IndexError:
+            break
+        if page.offset in offsets:
+            raise FormatError(
+                f"{name} is not a readable TIFF (corrupt): its page {len(pages) + 1} is page {offsets[page.offset] + 1} "
+                "again (the chain of pages loops)"
+            )
+        offsets[page.offset] = len(pages)
+        pages.append(page)
+    if len(pages) > MAX_TIFF_PAGES:
+        raise FormatError(
+            f"{name} holds more than {MAX_TIFF_PAGES} pages; a specimg TIFF holds one page per channel: it is not a "
+            "spectrogram specimg wrote"
+        )
+    if not pages:
+        raise FormatError(f"{name} is a TIFF without pages")
+    return pages
+
+
 def _kind(path: Path) -> str:
     with open(path, "rb") as fh:
         head = fh.read(8)
@@ -190,23 +318,28 @@ def _pillow_text(im: Any, kind: str) -> str | None:
 def _read_tiff(path: Path, name: str, pixels: bool) -> Picture:
     import tifffile
 
-    try:
-        with tifffile.TiffFile(path) as tif:
-            pages = list(tif.pages)
-            first = pages[0]
-            text = first.description if isinstance(first.description, str) else None  # type: ignore[union-attr]
-            shapes = [tuple(p.shape) for p in pages]  # type: ignore[union-attr]
-            height, width = (shapes[0] + (0, 0))[:2]
-            size = (len(pages), int(height), int(width))
-            _check_size(*size, name)
-            if not pixels:
-                return Picture(None, text, len(pages), size, "tiff")
-            _check_decode_memory(size, "tiff", name)
-            arrays = [p.asarray() for p in pages]  # type: ignore[union-attr]
-    except (FormatError, MemoryError):  # ResourceError is a MemoryError
-        raise
-    except Exception as exc:  # tifffile raises many kinds on corrupt input
-        raise FormatError(f"{name} is not a readable TIFF (truncated or corrupt?): {exc}") from None
+    unreadable = f"{name} is not a readable TIFF (truncated or corrupt?)"
+    with tiff_log_captured() as records:
+        try:
+            with tifffile.TiffFile(path) as tif:
+                pages = _tiff_pages(tif, name)
+                text = pages[0].description if isinstance(pages[0].description, str) else None
+                height, width = (tuple(pages[0].shape) + (0, 0))[:2]
+                size = (len(pages), int(height), int(width))
+                if not (said := _logged(records, logging.ERROR)):  # else tifffile read past a damage
+                    _check_size(*size, name)
+                    if pixels:
+                        _check_decode_memory(size, "tiff", name)
+                    arrays = [p.asarray() for p in pages] if pixels else []
+            if said := said or _logged(records, logging.ERROR):
+                raise FormatError(f"{unreadable}: {_tifffile_said(said)}")
+        except (FormatError, MemoryError):  # ResourceError is a MemoryError
+            raise
+        except Exception as exc:  # tifffile raises many kinds on corrupt input, having logged the cause
+            said = _logged(records, logging.WARNING)
+            raise FormatError(f"{unreadable}: {exc}" + (f" ({_tifffile_said(said)})" if said else "")) from None
+    if not pixels:
+        return Picture(None, text, len(pages), size, "tiff")
     if len(arrays) == 1 and arrays[0].ndim == 3 and arrays[0].shape[-1] in (3, 4):
         return Picture(_normalise(arrays[0], name), text, 1, size, "tiff")
     if any(a.ndim != 2 for a in arrays):
@@ -218,6 +351,37 @@ def _read_tiff(path: Path, name: str, pixels: bool) -> Picture:
         raise FormatError(f"{name} holds pages of different sizes or types")
     data = np.concatenate(arrays, axis=0) if len(arrays) > 1 else arrays[0]
     return Picture(_normalise(data, name), text, len(arrays), size, "tiff")
+
+
+def read_tiff_tag(path: str | os.PathLike[str], code: int, *, what: str) -> bytes | None:
+    """The bytes of tag ``code`` (type BYTE or UNDEFINED) of the first page of a TIFF; None if it has none.
+
+    Only the first page is read. tifffile drops a tag whose values lie past the end of the
+    file (an absurd count), logging it; that log becomes the FormatError.
+
+    ``what`` names the tag in messages (``"'a.tif': its phase tag"``).
+
+    Raises
+    ------
+    FormatError
+        If the file cannot be parsed, or the tag is there but cannot be read (its values
+        past the end of the file) or holds numbers rather than bytes.
+    """
+    import tifffile  # on first use: reading a PNG does not load it
+
+    with tiff_log_captured() as records:
+        try:
+            with tifffile.TiffFile(path) as tif:
+                tag = tif.pages[0].tags.get(code)  # type: ignore[union-attr]
+                value = None if tag is None else tag.value
+        except Exception as exc:  # a TIFF tifffile cannot parse was refused by read_picture already
+            said = _logged(records, logging.WARNING)
+            raise FormatError(f"{what} cannot be read: {_tifffile_said(said) if said else exc}") from None
+    if value is None and (said := _logged(records, logging.WARNING, (code,))):
+        raise FormatError(f"{what} (tag {code}) cannot be read: {_tifffile_said(said)}")
+    if value is not None and not isinstance(value, bytes):  # bytes(n) of a number n would allocate n bytes
+        raise FormatError(f"{what} (tag {code}) holds {type(value).__name__} values, not bytes")
+    return value
 
 
 def read_picture(
