@@ -28,6 +28,7 @@ from ..errors import FormatError, MissingFileError, ParameterError
 from ..messages import unopenable
 from ..params import SpectrogramParams
 from ..typing import PathLike
+from .containment import make_dirs, no_link
 from .executors import dask_executor, run
 from .ifplane import check_phase
 from .layout import (
@@ -57,6 +58,7 @@ from .settings import (
 from .state import (
     Outputs,
     check_compatible,
+    check_links,
     collect,
     load_records,
     locked,
@@ -400,6 +402,7 @@ def _prepare_and_build(
                            phase=phase)  # fmt: skip
 
     out.mkdir(parents=True, exist_ok=True)
+    check_links(out)  # a symbolic link where the build writes or deletes: refused before anything is touched
     meta = out / DATASET_JSON
     if meta.is_file():
         try:
@@ -411,8 +414,7 @@ def _prepare_and_build(
         raise ParameterError(
             f"out_dir {str(out)!r} is not empty and holds no specimg dataset ({DATASET_JSON}); give a new or empty folder"
         )
-    state = out / STATE_DIR
-    state.mkdir(exist_ok=True)
+    state = make_dirs(out, out / STATE_DIR)
     with locked(state):
         if not meta.is_file() or json.loads(meta.read_text(encoding="utf-8")) != description:
             write_json(meta, description)  # first, so the folder is recognisably a dataset
@@ -455,8 +457,9 @@ def _build_locked(
             scan_errors[source] = _scan_error(path, source, exc, audio)
     present = {s for s, _ in found if s not in scan_errors}
     for source in sorted(set(records) - present):  # removed from audio_dir: its tiles are swept at the end
+        record = no_link(out, state / record_name(source))
         with contextlib.suppress(OSError):
-            (state / record_name(source)).unlink()
+            record.unlink()
         del records[source]
     out_abs = str(out.resolve())
     sources = [s for s, _ in found if s not in scan_errors]
@@ -554,19 +557,19 @@ def _rebalance(out: Path, records: dict[str, dict[str, Any]], seed: int, fractio
         if wanted[source] == current[source]:
             continue
         rec, old, new = records[source], current[source], wanted[source]
-        for row in rec["rows"]:
-            src, dst = out / old / row["file_name"], out / new / row["file_name"]
-            dst.parent.mkdir(parents=True, exist_ok=True)
+        for row in rec["rows"]:  # file_name checked by state.check_record; no link followed (OutputError)
+            src, dst = no_link(out, out / old / row["file_name"]), no_link(out, out / new / row["file_name"])
+            make_dirs(out, dst.parent)
             dst.unlink(missing_ok=True)
             try:
                 os.link(src, dst)
             except OSError:
                 shutil.copy2(src, dst)
         moved = {**rec, "split": new, "plan": rec.get("plan", old)}
-        write_json(out / STATE_DIR / record_name(source), moved)
+        write_json(no_link(out, out / STATE_DIR / record_name(source)), moved)
         records[source] = moved
         for row in rec["rows"]:
-            (out / old / row["file_name"]).unlink(missing_ok=True)
+            no_link(out, out / old / row["file_name"]).unlink(missing_ok=True)
     return note
 
 

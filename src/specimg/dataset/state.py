@@ -28,6 +28,7 @@ from typing import Any
 
 from ..errors import FormatError, ParameterError
 from ..formats import atomic_path
+from .containment import make_dirs, no_link, walk
 from .layout import (
     CARD_NAME,
     DATASET_FORMAT,
@@ -50,6 +51,7 @@ from .layout import (
 __all__ = [
     "Outputs",
     "check_compatible",
+    "check_links",
     "check_record",
     "collect",
     "counts",
@@ -66,6 +68,24 @@ def write_json(path: Path, obj: Mapping[str, Any]) -> None:
     """Write ``obj`` as one line of JSON (no NaN), atomically."""
     with atomic_path(path, clean_stale=False) as tmp:  # a build sweeps its temporaries itself
         tmp.write_text(json.dumps(obj, allow_nan=False) + "\n", encoding="utf-8")
+
+
+def check_links(out: Path) -> None:
+    """Refuse a dataset folder with a symbolic link where a build writes or deletes, before
+    it touches anything: ``specimg.json``, the dataset card, ``errors.jsonl``, and
+    ``.build/`` and the split folders with everything in them
+    (:mod:`~specimg.dataset.containment`; ``out`` itself may be a link).
+
+    Raises
+    ------
+    OutputError
+        Naming the first link found and where it leads.
+    """
+    for name in (DATASET_JSON, CARD_NAME, ERRORS_NAME):
+        no_link(out, out / name)
+    for folder in (STATE_DIR, *SPLITS):
+        for _ in walk(out, out / folder):
+            pass
 
 
 def check_compatible(path: Path, old: Any, new: dict[str, Any]) -> None:
@@ -111,7 +131,7 @@ def locked(state: Path) -> Iterator[None]:
     except ImportError:  # Windows: no lock
         yield
         return
-    with open(state / LOCK_NAME, "a+b") as fh:
+    with open(no_link(state.parent, state / LOCK_NAME), "a+b") as fh:
         try:
             fcntl.lockf(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -125,16 +145,18 @@ def locked(state: Path) -> Iterator[None]:
 
 
 def remove_temporaries(out: Path) -> None:
-    """Delete the temporary files an interrupted build left in ``out``, its state and its splits."""
+    """Delete the temporary files an interrupted build left in ``out``, its state and its splits.
+
+    Raises OutputError, deleting nothing more, at a symbolic link in ``.build/`` or a split
+    (:func:`~specimg.dataset.containment.walk`) or named as a temporary file in ``out``."""
     for top in (out, out / STATE_DIR, *(out / s for s in SPLITS)):
-        if not top.is_dir():
-            continue
-        walker = os.walk(top) if top != out else [(str(out), [], os.listdir(out))]
+        walker = walk(out, top) if top != out else [(str(out), [], os.listdir(out))]
         for root, _, names in walker:
             for name in names:
                 if TEMP_RE.match(name):
+                    path = no_link(out, Path(root, name))
                     with contextlib.suppress(OSError):
-                        os.unlink(os.path.join(root, name))
+                        os.unlink(path)
 
 
 def load_records(state: Path) -> dict[str, dict[str, Any]]:
@@ -146,9 +168,10 @@ def load_records(state: Path) -> dict[str, dict[str, Any]]:
     file is built again.
     """
     records = {}
-    for entry in os.scandir(state):
+    for entry in os.scandir(no_link(state.parent, state)):
         if not RECORD_RE.match(entry.name):
             continue
+        no_link(state.parent, Path(entry.path))  # read, maybe deleted: never through a link (OutputError)
         try:
             record = json.loads(Path(entry.path).read_text(encoding="utf-8"))
         except (OSError, ValueError, RecursionError):
@@ -403,26 +426,28 @@ def write_outputs(out: Path, outputs: Outputs, description: dict[str, Any]) -> d
         "classes_dropped": [{"class": c, "reason": r} for c, r in outputs.classes_dropped],
         "skipped": [{"source": s, "reason": r} for s, r in outputs.skipped],
     }
-    write_json(out / STATE_DIR / SUMMARY_NAME, summary)
+    # never through a symbolic link in the dataset (OutputError naming it: containment.no_link)
+    write_json(no_link(out, out / STATE_DIR / SUMMARY_NAME), summary)
     for split in SPLITS:
+        manifest = no_link(out, out / split / MANIFEST_NAME)
         if split in outputs.rows:
-            (out / split).mkdir(exist_ok=True)
-            with atomic_path(out / split / MANIFEST_NAME, clean_stale=False) as tmp:  # sweep() cleans
+            make_dirs(out, out / split)
+            with atomic_path(manifest, clean_stale=False) as tmp:  # sweep() cleans
                 tmp.write_text("".join(json.dumps(row, allow_nan=False) + "\n" for row in outputs.rows[split]),
                                encoding="utf-8")  # fmt: skip
         else:
             with contextlib.suppress(OSError):
-                (out / split / MANIFEST_NAME).unlink()
+                manifest.unlink()
     errors = outputs.errors
-    with atomic_path(out / ERRORS_NAME) as tmp:
+    with atomic_path(no_link(out, out / ERRORS_NAME)) as tmp:
         tmp.write_text(
             "".join(json.dumps({"source": s, "error": errors[s]}) + "\n" for s in sorted(errors)), encoding="utf-8"
         )
-    card = dataset_card(desc)
-    if not (out / CARD_NAME).is_file() or (out / CARD_NAME).read_text(encoding="utf-8") != card:
-        with atomic_path(out / CARD_NAME) as tmp:
+    card, card_path = dataset_card(desc), no_link(out, out / CARD_NAME)
+    if not card_path.is_file() or card_path.read_text(encoding="utf-8") != card:
+        with atomic_path(card_path) as tmp:
             tmp.write_text(card, encoding="utf-8")
-    meta = out / DATASET_JSON
+    meta = no_link(out, out / DATASET_JSON)
     if json.loads(meta.read_text(encoding="utf-8")) != desc:
         write_json(meta, desc)
     return desc
@@ -438,7 +463,7 @@ def sweep(out: Path, outputs: Outputs) -> None:
     keep = {f"{split}/{row['file_name']}" for split, rows in outputs.rows.items() for row in rows}
     for split in SPLITS:
         top = out / split
-        for root, dirs, names in os.walk(top, topdown=False):
+        for root, dirs, names in list(walk(out, top, topdown=False)):  # the whole tree checked for links first
             for name in names:
                 path = Path(root, name)
                 if TEMP_RE.match(name) or (
@@ -451,4 +476,4 @@ def sweep(out: Path, outputs: Outputs) -> None:
                     os.rmdir(root)  # only succeeds when empty
     if "validation" in outputs.rows:
         for name in outputs.classes:
-            (out / "validation" / name).mkdir(exist_ok=True)
+            make_dirs(out, out / "validation" / name)

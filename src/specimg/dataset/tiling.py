@@ -28,6 +28,7 @@ from ..image import SpectrogramImage, db_to_pixels, pixel_max, pixels_to_db
 from ..params import SpectrogramParams
 from ..pictures import write_png
 from ..spectral import frame_offset, magnitude, mel_basis, span_length, stft
+from .containment import make_dirs, no_link
 from .ifplane import if_plane
 from .layout import STATE_DIR, record_name, tile_name
 from .paths import redact
@@ -240,7 +241,7 @@ def build_file(job: Job) -> dict[str, Any]:
         y = np.pad(y, ((0, 0), (0, p.n_fft - n_samples)))
     folder = out / job.split / (job.label or "")
     if n_tiles:
-        folder.mkdir(parents=True, exist_ok=True)
+        make_dirs(out, folder)  # OutputError at a symbolic link on the way (containment)
     rows: list[dict[str, Any]] = []
     silent = 0
     try:
@@ -274,16 +275,18 @@ def _error(exc: BaseException, job: Job) -> str:
 
 
 def _remove_tiles(folder: Path, rows: list[dict[str, Any]]) -> None:
+    """Delete the tiles ``rows`` in the split folder ``folder`` (of the dataset ``folder.parent``),
+    none through a symbolic link."""
     for row in rows:
-        with contextlib.suppress(OSError):
-            (folder / row["file_name"]).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # OutputError (a link) too: the tile is left alone
+            no_link(folder.parent, folder / row["file_name"]).unlink(missing_ok=True)
 
 
 def _keep(record: dict[str, Any], record_path: Path, job: Job) -> dict[str, Any]:
     """Write ``record`` and return it; if it cannot be written (a full disk), the file failed:
     its tiles are removed and a failed record (kept in memory only) is returned."""
     try:
-        write_json(record_path, record)
+        write_json(no_link(Path(job.out_dir), record_path), record)  # a link in the way: OutputError, an OSError
     except OSError as exc:
         _remove_tiles(Path(job.out_dir) / job.split, record.get("rows", []))
         return {"source": record["source"], "stat": record["stat"], "status": "failed",
@@ -314,7 +317,7 @@ def _write_tiles(job: Job, y: np.ndarray, folder: Path, n_tiles: int, n_real: in
                 # tiles: the build removes those itself (state.remove_temporaries, state.sweep)
                 if planes is not None:  # the IF plane as the alpha channel of an 8-bit LA PNG
                     tile = np.stack([tile, planes[:, j : j + n_frames]], axis=-1)
-                with atomic_path(folder / name, clean_stale=False) as tmp:
+                with atomic_path(no_link(Path(job.out_dir), folder / name), clean_stale=False) as tmp:
                     write_png(tmp, tile, text=p.replace(edits=(edit,)).to_json(), compress_level=PNG_COMPRESS_LEVEL)
                 row: dict[str, Any] = {
                     "file_name": f"{job.label}/{name}" if job.label else name,
