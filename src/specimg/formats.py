@@ -31,6 +31,7 @@ import numpy as np
 from .atomic import atomic_path, atomic_paths
 from .errors import FormatError, ParameterError, PhaseWarning
 from .image import SpectrogramImage, from_unit, pixel_dtype, pixel_max
+from .jsonfile import MAX_SIDECAR_BYTES, read_json
 from .messages import shorten
 from .params import FORMAT_NAME, SpectrogramParams
 from .pictures import (
@@ -73,12 +74,9 @@ def read_sidecar(side: Path) -> dict:
     Raises
     ------
     FormatError
-        If the file is not JSON.
+        If the file is not JSON within the bounds of :func:`specimg.jsonfile.read_json`.
     """
-    try:
-        data = json.loads(side.read_bytes())
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise FormatError(f"sidecar {str(side)!r} is not valid JSON: {exc}") from None
+    data = read_json(side, what=f"sidecar {str(side)!r}", max_bytes=MAX_SIDECAR_BYTES)
     return dict(data) if isinstance(data, dict) else {}
 
 
@@ -334,9 +332,9 @@ def _remove_old_sidecar(path: Path) -> None:
     """
     side = sidecar_path(path)
     try:
-        if side.is_file() and _ours(side.read_text(encoding="utf-8")) is not None:
+        if side.is_file() and read_sidecar(side).get("format") == FORMAT_NAME:
             side.unlink()
-    except (OSError, UnicodeDecodeError):
+    except (OSError, FormatError):
         pass  # a sidecar we cannot remove is still not trusted: load lends its phase only to the image it describes
 
 
@@ -349,8 +347,8 @@ def _ours(text: object) -> str | None:
     if not isinstance(text, str):
         return None
     try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
+        data = read_json(text)
+    except FormatError:
         return None
     return text if isinstance(data, dict) and data.get("format") == FORMAT_NAME else None
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from .errors import FormatError, ParameterError
+from .jsonfile import MAX_SIDECAR_BYTES, read_json
 from .messages import shorten
 from .geometry import analysis_window, covers, frame_count, frame_offset, span_length, stft_lengths
 
@@ -468,13 +469,10 @@ class SpectrogramParams:
         Raises
         ------
         FormatError
-            If ``text`` is not JSON or not valid specimg metadata.
+            If ``text`` is not JSON within the bounds of :func:`specimg.jsonfile.read_json`
+            (nesting, numbers, size), or not valid specimg metadata.
         """
-        try:
-            data = json.loads(text)
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-            raise FormatError(f"{source} is not valid JSON: {exc}") from None
-        return cls.from_dict(data, source=source)
+        return cls.from_dict(read_json(text, what=source, max_bytes=MAX_SIDECAR_BYTES), source=source)
 
 
 # ---------------------------------------------------------------------------- row layout

@@ -29,12 +29,13 @@ def read_params(path: str | None) -> SpectrogramParams | None:
     """The parameters of ``--params FILE`` (``None`` when not given)."""
     if path is None:
         return None
+    from ..jsonfile import MAX_SIDECAR_BYTES, read_json
     from ..params import SpectrogramParams
 
     p = Path(path)
     if not p.is_file():
         raise MissingFileError(f"no such file: {path!r} (given as --params)")
-    return SpectrogramParams.from_json(p.read_bytes(), source=repr(path))
+    return SpectrogramParams.from_dict(read_json(p, what=repr(path), max_bytes=MAX_SIDECAR_BYTES), source=repr(path))
 
 
 class DbRef(click.ParamType):

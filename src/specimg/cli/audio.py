@@ -195,19 +195,20 @@ def stored_version(path: str, found: str | None, params_path: str | None) -> int
         after :func:`specimg.load` read it).
     """
     from ..formats import sidecar_path
+    from ..jsonfile import MAX_SIDECAR_BYTES, read_json
     from ..pictures import read_picture
 
     data: object
     try:
         if found == "embedded":
-            data = json.loads(read_picture(path, pixels=False).text or "null")
+            data = read_json(read_picture(path, pixels=False).text or "null")
         elif found == "sidecar":
-            data = json.loads(sidecar_path(path).read_bytes())
+            data = read_json(sidecar_path(path), max_bytes=MAX_SIDECAR_BYTES)
         elif params_path is not None:
-            data = json.loads(Path(params_path).read_bytes())
+            data = read_json(Path(params_path), max_bytes=MAX_SIDECAR_BYTES)
         else:
             return None
-    except (OSError, ValueError, RecursionError):  # FormatError and MissingFileError too: the file changed
+    except (OSError, ValueError):  # FormatError and MissingFileError too: the file changed
         return None
     version = data.get("version") if isinstance(data, dict) else None
     return version if type(version) is int else None
