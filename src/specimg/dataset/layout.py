@@ -33,6 +33,7 @@ from ..errors import FormatError, MissingFileError
 from ..image import pixel_max
 from ..params import SpectrogramParams
 from ..typing import PathLike
+from .containment import inside
 from .paths import is_relative_entry
 
 __all__ = [
@@ -363,11 +364,13 @@ def read_description(out_dir: PathLike) -> tuple[dict[str, Any], Path]:
         If there is no such file.
     FormatError
         If it is not valid JSON, not a specimg dataset description, of another version, or
-        lacks ``"params"``.
+        lacks ``"params"``; or is a link to a file outside its folder
+        (:func:`~specimg.dataset.containment.inside`).
     """
     path = Path(out_dir)
     if path.is_dir():
         path = path / DATASET_JSON
+    inside(path.parent, path.name, what="the dataset description")  # not a link out of its folder
     if not path.is_file():
         raise MissingFileError(
             f"no dataset description {str(path)!r}; pass the OUT_DIR of `specimg dataset build` or its {DATASET_JSON}"

@@ -27,6 +27,7 @@ from ..image import to_unit, unit_to_db
 from ..params import SpectrogramParams
 from ..pictures import read_picture, to_gray
 from ..typing import PathLike
+from .containment import Inside, check_name
 from .layout import MANIFEST_NAME, SPLITS, description_params, read_description, tile_geometry
 
 __all__ = ["DOMAINS", "PLANES", "TileDataset", "check_planes", "read_tile", "split_items"]
@@ -71,7 +72,10 @@ def split_items(out_dir: PathLike, split: str) -> tuple[list[Path], list[int], l
     MissingFileError
         If there is no ``specimg.json`` or the build wrote no such split.
     FormatError
-        If the manifest is unreadable or names a class ``specimg.json`` does not list.
+        If the manifest is unreadable or names a class ``specimg.json`` does not list; if a
+        name read from the dataset (a class, a ``file_name``) is not a relative path inside
+        it or leads out of it through a link (:mod:`~specimg.dataset.containment`): no item
+        is ever a file outside the dataset folder.
     """
     if split not in SPLITS:
         raise ParameterError(f"split={split!r} must be one of {', '.join(map(repr, SPLITS))}")
@@ -80,7 +84,11 @@ def split_items(out_dir: PathLike, split: str) -> tuple[list[Path], list[int], l
     classes = data.get("classes") or []
     if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
         raise FormatError(f"\"classes\" of {str(json_path)!r} must be a list of folder names, not {classes!r:.200}")
-    manifest = root / split / MANIFEST_NAME
+    for name in classes:  # folder names, not paths (containment.check_name)
+        if len(check_name(name, what=f"class of {str(json_path)!r}")) != 1:
+            raise FormatError(f"class {name[:300]!r} of {str(json_path)!r} is not a folder name (it holds a '/')")
+    check = Inside(root)  # every name read below lies inside the dataset, links resolved
+    manifest = check(f"{split}/{MANIFEST_NAME}", what=f"the {split!r} manifest")
     if not manifest.is_file():
         present = [s for s in SPLITS if (root / s / MANIFEST_NAME).is_file()]
         raise MissingFileError(
@@ -88,7 +96,7 @@ def split_items(out_dir: PathLike, split: str) -> tuple[list[Path], list[int], l
             + (f"pass split={present[0]!r}" if present else "it holds no tiles at all")
         )
     index = {name: i for i, name in enumerate(classes)}
-    rows: list[tuple[list[str], int]] = []
+    rows: list[tuple[tuple[str, ...], int]] = []
     for number, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
@@ -97,7 +105,9 @@ def split_items(out_dir: PathLike, split: str) -> tuple[list[Path], list[int], l
             name = row["file_name"]
         except (ValueError, KeyError, TypeError):
             raise FormatError(f"line {number} of {str(manifest)!r} is not a manifest row with a \"file_name\"") from None
-        parts = str(name).split("/")
+        where = f"line {number} of {str(manifest)!r}: file_name"
+        parts = check_name(name, what=where)  # FormatError for '../x', '/x', NUL, ...
+        check(f"{split}/{name}", what=where)  # ... and for a name that a link leads outside the dataset
         label = -1
         if classes:
             folder = parts[0] if len(parts) > 1 else row.get("label")

@@ -21,6 +21,7 @@ from ..formats import atomic_path, image_format
 from ..image import pixel_dtype, requantize
 from ..pictures import read_picture, to_gray, write_png
 from ..typing import PathLike
+from .containment import Inside, check_name, inside
 from .layout import (
     ERRORS_NAME,
     MANIFEST_NAME,
@@ -114,7 +115,7 @@ def _build_counts(out_dir: Path, desc: dict[str, Any]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     if isinstance(desc.get("counts"), dict):
         found.update(desc["counts"])
-    summary = out_dir / STATE_DIR / SUMMARY_NAME
+    summary = inside(out_dir, f"{STATE_DIR}/{SUMMARY_NAME}", what="the build summary")
     try:
         data = json.loads(summary.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -170,7 +171,9 @@ def stats(out_dir: PathLike, *, contact_sheet: PathLike | None = None, n: int = 
     Raises
     ------
     MissingFileError, FormatError
-        If ``out_dir`` holds no readable version-1 ``specimg.json``.
+        If ``out_dir`` holds no readable version-1 ``specimg.json``; FormatError if a
+        manifest's ``file_name`` is not a relative path inside the dataset, or a file or
+        folder read leads out of it through a link (:mod:`~specimg.dataset.containment`).
     ParameterError
         If ``n`` is not positive or ``contact_sheet`` is not a ``.png`` path.
     """
@@ -195,8 +198,10 @@ def stats(out_dir: PathLike, *, contact_sheet: PathLike | None = None, n: int = 
     rms: list[object] = []
     bad_lines = 0
     listed: list[Path] = []
+    check = Inside(root)  # nothing is read outside the dataset, names and links checked (containment)
     for split in SPLITS:
-        rows, bad = _read_jsonl(root / split / MANIFEST_NAME)
+        manifest = check(f"{split}/{MANIFEST_NAME}", what=f"the {split!r} manifest")
+        rows, bad = _read_jsonl(manifest)
         bad_lines += bad
         tiles[split] = len(rows)
         sources[split] = set()
@@ -211,16 +216,19 @@ def stats(out_dir: PathLike, *, contact_sheet: PathLike | None = None, n: int = 
                 spans[(source, channel if isinstance(channel, int) else 0)].append((frame, frame + tile_frames))
             peaks.append(row.get("peak_db"))
             rms.append(row.get("rms_db"))
-            if isinstance(row.get("file_name"), str):
-                listed.append(root / split / row["file_name"])
+            if isinstance(row.get("file_name"), str):  # FormatError for '../x', '/x', a link out, ...
+                where = f"a row of {str(manifest)!r}: file_name"
+                check_name(row["file_name"], what=where)
+                listed.append(check(f"{split}/{row['file_name']}", what=where))
     n_tiles = sum(tiles.values())
     tile_seconds = tile_frames * hop / params.sr
     covered = sum(_frames_covered(s) for s in spans.values()) * hop / params.sr
 
-    errors, _ = _read_jsonl(root / ERRORS_NAME)
+    errors, _ = _read_jsonl(check(ERRORS_NAME, what="the error list"))
     counts = _build_counts(root, desc)
     listed_set = set(listed)
-    on_disk = {p for split in SPLITS if (root / split).is_dir() for p in (root / split).rglob("*.png")
+    folders = [check(split, what="the split folder") for split in SPLITS]
+    on_disk = {p for folder in folders if folder.is_dir() for p in folder.rglob("*.png")
                if not p.name.startswith(".")}  # fmt: skip
     peak_hist = _histogram(peaks)
     result: dict[str, Any] = {
