@@ -16,6 +16,9 @@ reconstruction: the phase known, the magnitude refined), ``_rebuild`` (one chann
 picture: chooses among the above from what is known of the phase), ``_kernels`` (numba loops, imported on first use so
 that importing this package does not import numba).
 
+Methods: PGHI [1]_ starts the iterations; fast Griffin-Lim [2]_ is Griffin-Lim [3]_ with
+momentum.
+
 References
 ----------
 .. [1] Z. Průša, P. Balazs, P. L. Søndergaard, "A Noniterative Method for Reconstruction of

@@ -35,7 +35,9 @@ from ._stft import StftPair
 
 __all__ = ["Init", "Method", "Refine", "griffin_lim"]
 
+#: The initial phase of :func:`griffin_lim`: PGHI, uniform random, zero, or given (radians).
 Init = Union[Literal["pghi", "random", "zeros"], np.ndarray]
+#: The iteration of :func:`griffin_lim` after the RAAR ones: fast or accelerated Griffin-Lim.
 Method = Literal["fgla", "agla"]
 #: ``refine(S, frames) -> S``: see :func:`griffin_lim`.
 Refine = Callable[[np.ndarray, slice], np.ndarray]
@@ -160,6 +162,20 @@ def griffin_lim(
     --------
     librosa.griffinlim : the same iteration from a random start; its ``random_state`` is
         ``rng`` here, and its ``init="random"`` is ``init="random"``.
+
+    References
+    ----------
+    .. [1] Z. Průša, P. Balazs, P. L. Søndergaard, "A Noniterative Method for Reconstruction
+       of Phase From STFT Magnitude", IEEE/ACM TASLP 25(5), 2017.
+    .. [2] N. Perraudin, P. Balazs, P. L. Søndergaard, "A fast Griffin-Lim algorithm",
+       IEEE WASPAA 2013.
+    .. [3] D. Griffin, J. Lim, "Signal estimation from modified short-time Fourier
+       transform", IEEE Trans. ASSP 32(2), 1984.
+    .. [4] R. Nenov, D.-K. Nguyen, P. Balazs, R. I. Boţ, "Faster than fast: accelerating the
+       Griffin-Lim algorithm", IEEE ICASSP 2023.
+    .. [5] D. R. Luke, "Relaxed averaged alternating reflections for diffraction imaging",
+       Inverse Problems 21(1), 2005; T. Peer, S. Welker, T. Gerkmann, "Beyond Griffin-Lim:
+       improved iterative phase retrieval for speech", IWAENC 2022.
     """
     S = renamed_magnitude(S, magnitude, "griffin_lim")
     check_magnitude(S)
