@@ -22,6 +22,10 @@ import specimg
 
 matplotlib.use("agg")
 
+# The examples are small: a fixed memory budget keeps the build independent of what else the
+# machine runs (the default, half the available memory, can drop to nothing on a busy one).
+os.environ.setdefault("SPECIMG_MAX_MEMORY", "2G")
+
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 
@@ -41,6 +45,7 @@ extensions = [
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
+smartquotes = False  # "--gain" stays two hyphens in the command-line pages
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "examples/README.rst", "examples/*.py"]
 templates_path = ["_templates"]
 
@@ -84,6 +89,33 @@ sphinx_gallery_conf = {
 }
 # library warnings inside the examples are shown in the output, never turned into errors
 warnings.filterwarnings("ignore", message="Matplotlib is currently using agg", category=UserWarning)
+
+# -- Command line: one page per command of the specimg group, from click's own help ---------
+def _write_cli_pages() -> None:
+    """``docs/cli/generated/<command>.rst``: a sphinx-click directive per command of ``specimg``."""
+    import importlib
+
+    from specimg.cli import cli
+
+    out = DOCS / "cli" / "generated"
+    out.mkdir(parents=True, exist_ok=True)
+    wanted = set()
+    for name, command in sorted(cli.commands.items()):
+        module = importlib.import_module(command.callback.__module__)
+        attr = next(a for a, v in vars(module).items() if v is command)
+        title = f"specimg {name}"
+        text = (f"{title}\n{'=' * len(title)}\n\n.. click:: {module.__name__}:{attr}\n"
+                f"   :prog: {title}\n   :nested: full\n")
+        page = out / f"{name}.rst"
+        wanted.add(page.name)
+        if not page.is_file() or page.read_text(encoding="utf-8") != text:  # unchanged: no rebuild
+            page.write_text(text, encoding="utf-8")
+    for page in out.glob("*.rst"):
+        if page.name not in wanted:
+            page.unlink()
+
+
+_write_cli_pages()
 
 # -- HTML -------------------------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
