@@ -31,7 +31,7 @@ ROOT = DOCS.parent
 
 project = "specimg"
 author = "specimg developers"
-copyright = "specimg developers"  # noqa: A001
+copyright = "specimg developers"
 version = release = specimg.__version__
 
 extensions = [
@@ -142,14 +142,14 @@ def _attribute_comment(name: str, obj: object) -> list[str] | None:
             continue
         try:
             docs = ModuleAnalyzer.for_module(modname).find_attr_docs()
-        except Exception:  # noqa: BLE001 - a module without source: look further
+        except Exception:  # noqa: BLE001, S112 - a module without source: look further
             continue
         if ("", attr) in docs:
             return list(docs[("", attr)])
     return None
 
 
-def _constant_docstring(app, what, name, obj, options, lines) -> None:  # noqa: ANN001
+def _constant_docstring(app, what, name, obj, options, lines) -> None:
     """Constants re-exported by a package get the comment of their defining module.
 
     autodoc looks for ``#:`` comments only in the module it documents (``specimg.ops``), so
@@ -165,6 +165,6 @@ def _constant_docstring(app, what, name, obj, options, lines) -> None:  # noqa: 
         lines[:] = []
 
 
-def setup(app):  # noqa: ANN001, ANN201
+def setup(app):
     app.connect("autodoc-process-docstring", _constant_docstring)
     return {"parallel_read_safe": True}
