@@ -18,6 +18,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "specimg"
 LAYERS: list[set[str]] = [
     {"specimg.errors", "specimg.messages", "specimg.typing", "specimg._samples"},
     {"specimg.geometry", "specimg.resources", "specimg.atomic"},
+    {"specimg.jsonfile"},
     {"specimg.params"},
     {"specimg.spectral"},
     {"specimg.audio", "specimg.stored_phase"},
