@@ -215,12 +215,25 @@ def read_json(
     if isinstance(source, Path):
         what = repr(str(source)) if what is None else what
         with open(source, "rb") as fh:
-            source = fh.read(max_bytes + 1)
+            source = _read_at_most(fh, max_bytes + 1)
     where = ("JSON text" if what is None else what) + ("" if line is None else f" line {line}")
     try:
         return _parse(source, max_bytes, max_depth)
     except (_Refused, _NotJSON) as exc:
         raise FormatError(_message(where, exc)) from None
+
+
+def _read_at_most(fh: Any, n: int) -> bytes:
+    """Up to ``n`` bytes of ``fh``, read in 1 MiB pieces: ``fh.read(n)`` sets ``n`` bytes
+    aside before it reads, a raw MemoryError for a 4 GiB limit under ``ulimit -v``."""
+    parts, total = [], 0
+    while total < n:
+        part = fh.read(min(1 << 20, n - total))
+        if not part:
+            break
+        parts.append(part)
+        total += len(part)
+    return b"".join(parts)
 
 
 def read_json_lines(
