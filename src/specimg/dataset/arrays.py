@@ -14,19 +14,19 @@ torch is never imported here: a tensor is recognised by its type's module
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import FormatError, ParameterError, SpecimgError
+from ..errors import ParameterError
 from ..image import db_to_unit, from_unit, full_scale, pixel_dtype, pixel_max, to_unit
 from ..params import SpectrogramParams
 from ..pictures import read_picture, to_gray
 from ..typing import PathLike
 from .grids import guess_grid
+from .inputfiles import check_input, read_arrays
 
 __all__ = [
     "DB_BELOW",
@@ -291,30 +291,6 @@ def split_planes(arrays: Any) -> tuple[list[np.ndarray], list[np.ndarray] | None
 
 
 # ---------------------------------------------------------------------------- files
-def _torch_load(path: Path) -> Any:
-    try:
-        import torch
-    except ImportError:
-        raise SpecimgError(f"{str(path)!r}: reading .pt/.pth files needs torch: pip install 'specimg[torch]'") from None
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, AttributeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise FormatError(
-            f"{str(path)!r} is not a tensor file torch.load(weights_only=True) reads ({first}); save a tensor or a "
-            "list of tensors with torch.save"
-        ) from None
-
-
-def _pick(items: dict[str, Any], key: str | None, path: Path) -> list[Any]:
-    """The values of a .npz / a saved dict: all of them in order, or ``key``'s."""
-    if key is None:
-        return list(items.values())
-    if key not in items:
-        raise ParameterError(f"{str(path)!r} has no array {key!r}; it holds {', '.join(map(repr, items)) or 'none'}")
-    return [items[key]]
-
-
 def read_input(path: PathLike, *, key: str | None = None) -> list[np.ndarray]:
     """The images of one input file as 2-D gray arrays of its own dtype.
 
@@ -336,7 +312,11 @@ def read_input(path: PathLike, *, key: str | None = None) -> list[np.ndarray]:
     Raises
     ------
     FormatError
-        If the file is unreadable (or refused by ``weights_only``).
+        If the file is unreadable (or refused by ``weights_only``), or holds tensors that
+        are not dense on the CPU (:mod:`specimg.dataset.inputfiles`).
+    ResourceError
+        If reading it would take too much memory, estimated from its headers before any
+        data is inflated or copied (:func:`specimg.dataset.inputfiles.check_input`).
     ParameterError
         For an unknown ``key`` or a layout that is not images.
     SpecimgError
@@ -377,23 +357,16 @@ def _read(path: Path, key: str | None, keep_planes: bool) -> tuple[list[np.ndarr
             raise ParameterError(f"{str(path)!r}: some arrays have an IF plane and others not; give all or none")
         return tiles, [v for _, p in parts for v in (p or [])]
 
-    try:
-        if ext == ".npy":
-            return split([np.load(path, allow_pickle=False)])
-        if ext == ".npz":
-            with np.load(path, allow_pickle=False) as z:
-                return split(_pick({k: z[k] for k in z.files}, key, path))
-    except (OSError, ValueError, EOFError) as exc:
-        if isinstance(exc, ParameterError):
-            raise
-        raise FormatError(f"{str(path)!r} is not a readable {ext} array file: {exc}") from None
+    # every size is checked from the headers first (specimg.dataset.inputfiles)
+    if ext in (".npy", ".npz"):
+        return split(read_arrays(path, key))
     if ext in (".pt", ".pth"):
-        obj = _torch_load(path)
-        items = _pick({str(k): v for k, v in obj.items()}, key, path) if isinstance(obj, dict) else [obj]
+        items = read_arrays(path, key)
         try:
             return split(items)
         except ParameterError as exc:
             raise ParameterError(f"{str(path)!r}: {exc}") from None
+    check_input(path)
     picture = read_picture(path, keep_alpha=keep_planes)
     assert picture.pixels is not None
     if picture.pixels.ndim == 3 and picture.pixels.shape[-1] == 2:  # gray + alpha: the IF plane

@@ -69,7 +69,7 @@ from ..params import SpectrogramParams
 from ..phase import Quality, resolve_quality
 from ..typing import PathLike
 from .arrays import Domain, check_height, check_saturation, domain_of
-from .folders import grid_of, list_inputs, parse_grid, probe, tiles_in
+from .folders import ARRAY_EXTS, grid_of, list_inputs, parse_grid, probe, tiles_in
 from .grids import cut_grid
 from .arrays import read_input_planes, split_planes, stitch_tiles, to_pixels, unit_from_db, value_range_of
 from .ifplane import decode_tile, prepare_planes, stitch_planes
@@ -371,7 +371,10 @@ def decode_batch(
     _check_quality(quality, n_iter)
     work, tile_frames, dataset_step = _template(dataset)
     if isinstance(arrays, (str, os.PathLike)):
-        images, planes = read_input_planes(arrays, key=key)
+        path = Path(arrays)
+        if path.suffix.lower() not in ARRAY_EXTS:  # a picture: its size against the tile geometry, before any pixel
+            tiles_in(probe(path, key), path, work, grid, grid_padding, tile_frames)
+        images, planes = read_input_planes(path, key=key)
         name = str(arrays)
     else:
         (images, planes), name = split_planes(arrays), ""

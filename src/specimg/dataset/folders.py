@@ -16,14 +16,21 @@ from ..params import SpectrogramParams
 from ..pictures import picture_size
 from .arrays import read_input_planes, split_planes
 from .grids import grid_geometry, guess_grid
+from .inputfiles import check_input
 
-__all__ = ["INPUT_EXTS", "PICTURE_EXTS", "grid_of", "list_inputs", "natural_key", "parse_grid", "probe", "tiles_in"]
+__all__ = [
+    "ARRAY_EXTS", "INPUT_EXTS", "PICTURE_EXTS", "grid_of", "list_inputs", "natural_key", "parse_grid", "probe",
+    "tiles_in",
+]  # fmt: skip
 
 #: Extensions :func:`specimg.dataset.decode_dir` reads.
 INPUT_EXTS = (".png", ".tif", ".tiff", ".npy", ".npz", ".pt", ".pth")
 
 #: The picture files among them: only these are cut as grids (``grid=``).
 PICTURE_EXTS = (".png", ".tif", ".tiff")
+
+#: The array and tensor files among them (any other file is read as a picture).
+ARRAY_EXTS = (".npy", ".npz", ".pt", ".pth")
 
 
 def parse_grid(grid: Any) -> tuple[int, int]:
@@ -64,8 +71,15 @@ def list_inputs(folder: Path) -> list[Path]:
 
 
 def probe(path: Path, key: str | None) -> list[tuple[int, int]]:
-    """(H, W) of every image of an input file; from the header for pictures and ``.npy``."""
+    """(H, W) of every image of an input file; from the header for pictures and ``.npy``.
+
+    The memory of reading the file is checked from its headers first
+    (:func:`specimg.dataset.inputfiles.check_input`: ResourceError), for ``.npz`` and
+    ``.pt`` by :func:`~specimg.dataset.arrays.read_input_planes` before it inflates anything.
+    """
     ext = path.suffix.lower()
+    if ext not in (".npz", ".pt", ".pth"):
+        check_input(path, key)
     if ext == ".npy":
         try:
             a = np.load(path, mmap_mode="r", allow_pickle=False)
