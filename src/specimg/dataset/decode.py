@@ -53,7 +53,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -74,6 +73,7 @@ from .grids import cut_grid
 from .arrays import read_input_planes, split_planes, stitch_tiles, to_pixels, unit_from_db, value_range_of
 from .ifplane import decode_tile, prepare_planes, stitch_planes
 from .layout import DATASET_JSON, description_params, read_description, tile_geometry
+from .staging import make_stage, remove_stale_stages
 
 __all__ = ["DATASET_JSON", "decode_batch", "decode_dir", "params_of"]
 
@@ -501,7 +501,13 @@ def decode_dir(
         Generator with several workers (pass an int seed). Every input's size is checked
         before anything is decoded, and outputs are staged in a hidden folder inside
         ``audio_out`` that is moved into place only once every file is complete: on any
-        error no output file is left behind.
+        error or Ctrl-C no output file and no staging folder is left behind (one left by
+        a killed run is removed by the next run: :mod:`specimg.dataset.staging`).
+    ResourceError
+        For a file whose reading would need more memory than the budget, or more than
+        1 GiB for data expanding more than 64-fold (a ``.npz`` bomb, a stride-0 tensor, a
+        blank picture header): checked from its headers before anything is read
+        (:mod:`specimg.dataset.inputfiles`).
     SpecimgError
         If the Dask scheduler cannot be reached.
     TypeError
@@ -542,7 +548,8 @@ def decode_dir(
 
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".specimg-decode-", dir=out))
+    remove_stale_stages(out)  # left by runs that were killed: their process is gone
+    stage = make_stage(out)
     written: list[Path] = []
     try:
         staged: list[Path] = []
@@ -572,14 +579,15 @@ def decode_dir(
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(stage / o, final)
             written.append(final)
-    except BaseException:
+    except BaseException:  # errors and Ctrl-C (KeyboardInterrupt): nothing is left behind
         for final in written:  # only if a move itself failed
             final.unlink(missing_ok=True)
         shutil.rmtree(stage, ignore_errors=True)
         if created and out.is_dir() and not any(out.iterdir()):
             out.rmdir()
         raise
-    shutil.rmtree(stage, ignore_errors=True)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     return written
 
 
