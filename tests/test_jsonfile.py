@@ -153,3 +153,204 @@ def test_a_long_line_is_not_read_whole(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match=r"line 2: larger than 1 MiB"):
         list(read_json_lines(path))
     assert time.perf_counter() - t0 < 5
+
+
+# ---------------------------------------------------------------------------- hostile files in a built dataset
+SR = 22050
+SIZE = (64, 32)
+DEEP_ARRAYS = DEEP["arrays"]
+DEEP_OBJECTS = DEEP["objects"]
+#: Numbers JSON does not bound: the reader refuses them wherever they are.
+UNBOUNDED = {"1e400": "1e400", "NaN": "NaN", "-Infinity": "-Infinity", "5000 digits": "9" * 5000}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four one-second tones in two classes, tiled into 64 × 32 tiles, train and validation."""
+    import numpy as np
+    import soundfile as sf
+
+    from specimg.dataset import build
+
+    root = tmp_path_factory.mktemp("hostile")
+    for name, freq in (("dog/a.wav", 440), ("dog/b.wav", 550), ("rain/c.wav", 660), ("rain/d.wav", 770)):
+        (root / "audio" / name).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(root / "audio" / name, 0.5 * np.sin(2 * np.pi * freq * np.arange(SR) / SR), SR)
+    build(root / "audio", root / "out", size=SIZE, workers=1, validation=0.5, seed=1)
+    return root
+
+
+@pytest.fixture
+def dataset(built: Path, tmp_path: Path) -> Path:
+    """A copy of the built dataset (its audio keeps size and mtime: a resume redoes nothing)."""
+    import shutil
+
+    shutil.copytree(built, tmp_path / "d")
+    return tmp_path / "d" / "out"
+
+
+def _with(text: str, key: str, token: str) -> str:
+    """The JSON object ``text`` with the value of ``key`` (a dotted path) replaced by the raw ``token``."""
+    import json
+
+    data = json.loads(text)
+    node = data
+    *parents, last = key.split(".")
+    for part in parents:
+        node = node[part]
+    node[last] = "@TOKEN@"
+    return json.dumps(data).replace('"@TOKEN@"', token)
+
+
+def _stats_cli(out: Path) -> str:
+    """``specimg dataset stats OUT``: exit 1 and one ``specimg: error:`` line, returned."""
+    from .test_cli import assert_one_line_error, run
+
+    return assert_one_line_error(run("dataset", "stats", out, cwd=out.parent))
+
+
+def _resume(out: Path) -> object:
+    from specimg.dataset import build
+
+    return build(out.parent / "audio", out, size=SIZE, workers=1, validation=0.5, seed=1)
+
+
+def _manifest_cases() -> dict[str, tuple[str | None, str]]:
+    """Case → (key of row 1 to replace, or None for the whole line; raw token)."""
+    cases: dict[str, tuple[str | None, str]] = {"deep arrays": (None, DEEP_ARRAYS), "deep objects": (None, DEEP_OBJECTS)}
+    cases.update({f"peak_db {k}": ("peak_db", v) for k, v in UNBOUNDED.items()})
+    cases.update({"peak_db 1e300": ("peak_db", "1e300"), "rms_db 1.5e308": ("rms_db", "1.5e308"),
+                  "peak_db 1e10 (an 8 GB histogram)": ("peak_db", "1e10"), "frame 10**30": ("frame", "1" + "0" * 30),
+                  "frame 1e300": ("frame", "1e300")})  # fmt: skip
+    return cases
+
+
+MANIFEST_CASES = _manifest_cases()
+
+
+@pytest.mark.parametrize("key, token", MANIFEST_CASES.values(), ids=list(MANIFEST_CASES))
+def test_hostile_manifest_line(dataset: Path, key: str | None, token: str) -> None:
+    """Was: RecursionError (deep), ValueError 'Maximum allowed size exceeded' or an 8 GB
+    np.arange (1e300, 1e10 dB) in stats, RecursionError in TileDataset. Now stats names the
+    file and line; TileDataset refuses what it cannot parse (it uses no number of a row);
+    a resume rewrites the manifests from its records."""
+    from specimg.dataset import TileDataset, stats
+
+    manifest = dataset / "train" / "metadata.jsonl"
+    lines = manifest.read_text().splitlines()
+    lines[0] = token if key is None else _with(lines[0], key, token)
+    manifest.write_text("\n".join(lines) + "\n")
+    with pytest.raises(FormatError, match=r"metadata.jsonl' line 1: "):
+        stats(dataset)
+    line = _stats_cli(dataset)
+    assert "metadata.jsonl' line 1: " in line
+    if key is None or token in UNBOUNDED.values():  # no JSON within the reader's limits
+        with pytest.raises(FormatError, match=r"metadata.jsonl' line 1: "):
+            TileDataset(dataset)
+    else:
+        assert len(TileDataset(dataset)) == len(lines)  # a finite number it does not use
+    _resume(dataset)
+    assert next(v for _, v in read_json_lines(manifest))["file_name"]  # rewritten from the records
+    assert stats(dataset)["consistency"]["bad_manifest_lines"] == 0
+
+
+DESCRIPTION_CASES: dict[str, tuple[str | None, str]] = {
+    "deep arrays": (None, DEEP_ARRAYS),
+    "deep objects": (None, DEEP_OBJECTS),
+    **{f"seed {k}": ("seed", v) for k, v in UNBOUNDED.items()},
+    "params.sr 1e400": ("params.sr", "1e400"),
+    "params.sr 1e300": ("params.sr", "1e300"),
+    "params.db_min -1.5e308": ("params.db_min", "-1.5e308"),
+    "tile.n_frames 10**30": ("tile.n_frames", "1" + "0" * 30),
+    "tile.step_frames 1e300": ("tile.step_frames", "1e300"),
+    "min_level_db 1.5e308": ("min_level_db", "1.5e308"),
+}
+
+
+@pytest.mark.parametrize("key, token", DESCRIPTION_CASES.values(), ids=list(DESCRIPTION_CASES))
+def test_hostile_description(dataset: Path, key: str | None, token: str) -> None:
+    """Was: RecursionError in the build's resume, OverflowError/inf settings; now one line."""
+    from specimg.dataset import TileDataset, stats
+    from specimg.errors import SpecimgError
+
+    from .test_cli import assert_one_line_error, run
+
+    desc = dataset / "specimg.json"
+    desc.write_text(token if key is None else _with(desc.read_text(), key, token))
+    with pytest.raises(FormatError, match="specimg.json"):
+        stats(dataset)
+    assert "specimg.json" in _stats_cli(dataset)
+    if key != "min_level_db":  # the loader does not read it
+        with pytest.raises(FormatError, match="specimg.json"):
+            TileDataset(dataset)
+    with pytest.raises(SpecimgError) as info:  # FormatError, or ParameterError: "built with other settings"
+        _resume(dataset)
+    assert type(info.value).__name__ in ("FormatError", "ParameterError") and "\n" not in str(info.value)
+    assert_one_line_error(run("dataset", "build", dataset.parent / "audio", dataset, "--size", "64x32",
+                              "--validation", "0.5", "--seed", "1", "--workers", "1", cwd=dataset.parent))  # fmt: skip
+
+
+SUMMARY_CASES: dict[str, tuple[str | None, str]] = {
+    "deep objects": (None, DEEP_OBJECTS),
+    **{f"seconds {k}": ("counts.seconds", v) for k, v in UNBOUNDED.items()},
+    "seconds 1.5e308": ("counts.seconds", "1.5e308"),
+    "silent_tiles 10**30": ("counts.silent_tiles", "1" + "0" * 30),
+}
+
+
+@pytest.mark.parametrize("key, token", SUMMARY_CASES.values(), ids=list(SUMMARY_CASES))
+def test_hostile_summary(dataset: Path, key: str | None, token: str) -> None:
+    """Was: RecursionError in stats (only invalid JSON was ignored), 'inf h' or a 300-digit
+    number of hours; now stats names the file. The loader does not read it, a resume rewrites it."""
+    from specimg.dataset import TileDataset, stats
+
+    summary = dataset / ".build" / "summary.json"
+    summary.write_text(token if key is None else _with(summary.read_text(), key, token))
+    with pytest.raises(FormatError, match=r"summary.json"):
+        stats(dataset)
+    assert "summary.json" in _stats_cli(dataset)
+    assert len(TileDataset(dataset)) > 0
+    _resume(dataset)
+    assert stats(dataset)["source_seconds"] == pytest.approx(4.0)
+
+
+RECORD_CASES: dict[str, tuple[str | None, str]] = {
+    "deep arrays": (None, DEEP_ARRAYS),
+    **{f"seconds {k}": ("seconds", v) for k, v in UNBOUNDED.items()},
+    "seconds 1.5e308": ("seconds", "1.5e308"),  # two of them summed to inf: every resume failed writing the summary
+    "n_channels 10**30": ("n_channels", "1" + "0" * 30),  # a loop of 10**30 channels: the resume hung
+    "n_samples 10**30": ("n_samples", "1" + "0" * 30),
+    "sr 10**30": ("sr", "1" + "0" * 30),
+    "peak_db 1e300": ("rows.0.peak_db", "1e300"),
+    "frame 10**30": ("rows.0.frame", "1" + "0" * 30),
+}
+
+
+@pytest.mark.parametrize("key, token", RECORD_CASES.values(), ids=list(RECORD_CASES))
+def test_hostile_build_record_is_redone(dataset: Path, key: str | None, token: str) -> None:
+    """A bad ``.build`` record is deleted and its file built again (load_records): one file's
+    work, and the next resume finds a good record, instead of every resume failing alike."""
+    import json
+
+    from specimg.dataset import stats
+    from specimg.dataset.layout import record_name
+    from specimg.dataset.state import check_record
+
+    sources = ["dog/a.wav", "dog/b.wav"]  # both: a sum of two 1.5e308 overflows
+    for source in sources:
+        record = dataset / ".build" / record_name(source)
+        text = record.read_text()
+        if key is not None and key.startswith("rows."):
+            data = json.loads(text)
+            data["rows"][0][key.split(".")[-1]] = "@TOKEN@"
+            text = json.dumps(data).replace('"@TOKEN@"', token)
+        else:
+            text = token if key is None else _with(text, key, token)
+        record.write_text(text)
+    assert stats(dataset)["tiles"]["total"] > 0  # stats reads no record
+    report = _resume(dataset)
+    assert report.files_resumed == 2 and report.files == 4  # type: ignore[attr-defined]
+    for source in sources:
+        record = dataset / ".build" / record_name(source)
+        assert check_record(read_json(record), record.name) is None
+    assert _resume(dataset).files_resumed == 4  # type: ignore[attr-defined]

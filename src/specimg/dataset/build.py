@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import shutil
 import stat
@@ -25,6 +24,7 @@ from typing import Any, Literal
 from tqdm import tqdm
 
 from ..errors import FormatError, MissingFileError, ParameterError
+from ..jsonfile import read_json
 from ..messages import unopenable
 from ..params import SpectrogramParams
 from ..typing import PathLike
@@ -406,9 +406,9 @@ def _prepare_and_build(
     meta = out / DATASET_JSON
     if meta.is_file():
         try:
-            old = json.loads(meta.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise FormatError(f"{str(meta)!r} is not valid JSON ({exc}); use a new OUT_DIR") from None
+            old = read_json(meta, what=repr(str(meta)))  # not JSON, too deep, 1e400: one line, not a traceback
+        except FormatError as exc:
+            raise FormatError(f"{exc}; use a new OUT_DIR") from None
         check_compatible(meta, old, description)
     elif any(name != STATE_DIR for name in os.listdir(out)):
         raise ParameterError(
@@ -416,7 +416,7 @@ def _prepare_and_build(
         )
     state = make_dirs(out, out / STATE_DIR)
     with locked(state):
-        if not meta.is_file() or json.loads(meta.read_text(encoding="utf-8")) != description:
+        if not meta.is_file() or read_json(meta, what=repr(str(meta))) != description:
             write_json(meta, description)  # first, so the folder is recognisably a dataset
         remove_temporaries(out)
         return _build_locked(found, audio, out, description, params, n_frames, step, tail, min_level_db, validation,

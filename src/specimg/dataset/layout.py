@@ -31,7 +31,9 @@ from typing import Any
 
 from ..errors import FormatError, MissingFileError
 from ..image import pixel_max
-from ..params import SpectrogramParams
+from ..jsonfile import out_of_range, read_json
+from ..params import MAX_DB, SpectrogramParams
+from ..pictures import MAX_PIXELS
 from ..typing import PathLike
 from .containment import inside
 from .paths import is_relative_entry
@@ -46,6 +48,9 @@ __all__ = [
     "ERRORS_NAME",
     "LOCK_NAME",
     "MANIFEST_NAME",
+    "MAX_AUDIO_CHANNELS",
+    "MAX_COUNT",
+    "MAX_SECONDS",
     "RECORD_RE",
     "SETTINGS",
     "SPLITS",
@@ -60,6 +65,7 @@ __all__ = [
     "plan_splits",
     "read_description",
     "record_name",
+    "row_numbers_error",
     "split_of",
     "tile_geometry",
     "tile_name",
@@ -89,6 +95,15 @@ MANIFEST_COLUMNS = (
     ("source", "string"), ("channel", "int64"), ("offset", "int64"), ("frame", "int64"), ("label", "class_label"),
     ("peak_db", "float64"), ("rms_db", "float64"), ("padded_frames", "int64"),
 )  # fmt: skip
+
+#: Bounds of the numbers read back from a dataset (manifests, ``.build/`` records and
+#: summary are data, and JSON bounds no number): a count of samples, frames or tiles, an
+#: offset or a frame index is at most MAX_COUNT (``SpectrogramParams`` bounds ``n_samples``
+#: at 2**40), seconds of audio at most MAX_SECONDS, a channel index below
+#: MAX_AUDIO_CHANNELS, a level in dB within ±:data:`~specimg.params.MAX_DB`.
+MAX_COUNT = 1 << 40
+MAX_SECONDS = 1e15
+MAX_AUDIO_CHANNELS = 1 << 16
 
 #: The dataset card in OUT_DIR: what ``datasets.load_dataset(OUT_DIR)`` reads.
 CARD_NAME = "README.md"
@@ -375,10 +390,7 @@ def read_description(out_dir: PathLike) -> tuple[dict[str, Any], Path]:
         raise MissingFileError(
             f"no dataset description {str(path)!r}; pass the OUT_DIR of `specimg dataset build` or its {DATASET_JSON}"
         )
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise FormatError(f"{str(path)!r} is not valid JSON: {exc}") from None
+    data = read_json(path, what=repr(str(path)))  # FormatError: not JSON, too deep, 1e400, ...
     if not isinstance(data, dict) or data.get("format") != DATASET_FORMAT:
         raise FormatError(f"{str(path)!r} is not a specimg dataset description (no \"format\": {DATASET_FORMAT!r})")
     if data.get("version") != DATASET_VERSION:
@@ -408,7 +420,8 @@ def tile_geometry(data: dict[str, Any], path: Path) -> tuple[int | None, int | N
     Raises
     ------
     FormatError
-        If a recorded value is not a positive integer (the message names ``path``).
+        If a recorded value is not a positive integer, or more than :data:`~specimg.pictures.MAX_PIXELS`
+        (no tile that wide can be read); the message names ``path``.
     """
     tile = data.get("tile")
     if not isinstance(tile, dict):
@@ -418,8 +431,34 @@ def tile_geometry(data: dict[str, Any], path: Path) -> tuple[int | None, int | N
         value = tile.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise FormatError(f"\"tile\": {{\"{key}\": {value!r}}} of {str(path)!r} must be a positive integer")
+        if value is not None and value > MAX_PIXELS:
+            raise FormatError(f"\"tile\": {{\"{key}\": {value}}} of {str(path)!r} is out of range [1, {MAX_PIXELS}]: "
+                              "no tile that wide can be read")  # fmt: skip
         out.append(value)
     return out[0], out[1]
+
+
+def row_numbers_error(row: Mapping[str, Any]) -> str | None:
+    """Why a number of the manifest row ``row`` is out of its range, or None (absent columns pass).
+
+    ``channel`` must be an integer below :data:`MAX_AUDIO_CHANNELS`; ``frame``, ``offset`` and
+    ``padded_frames`` integers in [0, :data:`MAX_COUNT`]; ``peak_db`` and ``rms_db`` numbers
+    within ±:data:`~specimg.params.MAX_DB`.
+
+    Examples
+    --------
+    >>> row_numbers_error({"frame": 32, "peak_db": -23.5}) is None
+    True
+    >>> row_numbers_error({"frame": 32, "peak_db": 1e300})
+    'peak_db=1e+300 is out of range [-1000, 1000]'
+    """
+    for key, hi in (("channel", MAX_AUDIO_CHANNELS - 1), ("frame", MAX_COUNT), ("offset", MAX_COUNT),
+                    ("padded_frames", MAX_COUNT), ("peak_db", MAX_DB), ("rms_db", MAX_DB)):  # fmt: skip
+        if key in row:
+            why = out_of_range(key, row[key], -hi if key.endswith("_db") else 0, hi, integer=not key.endswith("_db"))
+            if why is not None:
+                return why
+    return None
 
 
 # ---------------------------------------------------------------------------- dataset card

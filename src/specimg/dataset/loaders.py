@@ -16,7 +16,6 @@ specimg[torch]``.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Callable, Literal
 
@@ -24,6 +23,7 @@ import numpy as np
 
 from ..errors import FormatError, MissingFileError, ParameterError, SpecimgError
 from ..image import to_unit, unit_to_db
+from ..jsonfile import read_json_lines
 from ..params import SpectrogramParams
 from ..pictures import read_picture, to_gray
 from ..typing import PathLike
@@ -97,14 +97,10 @@ def split_items(out_dir: PathLike, split: str) -> tuple[list[Path], list[int], l
         )
     index = {name: i for i, name in enumerate(classes)}
     rows: list[tuple[tuple[str, ...], int]] = []
-    for number, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            name = row["file_name"]
-        except (ValueError, KeyError, TypeError):
-            raise FormatError(f"line {number} of {str(manifest)!r} is not a manifest row with a \"file_name\"") from None
+    for number, row in read_json_lines(manifest, what=repr(str(manifest))):  # FormatError: not JSON, too deep, 1e400
+        if not isinstance(row, dict) or "file_name" not in row:
+            raise FormatError(f"line {number} of {str(manifest)!r} is not a manifest row with a \"file_name\"")
+        name = row["file_name"]
         where = f"line {number} of {str(manifest)!r}: file_name"
         parts = check_name(name, what=where)  # FormatError for '../x', '/x', NUL, ...
         check(f"{split}/{name}", what=where)  # ... and for a name that a link leads outside the dataset

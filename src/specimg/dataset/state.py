@@ -28,6 +28,7 @@ from typing import Any
 
 from ..errors import FormatError, ParameterError
 from ..formats import atomic_path
+from ..jsonfile import out_of_range, read_json
 from .containment import make_dirs, no_link, walk
 from .layout import (
     CARD_NAME,
@@ -36,6 +37,9 @@ from .layout import (
     ERRORS_NAME,
     LOCK_NAME,
     MANIFEST_NAME,
+    MAX_AUDIO_CHANNELS,
+    MAX_COUNT,
+    MAX_SECONDS,
     RECORD_RE,
     SETTINGS,
     SPLITS,
@@ -45,6 +49,7 @@ from .layout import (
     TILE_RE,
     dataset_card,
     record_name,
+    row_numbers_error,
     tile_name,
 )
 
@@ -162,10 +167,13 @@ def remove_temporaries(out: Path) -> None:
 def load_records(state: Path) -> dict[str, dict[str, Any]]:
     """The records of the files a previous run finished (or failed), by source path.
 
-    A record is data, not trusted: one that is not valid JSON or that :func:`check_record`
-    refuses (a split outside :data:`~specimg.dataset.layout.SPLITS`, a tile name that is
-    not the tile's own, hence maybe outside OUT_DIR, a wrong type) is deleted, so that its
-    file is built again.
+    A record is data, not trusted: one that is not valid JSON within the limits of
+    :func:`~specimg.jsonfile.read_json` (nesting, size, ``1e400``, NaN) or that
+    :func:`check_record` refuses (a split outside :data:`~specimg.dataset.layout.SPLITS`, a
+    tile name that is not the tile's own, hence maybe outside OUT_DIR, a wrong type, a
+    number out of range) is deleted, so that its file is built again: a bad record costs
+    the work of one file, and the next run writes a good one, instead of failing (or
+    hanging) every run that reads it.
     """
     records = {}
     for entry in os.scandir(no_link(state.parent, state)):
@@ -173,8 +181,8 @@ def load_records(state: Path) -> dict[str, dict[str, Any]]:
             continue
         no_link(state.parent, Path(entry.path))  # read, maybe deleted: never through a link (OutputError)
         try:
-            record = json.loads(Path(entry.path).read_text(encoding="utf-8"))
-        except (OSError, ValueError, RecursionError):
+            record = read_json(Path(entry.path))
+        except (OSError, FormatError):
             record = None
         if check_record(record, entry.name) is not None:
             with contextlib.suppress(OSError):
@@ -211,6 +219,9 @@ def _row_error(row: Any, source: str, label: str | None) -> str | None:
         return "a manifest row's padded_frames is not an integer"
     if any(key in row and not _is_number(row[key]) for key in ("peak_db", "rms_db")):
         return "a manifest row's peak_db or rms_db is not a finite number"
+    why = row_numbers_error(row)  # 1e300 dB, frame 10**30: finite JSON numbers, out of range
+    if why is not None:
+        return f"a manifest row's {why}"
     if row.get("source") != source or row.get("label") != label:
         return "a manifest row names another source file or class"
     name = tile_name(source, int(channel), int(frame))  # type: ignore[arg-type]  # checked above
@@ -227,7 +238,8 @@ def check_record(record: Any, name: str) -> str | None:
     :func:`~specimg.dataset.layout.record_name` is ``name``, a ``stat`` of two integers and a
     ``status``: ``"failed"`` with an ``error`` string, or ``"done"`` with a ``split`` of
     :data:`~specimg.dataset.layout.SPLITS`, the class of its source (or None), numbers of the
-    right types, and manifest rows whose ``file_name`` is exactly the name of their tile
+    right types and ranges (:data:`~specimg.dataset.layout.MAX_COUNT` and its kin), and
+    manifest rows whose ``file_name`` is exactly the name of their tile
     (:func:`~specimg.dataset.layout.tile_name`, under the class folder), so inside OUT_DIR.
 
     Examples
@@ -263,6 +275,11 @@ def check_record(record: Any, name: str) -> str | None:
             and _is_int(record.get("silent")) and _is_number(record.get("seconds"))
             and isinstance(record.get("too_short"), bool)):  # fmt: skip
         return "sr, n_samples, n_channels, silent, seconds or too_short has the wrong type"
+    for key, hi in (("sr", MAX_COUNT), ("n_samples", MAX_COUNT), ("n_channels", MAX_AUDIO_CHANNELS),
+                    ("silent", MAX_COUNT), ("seconds", MAX_SECONDS)):  # fmt: skip
+        why = out_of_range(key, record.get(key, 1), 0, hi)  # the sums of all records stay finite
+        if why is not None:
+            return why
     if not isinstance(record.get("reason"), (str, type(None))):
         return "reason is not a string"
     rows = record.get("rows")
@@ -448,7 +465,7 @@ def write_outputs(out: Path, outputs: Outputs, description: dict[str, Any]) -> d
         with atomic_path(card_path) as tmp:
             tmp.write_text(card, encoding="utf-8")
     meta = no_link(out, out / DATASET_JSON)
-    if json.loads(meta.read_text(encoding="utf-8")) != desc:
+    if read_json(meta, what=repr(str(meta))) != desc:
         write_json(meta, desc)
     return desc
 

@@ -8,7 +8,6 @@ result as the text ``specimg dataset stats`` prints.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -19,17 +18,23 @@ import numpy as np
 from ..errors import FormatError, ParameterError
 from ..formats import atomic_path, image_format
 from ..image import pixel_dtype, requantize
+from ..jsonfile import out_of_range, read_json, read_json_lines
+from ..params import MAX_DB
 from ..pictures import read_picture, to_gray, write_png
 from ..typing import PathLike
 from .containment import Inside, check_name, inside
 from .layout import (
+    DATASET_JSON,
     ERRORS_NAME,
     MANIFEST_NAME,
+    MAX_COUNT,
+    MAX_SECONDS,
     SPLITS,
     STATE_DIR,
     SUMMARY_NAME,
     description_params,
     read_description,
+    row_numbers_error,
     tile_geometry,
 )
 
@@ -44,24 +49,26 @@ _BAR = 40
 
 def _read_jsonl(path: Path) -> tuple[list[dict[str, Any]], int]:
     """Objects of a JSON-lines file, and how many lines were not JSON objects (a build in
-    progress may be writing the last one)."""
+    progress may be writing the last one).
+
+    A line over a limit of :func:`~specimg.jsonfile.read_json_lines` (nesting, size, a
+    number JSON does not bound) or a row with a number out of its range
+    (:func:`~specimg.dataset.layout.row_numbers_error`) is no interrupted write: FormatError
+    naming the file and the line."""
     if not path.is_file():
         return [], 0
-    rows, bad = [], 0
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError:
-                bad += 1
-                continue
-            if isinstance(row, dict):
-                rows.append(row)
-            else:
-                bad += 1
-    return rows, bad
+    rows: list[dict[str, Any]] = []
+    cut: list[FormatError] = []  # lines that are not JSON
+    bad = 0
+    for number, row in read_json_lines(path, what=repr(str(path)), on_invalid=cut.append):
+        if not isinstance(row, dict):
+            bad += 1
+            continue
+        why = row_numbers_error(row)
+        if why is not None:
+            raise FormatError(f"{str(path)!r} line {number}: {why}")
+        rows.append(row)
+    return rows, bad + len(cut)
 
 
 def _histogram(values: list[object], step: float = HIST_STEP_DB) -> dict[str, Any]:
@@ -111,18 +118,33 @@ def _frames_covered(spans: list[tuple[int, int]]) -> int:
 
 def _build_counts(out_dir: Path, desc: dict[str, Any]) -> dict[str, Any]:
     """Counts the build recorded beyond the manifests: the ``"counts"`` object of
-    ``.build/summary.json`` (and of ``specimg.json``, should it carry one)."""
+    ``.build/summary.json`` (and of ``specimg.json``, should it carry one).
+
+    A summary that cannot be opened counts as none; one that is not JSON within the
+    limits of :func:`~specimg.jsonfile.read_json`, or a count used here out of its range,
+    is a FormatError naming the file."""
     found: dict[str, Any] = {}
-    if isinstance(desc.get("counts"), dict):
-        found.update(desc["counts"])
+    found.update(_checked_counts(desc.get("counts"), out_dir / DATASET_JSON))
     summary = inside(out_dir, f"{STATE_DIR}/{SUMMARY_NAME}", what="the build summary")
     try:
-        data = json.loads(summary.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = read_json(summary, what=repr(str(summary)))
+    except OSError:
         data = None
-    if isinstance(data, dict) and isinstance(data.get("counts"), dict):
-        found.update(data["counts"])
+    if isinstance(data, dict):
+        found.update(_checked_counts(data.get("counts"), summary))
     return found
+
+
+def _checked_counts(counts: Any, path: Path) -> dict[str, Any]:
+    """``counts`` (``{}`` if it is no object), once the numbers :func:`stats` uses are in range."""
+    if not isinstance(counts, dict):
+        return {}
+    for key, hi in (("seconds", MAX_SECONDS), ("silent_tiles", MAX_COUNT), ("too_short_files", MAX_COUNT)):
+        value = counts.get(key)
+        why = out_of_range(key, value, 0, hi) if isinstance(value, (int, float)) else None  # others: not recorded
+        if why is not None:
+            raise FormatError(f"{str(path)!r}: \"counts\": {why}")
+    return counts
 
 
 def _first_int(counts: dict[str, Any], *keys: str) -> int | None:
@@ -188,6 +210,9 @@ def stats(out_dir: PathLike, *, contact_sheet: PathLike | None = None, n: int = 
     tile_frames, step = tile_geometry(desc, desc_path)
     if tile_frames is None:
         raise FormatError(f"{str(desc_path)!r} lacks \"tile\": {{\"n_frames\": ...}}; see the dataset layout")
+    level = desc.get("min_level_db")  # reported: a finite 1e300 is no level either
+    if isinstance(level, (int, float)) and (why := out_of_range("min_level_db", level, -MAX_DB, MAX_DB)):
+        raise FormatError(f"{str(desc_path)!r}: {why}")
     hop = params.hop_length
 
     tiles: dict[str, int] = {}
