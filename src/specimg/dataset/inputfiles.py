@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import math
 import pickle
+import tokenize
+import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -138,7 +140,7 @@ def _array_headers(path: Path, key: str | None) -> list[tuple[str, tuple[int, ..
         out = []
         with zipfile.ZipFile(path) as zf:
             for info in zf.infolist():
-                name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+                name = info.filename.removesuffix(".npy")  # np.load's key
                 if key is not None and name != key:
                     continue
                 with zf.open(info) as member:
@@ -158,7 +160,10 @@ def _npy_header(fp: Any, path: Path, what: str) -> tuple[tuple[int, ...], np.dty
     except ValueError:
         raise FormatError(f"{str(path)!r}: {what} is not a .npy array") from None
     read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-    shape, _, dtype = read(fp)
+    try:
+        shape, _, dtype = read(fp)
+    except (tokenize.TokenError, SyntaxError, MemoryError) as exc:  # numpy tokenizes the header's dict text
+        raise FormatError(f"{str(path)!r}: {what} has a damaged .npy header ({type(exc).__name__})") from None
     return tuple(int(d) for d in shape), np.dtype(dtype)
 
 
@@ -219,12 +224,14 @@ def torch_load(path: Path) -> Any:
     except ImportError:
         raise SpecimgError(f"{str(path)!r}: reading .pt/.pth files needs torch: pip install 'specimg[torch]'") from None
     try:
-        try:
-            return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        except RuntimeError as exc:
-            if "mmap" not in str(exc):
-                raise
-        return torch.load(path, map_location="cpu", weights_only=True)  # the legacy format: read, as stored
+        with warnings.catch_warnings():  # torch's own notes on what it loads (sparse checks, TypedStorage)
+            warnings.simplefilter("ignore")
+            try:
+                return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            except RuntimeError as exc:
+                if "mmap" not in str(exc):
+                    raise
+            return torch.load(path, map_location="cpu", weights_only=True)  # the legacy format: read, as stored
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, AttributeError, TypeError,
             IndexError, KeyError, RecursionError, zipfile.BadZipFile, NotImplementedError) as exc:  # fmt: skip
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
