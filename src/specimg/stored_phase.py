@@ -454,7 +454,6 @@ class StoredPhase:
         else:
             codes = np.zeros(expected, dtype=np.uint16)
             codes[present] = unpack_codes(payload[head:], n_present, bits)
-        del payload
         return cls(codes, present, np.logical_and(valid, present, out=valid), crc, int(bits))
 
     def __repr__(self) -> str:
