@@ -99,10 +99,14 @@ def atomic_paths(*paths: str | os.PathLike, clean_stale: bool = True) -> Iterato
         for target in targets:
             if clean_stale:
                 _remove_stale(target)
-            fd, tmp = _writable(target, functools.partial(tempfile.mkstemp, prefix=f".{target.name}.", suffix=".part",
-                                                          dir=target.parent))  # fmt: skip
+            try:
+                fd, tmp = _writable(target, functools.partial(tempfile.mkstemp, prefix=f".{target.name}.",
+                                                              suffix=".part", dir=target.parent))  # fmt: skip
+                temps.append(tmp)
+            except BaseException:  # a Ctrl-C, or a stopped pool worker, between the file's creation and here
+                _remove_stale(target)
+                raise
             os.close(fd)
-            temps.append(tmp)
         try:
             yield tuple(Path(t) for t in temps)
         except OSError as exc:
