@@ -4,6 +4,16 @@
 :func:`~specimg.dataset.tiling.build_file` and each record, as it finishes, to a callback.
 Every worker computes with one BLAS thread, so the mel projection rounds the same way
 wherever a file is analysed (pool, Dask, or in-process).
+
+Ctrl-C and the local pools (:func:`process_pool`, the build's): the workers ignore SIGINT,
+so only this process acts on it. From before the first worker starts until the last one
+is gone, SIGINT here is recorded instead of raised (a ``KeyboardInterrupt`` raised inside
+the fork hooks or a finalizer would be printed as "Exception ignored" and lost, and a
+worker forked before ignoring it would die and break the pool), and raised at the next
+point where this process waits for the workers. The pool is then stopped: queued jobs
+cancelled, the workers sent SIGTERM (a job in hand unwinds, its atomic writes removing
+their ``.part`` files, then the worker exits) and waited for. A Ctrl-C seen while the
+pool stops for any reason, a ``BrokenProcessPool`` included, ends as ``KeyboardInterrupt``.
 """
 
 from __future__ import annotations
@@ -14,8 +24,8 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -32,6 +42,7 @@ _BLAS_LIMITS: Any = None
 
 _BUSY = threading.Event()  # set while a pool worker runs a job
 _PARENT: list[int] = []  # the build's pid, seen by a pool worker when it started
+_T = TypeVar("_T")
 
 
 def _limit_blas() -> None:
@@ -94,8 +105,8 @@ def run(jobs: list[Job], workers: int | None, dask: tuple[Any, int] | None,
             for job in jobs:
                 finished(build_file(job))
         return
-    with cf.ProcessPoolExecutor(max_workers=n, initializer=_init_pool_worker) as pool:
-        _drain(pool, _run_in_pool_worker, jobs, 2 * n, finished)
+    with _Pool(n) as pool:
+        _drain(pool, build_file, jobs, 2 * n, finished)
 
 
 def _drain(executor: Any, fn: Callable[[Job], dict[str, Any]], jobs: Iterable[Job], window: int,
@@ -111,18 +122,24 @@ def _drain(executor: Any, fn: Callable[[Job], dict[str, Any]], jobs: Iterable[Jo
                 return
             pending.add(executor.submit(fn, job))
 
+    pool = executor if isinstance(executor, _Pool) else None
     try:
         refill()
-        while pending:
-            done, still = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+        while pending:  # a local pool: SIGINT is recorded, and looked at here at least every 0.1 s
+            done, still = cf.wait(pending, timeout=None if pool is None else 0.1, return_when=cf.FIRST_COMPLETED)
             pending.clear()
             pending.update(still)
+            if pool is not None:
+                pool.check_interrupt()
             for fut in done:
                 finished(fut.result())
             refill()
     except BaseException:
         for fut in pending:
             fut.cancel()
+        if pool is not None:
+            pool.stop()
+            raise
         with contextlib.suppress(Exception):
             try:
                 executor.shutdown(wait=False, cancel_futures=True)
@@ -131,27 +148,124 @@ def _drain(executor: Any, fn: Callable[[Job], dict[str, Any]], jobs: Iterable[Jo
         raise
 
 
+class _DeferredSigint:
+    """SIGINT recorded instead of raised, until :meth:`restore` (only in the main thread,
+    where Python runs signal handlers; not when SIGINT is ignored, as under ``nohup``)."""
+
+    def __init__(self) -> None:
+        self.hit = False
+        self.previous: Any = None
+        self.installed = threading.current_thread() is threading.main_thread() and signal.getsignal(
+            signal.SIGINT
+        ) not in (signal.SIG_IGN, None)
+        if self.installed:
+            self.previous = signal.signal(signal.SIGINT, self.record)
+
+    def record(self, signum: int, frame: Any) -> None:
+        self.hit = True
+
+    def restore(self) -> bool:
+        """Put the previous handler back; whether SIGINT came meanwhile."""
+        if self.installed:
+            signal.signal(signal.SIGINT, self.previous)
+            self.installed = False
+        return self.hit
+
+
+@contextlib.contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """SIGINT held back in this thread: a worker started now begins with it blocked, until
+    its initializer has set it to be ignored (then unblocks it)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+class _Pool(cf.ProcessPoolExecutor):
+    """The local process pool: Ctrl-C at any moment stops it cleanly (module notes)."""
+
+    def __init__(self, workers: int) -> None:
+        self._sigint = _DeferredSigint()  # before any worker exists: one forked now inherits it
+        try:
+            super().__init__(max_workers=workers, initializer=_init_pool_worker)
+        except BaseException:
+            self._sigint.restore()
+            raise
+
+    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> cf.Future[_T]:
+        with _sigint_blocked():  # workers start in submit
+            return super().submit(_in_pool_worker, fn, *args, **kwargs)
+
+    def check_interrupt(self) -> None:
+        """KeyboardInterrupt if SIGINT came since the pool was made."""
+        if self._sigint.hit:
+            raise KeyboardInterrupt
+
+    def stop(self) -> None:
+        """Cancel the queued jobs, send the workers SIGTERM and wait for them (and for the pool's threads)."""
+        processes = getattr(self, "_processes", None) or {}
+        with contextlib.suppress(RuntimeError):  # the pool's thread changed the dict meanwhile: it is stopping them
+            for process in list(processes.values()):
+                with contextlib.suppress(Exception):
+                    process.terminate()
+        self.shutdown(wait=True, cancel_futures=True)
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> Literal[False]:
+        try:
+            if exc_type is None:
+                self.shutdown(wait=True)
+            else:
+                self.stop()
+        finally:
+            interrupted = self._sigint.restore()
+        if interrupted and not isinstance(exc, KeyboardInterrupt):  # a BrokenProcessPool it caused, or none
+            raise KeyboardInterrupt from None
+        return False
+
+
 def _run_on_dask_worker(job: Job) -> dict[str, Any]:
     _limit_blas()
     return build_file(job)
 
 
-def _run_in_pool_worker(job: Job) -> dict[str, Any]:
+class _Stopped(BaseException):
+    """SIGTERM in a pool worker running a job: the parent stops the pool (module notes)."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the pool's own SIGTERM must not cut the unwinding short
+    if _BUSY.is_set():
+        raise _Stopped  # unwind the job: its with-blocks remove their temporary files
+    os._exit(1)
+
+
+def _in_pool_worker(fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+    """``fn(*args, **kwargs)`` in a pool worker: refused once orphaned, exited once stopped."""
     if _PARENT and os.getppid() != _PARENT[0]:
         os._exit(1)  # orphaned: the build is gone, take no job still queued for it
-    _BUSY.set()
     try:
-        return build_file(job)
+        _BUSY.set()
+        return fn(*args, **kwargs)
+    except _Stopped:
+        os._exit(1)  # the job has unwound
     finally:
         _BUSY.clear()
 
 
 def _init_pool_worker() -> None:
-    """Process pool initializer: one BLAS thread, Ctrl-C left to the parent, and exit once
-    the parent is gone (killed with -9, say) and the file in hand is finished: an orphaned
-    worker would otherwise wait for work forever."""
+    """Process pool initializer: one BLAS thread, Ctrl-C left to the parent, SIGTERM ends
+    the job in hand cleanly, and exit once the parent is gone (killed with -9, say) and the
+    file in hand is finished: an orphaned worker would otherwise wait for work forever."""
     _limit_blas()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    if hasattr(signal, "pthread_sigmask"):  # blocked by the parent while it started this worker
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     parent = os.getppid()
     _PARENT[:] = [parent]
 
@@ -208,8 +322,13 @@ def dask_executor(scheduler: Any, stack: contextlib.ExitStack) -> tuple[Any, int
 # ---------------------------------------------------------------------------- for other per-item jobs (decoding)
 def process_pool(workers: int) -> cf.ProcessPoolExecutor:
     """A local process pool whose workers behave as the build's: one BLAS thread, Ctrl-C
-    left to the parent, exit once orphaned."""
-    return cf.ProcessPoolExecutor(max_workers=workers, initializer=_init_pool_worker)
+    left to the parent, exit once orphaned.
+
+    Use it in a ``with`` block and hand it to :func:`run_window`: a Ctrl-C at any moment,
+    the pool's start-up included, then stops the workers and leaves the block as one
+    ``KeyboardInterrupt`` (module notes).
+    """
+    return _Pool(workers)
 
 
 def run_window(executor: Any, fn: Callable[[Any], Any], items: Iterable[Any], window: int,

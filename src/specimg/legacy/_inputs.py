@@ -274,6 +274,12 @@ def _import_task(kind: str, source: Path, target: Path, options: dict[str, Any])
     return ImportResult(source, target, tuple(str(w.message) for w in caught), error)
 
 
+def _import_indexed(item: tuple[int, str, Path, Path, dict[str, Any]]) -> tuple[int, ImportResult]:
+    """:func:`_import_task` of ``(index, kind, source, target, options)``, with its index. Runs in a worker process."""
+    index, kind, source, target, options = item
+    return index, _import_task(kind, source, target, options)
+
+
 def import_folder(
     kind: ImportKind | str,
     in_dir: str | os.PathLike[str],
@@ -372,12 +378,20 @@ def import_folder(
         tasks.append((path, target))
     try:
         if workers > 1 and len(tasks) > 1:
-            from concurrent.futures import ProcessPoolExecutor
+            # the dataset's pool: workers ignore Ctrl-C, which stops them cleanly (no .part file left)
+            from ..dataset.executors import process_pool, run_window
 
-            with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
-                futures = [pool.submit(_import_task, kind, path, target, options) for path, target in tasks]
-                for future in futures:  # in name order, as they finish
-                    report(future.result())
+            ready: dict[int, ImportResult] = {}
+            first = len(results)
+
+            def finished(item: tuple[int, ImportResult]) -> None:  # reported in name order, as they finish
+                ready[item[0]] = item[1]
+                while len(results) - first in ready:
+                    report(ready.pop(len(results) - first))
+
+            items = [(i, kind, path, target, options) for i, (path, target) in enumerate(tasks)]
+            with process_pool(min(workers, len(tasks))) as pool:
+                run_window(pool, _import_indexed, items, 2 * workers, finished)
         else:
             for path, target in tasks:
                 report(_import_task(kind, path, target, options))
