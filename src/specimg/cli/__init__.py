@@ -18,12 +18,38 @@ tifffile, the codec) inside the command functions, so that ``specimg --help`` an
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+
+
+def _aborted_at_start(signum: int, frame: object) -> None:
+    """Ctrl-C while the command's modules import: the one line, no traceback (nothing is written yet)."""
+    os.write(2, b"specimg: aborted\n")
+    os._exit(130)
+
+
+def _is_the_program() -> bool:
+    """Whether this process is the ``specimg`` command (console script, ``python -m specimg``), not a caller's."""
+    run = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    folder, name = os.path.split(run)
+    return name in ("specimg", "specimg.exe", "specimg-script.py") or (
+        name == "__main__.py" and "specimg" in (os.path.basename(folder), os.path.basename(os.path.dirname(folder)))
+    )
+
+
+if _is_the_program() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    try:  # first of all: the imports below take a good part of a second
+        signal.signal(signal.SIGINT, _aborted_at_start)  # main() hands Ctrl-C back to the commands' handlers
+    except ValueError:  # not the main thread
+        pass
+
+import threading
 import warnings
 from collections.abc import Sequence
 from typing import Any
 
-import click
+import click  # after the start-up's Ctrl-C handler
 
 from .. import __version__
 from .._samples import sample_data_dir
@@ -215,6 +241,27 @@ for _command in (encode, decode, info, demo, edit, diff, import_, dataset):
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of the ``specimg`` command: run it with ``argv`` (default ``sys.argv[1:]``) and exit."""
-    cli.main(args=list(argv) if argv is not None else None, prog_name="specimg")
+    """Entry point of the ``specimg`` command: run it with ``argv`` (default ``sys.argv[1:]``) and exit.
+
+    Run as the program (``argv`` None: the console script, ``python -m specimg``), Ctrl-C
+    is ignored once the exit status is decided: it would otherwise kill the interpreter on
+    its way out (status -2, no message) or interrupt its exit handlers (a traceback).
+    """
+    if signal.getsignal(signal.SIGINT) is _aborted_at_start:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="specimg")
+    except KeyboardInterrupt:  # between the group's own handlers: click's start-up, or on the way out
+        _exiting(argv)
+        click.echo("specimg: aborted", err=True)
+        sys.exit(130)
+    except SystemExit:
+        _exiting(argv)
+        raise
     sys.exit(0)  # pragma: no cover - click's standalone mode exits itself
+
+
+def _exiting(argv: Sequence[str] | None) -> None:
+    """The program is exiting: Ctrl-C from here on is ignored (not for an in-process caller)."""
+    if argv is None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
