@@ -262,6 +262,14 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def _exiting(argv: Sequence[str] | None) -> None:
-    """The program is exiting: Ctrl-C from here on is ignored (not for an in-process caller)."""
+    """The program is exiting: Ctrl-C from here on is ignored (not for an in-process caller).
+
+    A Ctrl-C that interrupted a string ``exec`` (numpy's start-up runs ``exec("from
+    numpy import *")``) leaves CPython's "unhandled KeyboardInterrupt" flag set even once
+    the command has handled it; under ``python -m specimg`` the interpreter then kills
+    itself with SIGINT on the way out (status -2 instead of 130). A string ``exec`` that
+    completes clears the flag.
+    """
     if argv is None and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        exec("pass", {})  # noqa: S102 - clears the flag (CPython's run_eval_code_obj)
