@@ -123,8 +123,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
-def runs(inputs: Path) -> dict[str, tuple[list[Ran], subprocess.CompletedProcess[str]]]:
+def _run_all(inputs: Path) -> dict[str, tuple[list[Ran], subprocess.CompletedProcess[str]]]:
     """Every command interrupted at each of its moments, then run again in the folder of one.
 
     The runs go side by side in three rounds: the "start" moments alone (a start-up slowed
@@ -162,8 +161,15 @@ def _no_leftovers(folder: Path) -> None:
     assert not [p for p in folder.rglob("*") if p.name.endswith(".part") or p.name.startswith(".specimg-decode-")]
 
 
-def test_dataset_decode(inputs: Path, runs: dict) -> None:
-    interrupted, again = runs["decode"]
+def test_pooled_commands(inputs: Path) -> None:
+    """One test (not one per command): under pytest-xdist every worker would run them all again."""
+    runs = _run_all(inputs)
+    _check_decode(inputs, *runs["decode"])
+    _check_build(inputs, *runs["build"])
+    _check_import(inputs, *runs["import"])
+
+
+def _check_decode(inputs: Path, interrupted: list[Ran], again: subprocess.CompletedProcess[str]) -> None:
     for ran in interrupted:
         ran.check_aborted()
         assert not [f for f in ran.files if f.endswith(".wav")], ran.files  # all or nothing
@@ -173,8 +179,8 @@ def test_dataset_decode(inputs: Path, runs: dict) -> None:
     _no_leftovers(out)
 
 
-def test_dataset_build(inputs: Path, runs: dict) -> None:
-    (ran,), again = runs["build"]
+def _check_build(inputs: Path, interrupted: list[Ran], again: subprocess.CompletedProcess[str]) -> None:
+    (ran,) = interrupted
     ran.check_aborted()
     assert 0 < len([f for f in ran.files if f.endswith(".png")]) < 12, ran.files  # stopped half-way
     assert again.returncode == 0, again.stderr  # resumed: the files done are kept, the others built
@@ -184,8 +190,8 @@ def test_dataset_build(inputs: Path, runs: dict) -> None:
     _no_leftovers(out)
 
 
-def test_import_of_a_folder(inputs: Path, runs: dict) -> None:
-    (ran,), again = runs["import"]
+def _check_import(inputs: Path, interrupted: list[Ran], again: subprocess.CompletedProcess[str]) -> None:
+    (ran,) = interrupted
     ran.check_aborted()
     assert again.returncode == 0, again.stderr
     out = inputs / "png-pool+0"
