@@ -49,9 +49,9 @@ def _ifds(data: bytes) -> list[tuple[int, dict[int, int], int]]:
 def original(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A stereo 16-bit specimg TIFF with a stored phase (random pixels and phase: no STFT, no librosa)."""
     params = SpectrogramParams(sr=8000, n_fft=256, n_channels=2, n_samples=8000)
-    rng = np.random.default_rng(19)
-    pixels = rng.integers(0, 1 << 16, (params.n_channels * params.n_bins, params.n_frames), dtype=np.uint16)
-    stft = np.exp(1j * rng.uniform(-np.pi, np.pi, (params.n_channels, params.n_fft // 2 + 1, params.n_frames)))
+    rng, frames = np.random.default_rng(19), int(params.n_frames or 0)
+    pixels = rng.integers(0, 1 << 16, (params.n_channels * params.n_bins, frames)).astype(np.uint16)
+    stft = np.exp(1j * rng.uniform(-np.pi, np.pi, (params.n_channels, params.n_fft // 2 + 1, frames)))
     img = SpectrogramImage(pixels, params, StoredPhase.from_stft(stft, pixels, params))
     return specimg.save(img, tmp_path_factory.mktemp("tiff") / "original.tif")
 
