@@ -667,7 +667,8 @@ def test_bad_records_are_rebuilt_not_trusted(tmp_path: Path) -> None:
     assert check_record(rec_a, path_a.name) == "split '../../evil' is not one of train, validation"
     assert "is not the tile's name" in str(check_record(rec_b, path_b.name))
 
-    report = build(audio, out, size=SIZE, workers=1, validation=0.0)
+    with pytest.warns(specimg.SpecimgWarning, match="damaged record"):
+        report = build(audio, out, size=SIZE, workers=1, validation=0.0)
     assert report.files_resumed == 0 and report.files_failed == 0
     assert not any(".." in row["file_name"] for row in manifest(out, "train"))
     assert victim.read_bytes() == b"keep me"

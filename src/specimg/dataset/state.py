@@ -21,12 +21,13 @@ import contextlib
 import json
 import math
 import os
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import FormatError, ParameterError
+from ..errors import FormatError, ParameterError, SpecimgWarning
 from ..formats import atomic_path
 from ..jsonfile import out_of_range, read_json
 from .containment import make_dirs, no_link, walk
@@ -175,7 +176,7 @@ def load_records(state: Path) -> dict[str, dict[str, Any]]:
     the work of one file, and the next run writes a good one, instead of failing (or
     hanging) every run that reads it.
     """
-    records = {}
+    records, damaged = {}, []
     for entry in os.scandir(no_link(state.parent, state)):
         if not RECORD_RE.match(entry.name):
             continue
@@ -187,8 +188,16 @@ def load_records(state: Path) -> dict[str, dict[str, Any]]:
         if check_record(record, entry.name) is not None:
             with contextlib.suppress(OSError):
                 os.unlink(entry.path)  # not written by a build: redo that file
+            damaged.append(entry.name)
             continue
         records[record["source"]] = record
+    if damaged:  # a build writes its records atomically: these came from elsewhere
+        names = ", ".join(sorted(damaged)[:3]) + (f" and {len(damaged) - 3} more" if len(damaged) > 3 else "")
+        warnings.warn(
+            f"{len(damaged)} damaged record(s) in {str(state)!r} ({names}) were removed; their files are built again",
+            SpecimgWarning,
+            stacklevel=3,
+        )
     return records
 
 
