@@ -32,7 +32,7 @@ def sine(freq: float, sr: int = 22050, seconds: float = 1.0, amp: float = 1.0) -
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """``README: N code blocks run``: the blocks tests/test_readme.py ran (from every xdist
+    """``README and docs: N code blocks run``: the blocks tests/test_readme.py ran (from every xdist
     worker: each section test records its count as a user property of its report)."""
     ran = expected = 0
     seen = False
@@ -41,10 +41,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             if getattr(report, "when", None) != "call":
                 continue
             for name, value in getattr(report, "user_properties", ()):
-                if name == "readme_blocks":
+                if name == "doc_blocks":
                     ran, seen = ran + int(value), True
-                elif name == "readme_blocks_expected":
+                elif name == "doc_blocks_expected":
                     expected = int(value)
     if seen:
         of = f" of {expected}" if expected else ""
-        terminalreporter.write_line(f"README: {ran}{of} code blocks run (the Quick start block is CI's)")
+        terminalreporter.write_line(f"README and docs pages: {ran}{of} code blocks run (the Quick start commands are CI's)")

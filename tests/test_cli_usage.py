@@ -2,7 +2,7 @@
 
 Every usage error click finds, in every command (a value that is not one of the choices, an
 unknown option, a missing argument or option, an option without its value, an unknown
-command), ends as README promises for bad input: exit status 1 and one line
+command), ends as docs/guide/usage.md promises for bad input: exit status 1 and one line
 ``specimg: error: ...`` on stderr that names the option and what it takes; no usage
 block, no traceback, no output file. ``--help`` and ``--version`` still exit 0.
 """

@@ -6,7 +6,7 @@ pixels (correlation >= 0.9999, in fact equal to float32 precision) with the clas
 of ``specimg.json``: torchvision's ``ImageFolder`` with ``ToTensor()`` or ``transforms.v2``,
 ``torchvision.io.read_image``, Hugging Face ``imagefolder``, :class:`specimg.dataset.TileDataset`
 in a ``DataLoader`` with worker processes, and StyleGAN2-ADA ``dataset_tool``'s rules.
-At 16 bits the tests pin which loaders read the tiles correctly (the README's loader table).
+At 16 bits the tests pin which loaders read the tiles correctly (the loader table of docs/guide/datasets.md).
 A ``TileDataset`` batch decodes back to audio at the level of its source segments.
 """
 
@@ -223,7 +223,7 @@ def test_8bit_tiles_arrive_as_their_pixels(out8, name, split):
     assert _check_values(name, out8, split) >= 0.9999
 
 
-#: The README's loader table for ``--bit-depth 16``: does the loader hand over the tile's pixels?
+#: The loader table of docs/guide/datasets.md for ``--bit-depth 16``: does the loader hand over the tile's pixels?
 CORRECT_AT_16_BITS = {
     "ImageFolder+ToTensor": False,  # pil_loader's convert("RGB") clips I;16 to 255: mostly 1.0
     "ImageFolder+v2": False,  # the same loader before v2
@@ -237,10 +237,10 @@ CORRECT_AT_16_BITS = {
 
 @pytest.mark.parametrize("name", list(LOADERS))
 def test_16bit_tiles_per_loader(out16, name):
-    """Which loaders read 16-bit tiles correctly (the README table): the right ones exactly."""
+    """Which loaders read 16-bit tiles correctly (the table in docs/guide/datasets.md): the right ones exactly."""
     corr = _check_values(name, out16, "train")
     assert (corr >= 0.9999) == CORRECT_AT_16_BITS[name], (
-        f"{name} at 16 bits: correlation {corr:.4f}; the README's loader table says "
+        f"{name} at 16 bits: correlation {corr:.4f}; the loader table in docs/guide/datasets.md says "
         f"{'correct' if CORRECT_AT_16_BITS[name] else 'wrong'}"
     )
 

@@ -1,15 +1,18 @@
-"""README.md's code blocks, run as a new user would run them.
+"""The code blocks of README.md and of the docs' narrative pages, run as a new user would run them.
 
-Every fenced ``python`` and ``sh`` block of README.md runs, top to bottom within its ``##``
-section, in a fresh folder per section that holds what the blocks name: copies of
-``sample_data/`` under the README's names (``speech.wav``, ``music.flac``, ...) and, for the
-sections that start from files other tools make, those files (tiles, legacy pictures, GAN
-samples, a Dask scheduler). A later block of a section sees the names and files of the
-earlier ones. The two Quick start commands are left to CI (``.ci/run`` runs them).
+The documents: README.md, ``docs/quickstart.md``, ``docs/coming_from.md`` and the guide pages
+``docs/guide/*.md`` (the README's long sections moved there). Every fenced ``python`` and
+``sh`` block runs, top to bottom within its ``##`` section, in a fresh folder per section
+that holds what the blocks name: copies of ``sample_data/`` under the names the pages use
+(``speech.wav``, ``music.flac``, ...) and, for the sections that start from files other
+tools make, those files (tiles, legacy pictures, GAN samples, a Dask scheduler). A later
+block of a section sees the names and files of the earlier ones. The README's two Quick
+start commands, and the install command the docs' quick start repeats, are left to CI
+(``.ci/run`` runs them).
 
 Sybil parses the Markdown and evaluates the Python blocks (its ``PythonEvaluator`` compiles
-each block with README.md's line numbers, so a traceback points at the README line). Its own
-pytest integration is not used: it makes every block a separate test item sharing one
+each block with the document's line numbers, so a traceback points at the right line). Its
+own pytest integration is not used: it makes every block a separate test item sharing one
 namespace per document, and ``pytest -n auto`` would hand the items of one section to
 different processes. Here one test runs one section.
 
@@ -18,10 +21,9 @@ the installed command runs it, see ``specimg.cli``), any other command (``python
 as a subprocess with this environment's ``bin/`` first on ``PATH``. A line must exit 0.
 
 Python blocks run with the warning filters of a plain ``python`` run; specimg's own warnings
-(``AssumptionWarning``, ``LossyWarning``, ...), which the README documents, are printed, any
+(``AssumptionWarning``, ``LossyWarning``, ...), which the pages document, are printed, any
 other warning fails the section.
 """
-
 from __future__ import annotations
 
 import contextlib
@@ -47,6 +49,11 @@ from .conftest import ROOT, SAMPLE_DATA
 
 README = ROOT / "README.md"
 QUICK_START = "Quick start"
+#: the documents whose code blocks run: the README and the docs' narrative pages
+DOCUMENTS = [README, ROOT / "docs" / "quickstart.md", ROOT / "docs" / "coming_from.md",
+             *sorted((ROOT / "docs" / "guide").glob("*.md"))]  # fmt: skip
+#: docs/quickstart.md's section that repeats the README's first Quick start command (CI's)
+INSTALL = "Install"
 #: what the README's examples may warn about: specimg's documented warnings
 ALLOWED_WARNING = "specimg.SpecimgWarning"
 SHELL_OPERATORS = {"|", "||", "&&", ";", "&", ">", ">>", "<", "2>", "2>&1"}
@@ -83,7 +90,7 @@ def fences(text: str) -> list[Fence]:
             opening = None
         else:
             body.append(line)
-    assert opening is None, f"README.md: the fence opened on line {opening[0]} is never closed"
+    assert opening is None, f"the fence opened on line {opening[0]} is never closed"
     return found
 
 
@@ -125,6 +132,13 @@ def check_coverage(path: Path) -> dict[str, list[Fence]]:
     plan: dict[str, list[Fence]] = {}
     for fence in found:
         plan.setdefault(fence.section, []).append(fence)
+    if f"## {QUICK_START}\n" not in text:  # a docs page: its install command is the README's
+        install = plan.pop(INSTALL, [])
+        commands = [line for f in install for line in f.source.splitlines() if line.strip()]
+        assert all(c in README.read_text(encoding="utf-8") for c in commands), (
+            f"{path.name}: its {INSTALL!r} section must repeat README.md's Quick start commands, found {commands}"
+        )
+        return plan
     quick = plan.pop(QUICK_START, [])
     commands = [line for f in quick for line in f.source.splitlines() if line.strip()]
     assert [f.language for f in quick] == ["sh"] and len(commands) == 2, (
@@ -339,12 +353,18 @@ SECTION_INPUTS: dict[str, Callable[[Path, Path, contextlib.ExitStack], None]] = 
 
 
 # ------------------------------------------------------------------------------------ tests
-PLAN = check_coverage(README)
+PLANS = {path: check_coverage(path) for path in DOCUMENTS}
+CASES = [(path, section) for path, plan in PLANS.items() for section in plan]
 
 
-@pytest.mark.parametrize("section", list(PLAN), ids=[slug(s) for s in PLAN])
-def test_readme_section(section: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, record_property: Any) -> None:
-    """Every block of ``section``, in order, in a folder holding what the blocks name."""
+def _name(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+@pytest.mark.parametrize(("path", "section"), CASES, ids=[f"{p.stem.lower()}-{slug(s)}" for p, s in CASES])
+def test_doc_section(path: Path, section: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                     record_property: Any) -> None:  # fmt: skip
+    """Every block of ``section`` of ``path``, in order, in a folder holding what the blocks name."""
     folder, scratch = tmp_path / slug(section), tmp_path / "scratch"
     folder.mkdir()
     scratch.mkdir()
@@ -354,30 +374,39 @@ def test_readme_section(section: str, tmp_path: Path, monkeypatch: pytest.Monkey
         common_inputs(folder)
         if section in SECTION_INPUTS:
             SECTION_INPUTS[section](folder, scratch, stack)
-        print(f"inputs of {section!r} in {time.perf_counter() - start:.1f} s ({time.process_time() - cpu:.1f} s CPU): "
-              f"{sorted(os.listdir(folder))}")  # fmt: skip
+        print(f"inputs of {_name(path)} {section!r} in {time.perf_counter() - start:.1f} s "
+              f"({time.process_time() - cpu:.1f} s CPU): {sorted(os.listdir(folder))}")  # fmt: skip
         monkeypatch.chdir(folder)
-        document = parse(README)
+        document = parse(path)
         document.namespace["__name__"] = "__main__"  # as `python script.py` runs it
         examples = examples_by_section(document).get(section, [])
-        assert [e.line for e in examples] == [f.line for f in PLAN[section]]
+        assert [e.line for e in examples] == [f.line for f in PLANS[path][section]]
         try:
             run_examples(examples, on_run=lambda example: ran.append(example.line))
         finally:
-            record_property("readme_blocks", len(ran))
-    assert ran == [f.line for f in PLAN[section]]
+            record_property("doc_blocks", len(ran))
+    assert ran == [f.line for f in PLANS[path][section]]
 
 
 def test_every_fenced_block_is_run(record_property: Any) -> None:
-    """Every fenced block of README.md outside Quick start belongs to a section test above."""
-    plan = check_coverage(README)
-    assert plan == PLAN
-    unknown = set(SECTION_INPUTS) - set(plan)
-    assert not unknown, f"inputs for sections README.md no longer has: {sorted(unknown)}"
-    n = sum(len(blocks) for blocks in plan.values())
-    assert n == len(fences(README.read_text(encoding="utf-8"))) - 1  # all but the Quick start block
-    record_property("readme_blocks_expected", n)
-    print(f"README: {n} code blocks in {len(plan)} sections (+ the Quick start block, which CI runs)")
+    """Every fenced block of every document, but the install commands CI runs, belongs to a test above."""
+    total = 0
+    for path in DOCUMENTS:
+        plan = check_coverage(path)
+        assert plan == PLANS[path]
+        n = sum(len(blocks) for blocks in plan.values())
+        ci_sections = (QUICK_START, INSTALL)
+        assert n == sum(1 for f in fences(path.read_text(encoding="utf-8")) if f.section not in ci_sections)
+        print(f"{_name(path)}: {n} code blocks in {len(plan)} sections")
+        total += n
+    sections = {section for plan in PLANS.values() for section in plan}
+    unknown = set(SECTION_INPUTS) - sections
+    assert not unknown, f"inputs for sections no document has any more: {sorted(unknown)}"
+    guide = {path.stem for path in DOCUMENTS if path.parent.name == "guide"}
+    linked = set(re.findall(r"\]\(docs/guide/(\w+)\.md\)", README.read_text(encoding="utf-8")))
+    assert guide <= linked, f"README.md does not link the guide pages {sorted(guide - linked)}"
+    record_property("doc_blocks_expected", total)
+    print(f"{total} code blocks in {len(DOCUMENTS)} documents (+ the Quick start commands, which CI runs)")
 
 
 # ------------------------------------------------------------------------------------ the harness itself
