@@ -459,3 +459,12 @@ def test_coverage_check_refuses_blocks_it_would_not_run(tmp_path: Path) -> None:
     path.write_text(quick.replace("echo two\n", "") + "## A\n\n```python\nx = 1\n```\n", encoding="utf-8")
     with pytest.raises(AssertionError, match="exactly two commands"):
         check_coverage(path)
+
+
+def test_the_readme_links_point_to_files() -> None:
+    """Every relative link and picture of README.md names a file of the repository."""
+    text = README.read_text(encoding="utf-8")
+    targets = [t for t in re.findall(r"\]\(([^)\s]+)\)", text) if not re.match(r"[a-z]+:", t)]
+    assert len(targets) >= 8, targets
+    missing = [t for t in targets if not (ROOT / t.split("#")[0]).is_file()]
+    assert not missing, f"README.md links to files that do not exist: {missing}"
