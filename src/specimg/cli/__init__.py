@@ -59,6 +59,7 @@ from .audio import decode, demo, encode, info
 from .dataset import dataset
 from .edit import diff, edit
 from .legacy import import_
+from .studio import studio
 
 __all__ = ["main", "cli", "sample_data_dir"]
 
@@ -236,7 +237,7 @@ def _max_memory(ctx: click.Context, value: str | None) -> str | None:
     return value
 
 
-for _command in (encode, decode, info, demo, edit, diff, import_, dataset):
+for _command in (encode, decode, info, demo, edit, diff, import_, dataset, studio):
     cli.add_command(_command)
 
 

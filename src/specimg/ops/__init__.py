@@ -55,7 +55,8 @@ from ._masks import InpaintMethod as InpaintMethod
 from ._masks import MaskLike as MaskLike
 from ._masks import apply_mask, inpaint
 from ._regions import erase, gain, region_mask
+from ._replay import replay
 
 __all__ = [
-    "DENOISE_OPTIONS", "DENOISE_STRENGTH", "apply", "apply_mask", "denoise", "erase", "gain", "inpaint", "region_mask",
+    "DENOISE_OPTIONS", "DENOISE_STRENGTH", "apply", "apply_mask", "denoise", "erase", "gain", "inpaint", "region_mask", "replay",
 ]  # fmt: skip

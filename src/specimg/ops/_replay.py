@@ -1,0 +1,176 @@
+"""Replay an edit history on an image: :func:`replay`.
+
+An entry of ``params.edits`` holds the resolved arguments of the operation that made it,
+so most entries can be run again on another image. Entries recorded by ``specimg studio``
+for masks made from a selection (``apply_mask`` and ``inpaint`` with a ``"selection"``
+member, see :mod:`specimg.ops._selection`) rebuild that mask; ``apply`` entries replay
+when their function is one of :data:`APPLY_FUNCTIONS` and they carry its ``"kwargs"``.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import ParameterError
+from ..image import SpectrogramImage, stack_channels
+from ._apply import apply
+from ._denoise import denoise
+from ._masks import apply_mask, inpaint
+from ._regions import erase, gain
+from ._selection import check_selection, selection_mask
+
+__all__ = ["replay", "APPLY_FUNCTIONS", "apply_function", "HOLE_THRESHOLD"]
+
+#: Functions ``apply`` may run from a history or the studio, by public name → (module, name).
+#: Only these: a history never names code to import.
+APPLY_FUNCTIONS: dict[str, tuple[str, str]] = {
+    "scipy.ndimage.gaussian_filter": ("scipy.ndimage", "gaussian_filter"),
+    "scipy.ndimage.median_filter": ("scipy.ndimage", "median_filter"),
+    "scipy.ndimage.uniform_filter": ("scipy.ndimage", "uniform_filter"),
+    "scipy.ndimage.maximum_filter": ("scipy.ndimage", "maximum_filter"),
+    "scipy.ndimage.minimum_filter": ("scipy.ndimage", "minimum_filter"),
+}
+
+#: Mask level from which a selection's bin belongs to the hole that ``inpaint`` fills.
+HOLE_THRESHOLD = 0.5
+
+_KWARG_TYPES = (int, float, str, bool, type(None))
+
+
+def _plain_kwargs(kwargs: Any) -> dict[str, Any]:
+    if kwargs is None:
+        return {}
+    if not isinstance(kwargs, Mapping):
+        raise ParameterError(f"kwargs={kwargs!r:.60} must be an object of numbers, strings or lists of numbers")
+    out: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        items = value if isinstance(value, list) else [value]
+        if not isinstance(key, str) or len(items) > 8 or not all(isinstance(v, _KWARG_TYPES) for v in items):
+            raise ParameterError(f"kwargs {key!r:.30}={value!r:.40} must be a number, string or a short list of numbers")
+        out[key] = value
+    return out
+
+
+def apply_function(name: Any, kwargs: Any = None) -> tuple[Callable[[np.ndarray], Any], dict[str, Any]]:
+    """The function of :data:`APPLY_FUNCTIONS` called ``name`` with ``kwargs`` bound, and the kwargs.
+
+    ``name`` is the public name, or the ``module.qualname`` that :func:`specimg.ops.apply`
+    records for it.
+
+    Raises
+    ------
+    ParameterError
+        If ``name`` is not in :data:`APPLY_FUNCTIONS` or ``kwargs`` holds other than numbers,
+        strings and short lists of numbers.
+
+    Examples
+    --------
+    >>> func, kw = apply_function("scipy.ndimage.gaussian_filter", {"sigma": 1.0})
+    >>> func(np.ones((4, 4))).shape, kw
+    ((4, 4), {'sigma': 1.0})
+    """
+    kw = _plain_kwargs(kwargs)
+    for public, (module, attr) in APPLY_FUNCTIONS.items():
+        func = getattr(importlib.import_module(module), attr)
+        recorded = f"{getattr(func, '__module__', '')}.{getattr(func, '__qualname__', '')}"
+        if name in (public, recorded):
+            return functools.partial(func, **kw), kw
+    raise ParameterError(f"function {name!r:.80} cannot be applied; use one of {', '.join(APPLY_FUNCTIONS)}")
+
+
+def _with_extra(img: SpectrogramImage, extra: dict[str, Any]) -> SpectrogramImage:
+    """``img`` with ``extra`` merged into its last edit entry."""
+    edits = img.params.edits
+    return img.replace(params=img.params.replace(edits=(*edits[:-1], {**edits[-1], **extra})))
+
+
+def _selection_gray(img: SpectrogramImage, selection: Any) -> tuple[dict[str, Any], np.ndarray]:
+    sel = check_selection(selection, img.params, img.n_frames)
+    return sel, stack_channels(selection_mask(img, sel), img.params)
+
+
+def replay_one(img: SpectrogramImage, edit: Mapping[str, Any]) -> SpectrogramImage:
+    """Run one entry of an edit history on ``img`` (see :func:`replay`)."""
+    if not isinstance(edit, Mapping) or not isinstance(edit.get("op"), str):
+        raise ParameterError(f"edit {edit!r:.80} must be an object with an 'op'")
+    op = edit["op"]
+    e = dict(edit)
+    if op in ("erase", "gain"):
+        time, freq, fade, fade_hz = e.get("time"), e.get("freq"), e.get("fade", 0.02), e.get("fade_hz")
+        if op == "erase":
+            return erase(img, time=time, freq=freq, fade=fade, fade_hz=fade_hz)
+        return gain(img, e.get("db"), time=time, freq=freq, fade=fade, fade_hz=fade_hz)  # type: ignore[arg-type]
+    if op == "apply_mask" and "selection" in e:
+        sel, gray = _selection_gray(img, e["selection"])
+        out = apply_mask(img, gray, db=e.get("db", -60.0), threshold=e.get("threshold"), fade=e.get("fade", 0.0),
+                         invert=bool(e.get("invert", False)))  # fmt: skip
+        return _with_extra(out, {"selection": sel})
+    if op == "inpaint" and "selection" in e:
+        sel, gray = _selection_gray(img, e["selection"])
+        radius = e.get("radius")
+        out = inpaint(img, gray >= HOLE_THRESHOLD, method=e.get("method", "telea"), radius=3.0 if radius is None else radius)
+        return _with_extra(out, {"selection": sel})
+    if op in ("apply_mask", "inpaint") and isinstance(e.get("mask"), str):
+        if op == "inpaint":
+            radius = e.get("radius")
+            return inpaint(img, e["mask"], method=e.get("method", "telea"), radius=3.0 if radius is None else radius)
+        return apply_mask(img, e["mask"], db=e.get("db", -60.0), threshold=e.get("threshold"), fade=e.get("fade", 0.0),
+                          invert=bool(e.get("invert", False)))  # fmt: skip
+    if op == "denoise":
+        options = {k: v for k, v in e.items() if k not in ("op", "method", "strength", "noise")}
+        return denoise(img, e.get("method", "nlmeans"), strength=e.get("strength"), noise=e.get("noise"), **options)
+    if op == "apply" and "kwargs" in e:
+        func, kw = apply_function(e.get("func"), e["kwargs"])
+        return _with_extra(apply(img, func, domain=e.get("domain", "db")), {"kwargs": kw})
+    raise ParameterError(
+        f"edit {op!r:.40} cannot be replayed: its entry does not hold what it was made with "
+        "(a mask painted in memory, a function by name only, an external editor)"
+    )
+
+
+def replay(img: SpectrogramImage, edits: Sequence[Mapping[str, Any]]) -> SpectrogramImage:
+    """Run the operations of an edit history on ``img``, in order.
+
+    Parameters
+    ----------
+    img : SpectrogramImage
+    edits : sequence of dict
+        Entries of ``params.edits`` (of this image or of another one), or the ``"edits"``
+        of a history exported by ``specimg studio``. Replayed: ``erase``, ``gain``,
+        ``denoise``, ``apply_mask`` and ``inpaint`` with a mask file or a studio
+        ``"selection"``, and ``apply`` of one of :data:`APPLY_FUNCTIONS` with its
+        ``"kwargs"``.
+
+    Returns
+    -------
+    SpectrogramImage
+        The result; its ``params.edits`` ends with the same entries as ``edits``.
+
+    Raises
+    ------
+    ParameterError
+        If an entry cannot be replayed (the message names it) or does not fit ``img``.
+
+    Examples
+    --------
+    >>> import numpy as np, specimg
+    >>> from specimg import ops
+    >>> img = specimg.encode(0.1 * np.sin(np.arange(22050) / 5), 22050)
+    >>> edited = ops.gain(ops.erase(img, time=(0.2, 0.4)), -12, freq=(0, 300))
+    >>> again = ops.replay(img, edited.params.edits)
+    >>> bool(np.array_equal(again.pixels, edited.pixels)), again.params.edits == edited.params.edits
+    (True, True)
+    """
+    if isinstance(edits, (str, bytes, Mapping)) or not isinstance(edits, Sequence):
+        raise ParameterError("edits must be a list of edit entries (params.edits, or a history's 'edits')")
+    for k, edit in enumerate(edits):
+        try:
+            img = replay_one(img, edit)
+        except ParameterError as exc:
+            raise ParameterError(f"edit {k + 1} of {len(edits)}: {exc}") from None
+    return img

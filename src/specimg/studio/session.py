@@ -1,0 +1,547 @@
+"""The studio's session: the image being edited, its history with undo and redo, the
+autosave beside the file, saving, and the sound of a time range.
+
+Edits run :mod:`specimg.ops` on a crop of frames around the selection (its fades and a
+margin included) and paste the result back: the pixels and the history entry are those
+the same call on the whole image gives, while a 10-minute file is never converted to
+float as a whole. Each step keeps the pixels (and the stored phase's validity and column
+CRCs) of the frames it changed, before and after, so undo and redo restore both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import ops
+from ..atomic import atomic_path
+from ..errors import ParameterError, SpecimgError
+from ..image import SpectrogramImage, stack_channels
+from ..ops._replay import HOLE_THRESHOLD, apply_function
+from ..ops._selection import check_selection, selection_bounds, selection_frames, selection_mask
+from ..params import SpectrogramParams, check_float
+from ..stored_phase import StoredPhase, column_crcs
+
+__all__ = ["Session", "Step", "CHUNK_FRAMES", "history_json", "autosave_path"]
+
+#: Frames an edit works on at a time (bounds the float copies of :mod:`specimg.ops`).
+CHUNK_FRAMES = 2048
+#: Frames around a selection that ``heal`` (inpaint) sees of its surroundings.
+HEAL_MARGIN = 32
+#: Frames decoded before and after a requested time range (the window's overlap).
+AUDIO_MARGIN_HOPS = 2
+#: Selection kinds/ops that run on the whole image.
+WHOLE_IMAGE_OPS = ("denoise", "apply")
+OPS = ("erase", "gain", "heal", "denoise", "learn_noise", "mask", "apply")
+
+
+def autosave_path(source: Path) -> Path:
+    """Where the session of ``source`` is autosaved: ``<source>.studio.json``.
+
+    >>> autosave_path(Path("a/speech.png")).as_posix()
+    'a/speech.png.studio.json'
+    """
+    return source.with_name(source.name + ".studio.json")
+
+
+def history_json(edits: list[dict[str, Any]]) -> str:
+    """The exported history: ``{"specimg_history": 1, "edits": [...]}``.
+
+    >>> history_json([{"op": "erase"}])
+    '{"specimg_history": 1, "edits": [{"op": "erase"}]}'
+    """
+    return json.dumps({"specimg_history": 1, "edits": edits}, allow_nan=False)
+
+
+@dataclass
+class Step:
+    """One edit: its history entry and the frames ``[a, b)`` it changed, before and after."""
+
+    edit: dict[str, Any]
+    a: int
+    b: int
+    before: np.ndarray
+    after: np.ndarray
+    phase_before: tuple[np.ndarray, np.ndarray] | None
+    phase_after: tuple[np.ndarray, np.ndarray] | None
+
+
+class Session:
+    """An image being edited, with unlimited undo and redo.
+
+    Parameters
+    ----------
+    img : SpectrogramImage
+    name : str, shown in the page
+    source : Path or None, the file it came from (for the autosave beside it)
+    output : Path or None, where :meth:`save` writes (fixed for the session)
+    restore : bool, replay the autosaved history of ``source`` if there is one
+
+    Examples
+    --------
+    >>> import numpy as np, specimg
+    >>> img = specimg.encode(0.1 * np.sin(np.arange(22050) / 5), 22050)
+    >>> s = Session(img)
+    >>> _ = s.edit("erase", {"kind": "rect", "time": [0.2, 0.4]})
+    >>> bool(np.array_equal(s.image().pixels, specimg.ops.erase(img, time=(0.2, 0.4)).pixels))
+    True
+    >>> _ = s.undo(); s.state()["can_redo"]
+    True
+    """
+
+    def __init__(
+        self, img: SpectrogramImage, *, name: str = "image", source: Path | None = None,
+        output: Path | None = None, restore: bool = True,
+    ) -> None:  # fmt: skip
+        self.lock = threading.RLock()
+        self.name = name
+        self.source = source
+        self.output = output
+        self.params = img.params
+        self.base_edits = list(img.params.edits)
+        self.original = img.pixels
+        self.pixels = img.pixels.copy()
+        self.n_frames = img.n_frames
+        self.times = img.times
+        self.phase = img.phase
+        self.valid: np.ndarray | None = None
+        self.crc: np.ndarray | None = None
+        if img.phase is not None:  # columns changed outside specimg no longer hold their phase
+            crc = column_crcs(img.pixels, img.params)
+            stale = crc != img.phase.crc
+            self.orig_valid = img.phase.valid & ~stale[:, np.newaxis, :]
+            self.valid, self.crc = self.orig_valid.copy(), crc
+        self.steps: list[Step] = []
+        self.pos = 0
+        self.version = 0
+        self.saved_version = 0
+        self.noise_profile: list[float] | None = None
+        self.restored = 0
+        self.listeners: list[Callable[[int, int], None]] = []
+        self.autosave_error: str | None = None
+        #: phase reconstruction of the edited parts when playing (a request may ask for another)
+        self.quality = "fast"
+        if restore and source is not None:
+            self._restore()
+
+    # ------------------------------------------------------------------ images
+    def edits(self) -> list[dict[str, Any]]:
+        """The session's own history entries, up to the current step."""
+        return [s.edit for s in self.steps[: self.pos]]
+
+    def crop(self, a: int, b: int, which: str = "edited") -> SpectrogramImage:
+        """Frames ``[a, b)`` as an image of their own (no copy), with the stored phase's part."""
+        pixels = (self.original if which == "original" else self.pixels)[:, a:b]
+        params = self.params.replace(n_samples=None, edits=())
+        phase = None
+        if self.phase is not None:
+            valid = self.orig_valid if which == "original" else self.valid
+            crc = self.phase.crc if which == "original" else self.crc
+            assert valid is not None and crc is not None
+            phase = StoredPhase(self.phase.codes[:, :, a:b], self.phase.present[:, :, a:b], valid[:, :, a:b],
+                                crc[:, a:b], self.phase.bits)  # fmt: skip
+        return SpectrogramImage(pixels, params, phase)
+
+    def image(self, which: str = "edited", *, copy: bool = True) -> SpectrogramImage:
+        """The whole image with its history (a copy of the pixels unless ``copy=False``)."""
+        with self.lock:
+            if which == "original":
+                return SpectrogramImage(self.original, self.params, self.phase)
+            params = self.params.replace(edits=(*self.base_edits, *self.edits()))
+            phase = None
+            if self.phase is not None:
+                assert self.valid is not None and self.crc is not None
+                phase = StoredPhase(self.phase.codes, self.phase.present, self.valid.copy() if copy else self.valid,
+                                    self.crc.copy() if copy else self.crc, self.phase.bits)  # fmt: skip
+            return SpectrogramImage(self.pixels.copy() if copy else self.pixels, params, phase)
+
+    def state(self) -> dict[str, Any]:
+        """The STATE object of the page's contract."""
+        return {
+            "version": self.version, "can_undo": self.pos > 0, "can_redo": self.pos < len(self.steps),
+            "history": self.edits(), "dirty": self.version != self.saved_version,
+            "noise_profile": self.noise_profile is not None, "restored": self.restored,
+            "autosave_error": self.autosave_error,
+        }  # fmt: skip
+
+    def check_selection(self, selection: Any) -> dict[str, Any]:
+        """``selection`` checked against this image (ParameterError if it is outside)."""
+        return check_selection(selection, self.params, self.n_frames)
+
+    # ------------------------------------------------------------------ edits
+    def edit(self, op: str, selection: Any = None, args: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Apply one operation of :mod:`specimg.ops` to the selection (None: the whole image).
+
+        Returns
+        -------
+        dict
+            ``{"changed": {"time": [t0, t1]} or None, "warning": str or None}``.
+
+        Raises
+        ------
+        ParameterError
+            If the operation, its arguments or the selection are invalid; nothing changes.
+        """
+        args = dict(args or {})
+        if op not in OPS:
+            raise ParameterError(f"op={op!r:.40} is unknown; use one of {', '.join(OPS)}")
+        with self.lock:
+            sel = None if selection is None else self.check_selection(selection)
+            if op == "learn_noise":
+                if sel is None:
+                    raise ParameterError("learn_noise needs a selection that holds noise alone")
+                bounds = selection_bounds(sel, self.params, self.n_frames)
+                self.noise_profile = [*bounds["time"], *bounds["freq"]]
+                self.version += 1
+                return {"changed": None, "warning": None}
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                edit, a, b, after, phase_after = self._compute(op, sel, args)
+            self._push(edit, a, b, after, phase_after)
+            warning = "; ".join(str(w.message) for w in caught if issubclass(w.category, Warning)) or None
+            return {"changed": self._changed(a, b), "warning": warning}
+
+    def _changed(self, a: int, b: int) -> dict[str, list[float]] | None:
+        if b <= a:
+            return None
+        return {"time": [float(self.times[a]), float(self.times[b - 1])]}
+
+    def _compute(
+        self, op: str, sel: dict[str, Any] | None, args: dict[str, Any]
+    ) -> tuple[dict[str, Any], int, int, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+        if op in WHOLE_IMAGE_OPS:
+            if sel is not None:
+                raise ParameterError(f"{op} works on the whole file in the studio; clear the selection first")
+            return self._whole(op, args)
+        if sel is None:
+            sel = {"kind": "rect", "time": None, "freq": None, "channel": None, "fade": 0.0, "fade_hz": 0.0}
+        if op in ("erase", "gain") and sel["kind"] == "rect" and (sel["channel"] is None or self.params.n_channels == 1):
+            return self._rect(op, sel, args)
+        if op == "heal":
+            return self._heal(sel, args)
+        if op == "erase":
+            db = -(self.params.db_max - self.params.db_min)
+        elif op == "gain":
+            db = check_float("db", args.get("db"))
+        else:
+            db = check_float("db", args.get("db", -60.0))
+        return self._masked(sel, db)
+
+    def _pieces(
+        self, pieces: list[tuple[int, int, Callable[[SpectrogramImage], SpectrogramImage]]]
+    ) -> tuple[list[dict[str, Any]], int, int, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+        """Run each piece's function on its crop; the records and the pasted block."""
+        if not pieces:
+            return [], 0, 0, self.pixels[:, 0:0].copy(), None
+        a, b = pieces[0][0], pieces[-1][1]
+        block = self.pixels[:, a:b].copy()
+        valid = None if self.valid is None else self.valid[:, :, a:b].copy()
+        crc = None if self.crc is None else self.crc[:, a:b].copy()
+        records = []
+        for pa, pb, func in pieces:
+            out = func(self.crop(pa, pb))
+            block[:, pa - a : pb - a] = out.pixels
+            if out.phase is not None and valid is not None and crc is not None:
+                valid[:, :, pa - a : pb - a] = out.phase.valid
+                crc[:, pa - a : pb - a] = out.phase.crc
+            records.append(dict(out.params.edits[-1]))
+        phase = None if valid is None or crc is None else (valid, crc)
+        return records, a, b, block, phase
+
+    def _rect(self, op: str, sel: dict[str, Any], args: dict[str, Any]) -> Any:
+        p, n = self.params, self.n_frames
+        g = check_float("db", args.get("db")) if op == "gain" else 0.0
+        soft = {"freq": sel["freq"], "fade": sel["fade"], "fade_hz": sel["fade_hz"]}
+
+        def run(time: Any) -> Callable[[SpectrogramImage], SpectrogramImage]:
+            if op == "erase":
+                return lambda crop: ops.erase(crop, time=time, **soft)
+            return lambda crop: ops.gain(crop, g, time=time, **soft)
+
+        pieces: list[tuple[int, int, Callable[[SpectrogramImage], SpectrogramImage]]] = []
+        if sel["time"] is None:
+            pieces = [(a, min(a + CHUNK_FRAMES, n), run(None)) for a in range(0, n, CHUNK_FRAMES)]
+        else:
+            a, b = selection_frames(sel, p, n)
+            a, b = max(a - 1, 0), min(b + 1, n)
+            t0, t1 = sel["time"]
+            inside = np.flatnonzero((self.times >= t0) & (self.times <= t1))
+
+            def shifted(pa: int, pb: int, lo: float | None, hi: float | None) -> Any:
+                off = pa * p.hop_length / p.sr
+                end = p.length_for(pb - pa) / p.sr
+                return [None if lo is None else min(max(lo - off, 0.0), end),
+                        None if hi is None else min(max(hi - off, 0.0), end)]  # fmt: skip
+
+            if b - a <= CHUNK_FRAMES or inside.size < 3:
+                pieces = [(a, b, run(shifted(a, b, t0, t1)))]
+            else:  # fades at both ends, whole crops inside
+                i0, i1 = int(inside[0]), int(inside[-1])
+                pieces.append((a, i0 + 1, run(shifted(a, i0 + 1, t0, None))))
+                pieces += [(c, min(c + CHUNK_FRAMES, i1), run(None)) for c in range(i0 + 1, i1, CHUNK_FRAMES)]
+                pieces.append((i1, b, run(shifted(i1, b, None, t1))))
+        records, a, b, block, phase = self._pieces(pieces)
+        edit: dict[str, Any] = records[-1] if records else {"op": op}
+        edit["time"] = None if sel["time"] is None else [float(t) for t in sel["time"]]
+        if not records:  # no frame under the selection
+            edit.update(freq=sel["freq"], fade=sel["fade"], fade_hz=sel["fade_hz"], **({"db": g} if op == "gain" else {}))
+        return edit, a, b, block, phase
+
+    def _mask_of(self, sel: dict[str, Any], pa: int, pb: int) -> np.ndarray:
+        view = SpectrogramImage(self.pixels, self.params)
+        return stack_channels(selection_mask(view, sel, frames=slice(pa, pb)), self.params)
+
+    def _masked(self, sel: dict[str, Any], db: float) -> Any:
+        a, b = selection_frames(sel, self.params, self.n_frames)
+        def run(c: int) -> Callable[[SpectrogramImage], SpectrogramImage]:
+            return lambda crop: ops.apply_mask(crop, self._mask_of(sel, c, c + crop.n_frames), db=db, threshold=None)
+
+        pieces = [(c, min(c + CHUNK_FRAMES, b), run(c)) for c in range(a, b, CHUNK_FRAMES)]
+        records, a, b, block, phase = self._pieces(pieces)
+        edit = {"op": "apply_mask", "mask": None, "db": db, "threshold": None, "fade": 0.0, "invert": False,
+                "pixels": sum(r["pixels"] for r in records), "selection": sel}  # fmt: skip
+        return edit, a, b, block, phase
+
+    def _heal(self, sel: dict[str, Any], args: dict[str, Any]) -> Any:
+        method = args.get("method", "telea")
+        radius = check_float("radius", args.get("radius", 3.0))
+        a, b = selection_frames(sel, self.params, self.n_frames)
+        margin = HEAL_MARGIN + int(np.ceil(radius))
+        a, b = max(a - margin, 0), min(b + margin, self.n_frames)
+
+        def run(crop: SpectrogramImage) -> SpectrogramImage:
+            return ops.inpaint(crop, self._mask_of(sel, a, b) >= HOLE_THRESHOLD, method=method, radius=radius)
+
+        records, a, b, block, phase = self._pieces([(a, b, run)] if b > a else [])
+        edit = records[-1] if records else {"op": "inpaint", "method": method, "radius": radius, "mask": None, "pixels": 0}
+        edit["selection"] = sel
+        return edit, a, b, block, phase
+
+    def _whole(self, op: str, args: dict[str, Any]) -> Any:
+        img = self.image(copy=False)
+        if op == "denoise":
+            noise = args.get("noise", self.noise_profile)
+            options = {k: v for k, v in args.items() if k not in ("method", "strength", "noise")}
+            out = ops.denoise(img, args.get("method", "gate"), strength=args.get("strength"), noise=noise, **options)
+            extra: dict[str, Any] = {}
+        else:
+            func, kw = apply_function(args.get("function"), args.get("kwargs"))
+            out = ops.apply(img, func, domain=args.get("domain", "db"))
+            extra = {"kwargs": kw}
+        phase = None if out.phase is None else (out.phase.valid, out.phase.crc)
+        return {**out.params.edits[-1], **extra}, 0, self.n_frames, out.pixels, phase
+
+    def _push(self, edit: dict[str, Any], a: int, b: int, after: np.ndarray, phase_after: Any) -> None:
+        before = self.pixels[:, a:b]
+        cols = np.flatnonzero(np.any(before != after, axis=0)) if b > a else np.zeros(0, int)
+        if cols.size:  # keep only the frames that changed
+            c0, c1 = int(cols[0]), int(cols[-1]) + 1
+            after = after[:, c0:c1].copy()
+            if phase_after is not None:
+                phase_after = (phase_after[0][:, :, c0:c1].copy(), phase_after[1][:, c0:c1].copy())
+            a, b = a + c0, a + c1
+        else:
+            a = b = 0
+            after = self.pixels[:, 0:0].copy()
+            phase_after = None if phase_after is None else (self.valid[:, :, 0:0].copy(), self.crc[:, 0:0].copy())  # type: ignore[index]
+        phase_before = None
+        if self.valid is not None and self.crc is not None:
+            phase_before = (self.valid[:, :, a:b].copy(), self.crc[:, a:b].copy())
+        step = Step(json.loads(json.dumps(edit, allow_nan=False)), a, b, self.pixels[:, a:b].copy(), after,
+                    phase_before, phase_after)  # fmt: skip
+        del self.steps[self.pos :]
+        self.steps.append(step)
+        self._apply(step, forward=True)
+        self.pos += 1
+        self._bump(a, b)
+
+    def _apply(self, step: Step, *, forward: bool) -> None:
+        a, b = step.a, step.b
+        self.pixels[:, a:b] = step.after if forward else step.before
+        ph = step.phase_after if forward else step.phase_before
+        if ph is not None and self.valid is not None and self.crc is not None:
+            self.valid[:, :, a:b] = ph[0]
+            self.crc[:, a:b] = ph[1]
+
+    def _bump(self, a: int, b: int) -> None:
+        self.version += 1
+        for listener in self.listeners:
+            listener(a, b)
+        self.autosave()
+
+    def undo(self) -> dict[str, Any]:
+        """Undo the last step (ParameterError if there is none)."""
+        with self.lock:
+            if self.pos == 0:
+                raise ParameterError("nothing to undo")
+            self.pos -= 1
+            step = self.steps[self.pos]
+            self._apply(step, forward=False)
+            self._bump(step.a, step.b)
+            return {"changed": self._changed(step.a, step.b)}
+
+    def redo(self) -> dict[str, Any]:
+        """Redo the step undone last (ParameterError if there is none)."""
+        with self.lock:
+            if self.pos >= len(self.steps):
+                raise ParameterError("nothing to redo")
+            step = self.steps[self.pos]
+            self.pos += 1
+            self._apply(step, forward=True)
+            self._bump(step.a, step.b)
+            return {"changed": self._changed(step.a, step.b)}
+
+    # ------------------------------------------------------------------ history entries → edits
+    def apply_record(self, record: Mapping[str, Any]) -> None:
+        """Redo one history entry (as :func:`specimg.ops.replay` would) through :meth:`edit`."""
+        e = dict(record)
+        op = e.get("op")
+        if op in ("erase", "gain") and "selection" not in e:
+            sel = {"kind": "rect", "time": e.get("time"), "freq": e.get("freq"), "fade": e.get("fade", 0.02),
+                   "fade_hz": e.get("fade_hz"), "channel": None}  # fmt: skip
+            self.edit(str(op), sel, {"db": e.get("db")} if op == "gain" else {})
+        elif op == "apply_mask" and "selection" in e:
+            self.edit("mask", e["selection"], {"db": e.get("db")})
+        elif op == "inpaint" and "selection" in e:
+            self.edit("heal", e["selection"], {"method": e.get("method"), "radius": e.get("radius") or 3.0})
+        elif op == "denoise":
+            self.edit("denoise", None, {k: v for k, v in e.items() if k != "op"})
+        elif op == "apply" and "kwargs" in e:
+            self.edit("apply", None, {"function": e.get("func"), "kwargs": e["kwargs"], "domain": e.get("domain", "db")})
+        else:
+            raise ParameterError(f"history entry {op!r:.40} cannot be redone in the studio")
+
+    # ------------------------------------------------------------------ files
+    def _source_id(self) -> dict[str, Any]:
+        assert self.source is not None
+        st = self.source.stat()
+        return {"name": self.source.name, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+    def autosave(self) -> None:
+        """Write the history beside the source file (atomically); errors are kept in the state."""
+        if self.source is None:
+            return
+        try:
+            text = json.dumps({"specimg_studio": 1, "source": self._source_id(), "edits": self.edits(),
+                               "noise_profile": self.noise_profile}, allow_nan=False)  # fmt: skip
+            with atomic_path(autosave_path(self.source)) as tmp:
+                tmp.write_text(text, encoding="utf-8")
+            self.autosave_error = None
+        except (OSError, SpecimgError) as exc:
+            self.autosave_error = f"could not autosave the history: {exc}"
+
+    def _restore(self) -> None:
+        from ..jsonfile import read_json
+
+        assert self.source is not None
+        path = autosave_path(self.source)
+        if not path.is_file():
+            return
+        try:
+            data = read_json(path, max_bytes=64 << 20)
+            if not isinstance(data, dict) or data.get("source") != self._source_id():
+                return  # another version of the file: its session does not apply
+            for record in data.get("edits", []):
+                self.apply_record(record)
+            self.noise_profile = data.get("noise_profile")
+        except (OSError, SpecimgError, ValueError, TypeError, KeyError) as exc:
+            warnings.warn(f"{path}: the autosaved session could not be restored ({exc})", stacklevel=3)
+            return
+        self.restored = self.pos
+        self.saved_version = self.version
+
+    def save(self, fmt: str | None = None) -> Path:
+        """Write the current image to the output path fixed when the session opened."""
+        from ..formats import image_format, save
+
+        if self.output is None:
+            raise ParameterError("this studio has no output file; open it with output=PATH")
+        kind = image_format(self.output)
+        if fmt is not None and fmt not in (kind, {"tif": "tiff", "tiff": "tif"}.get(kind)):
+            raise ParameterError(f"format={fmt!r:.20} differs from the output file {self.output.name} ({kind})")
+        with self.lock:
+            img = self.image(copy=False)
+            save(img, self.output)
+            self.saved_version = self.version
+        return self.output
+
+    # ------------------------------------------------------------------ sound
+    def audio(self, t0: float | None = None, t1: float | None = None, *, which: str = "edited",
+              quality: str = "fast") -> tuple[np.ndarray, int]:  # fmt: skip
+        """The decoded sound of ``[t0, t1]`` (seconds; None: the ends), (n_channels, n), float32.
+
+        Only the frames of the range and a margin are decoded, in blocks; frames whose
+        stored phase still holds come back exact.
+        """
+        from ..codec import decode
+
+        p = self.params
+        total = p.output_length(self.n_frames)
+        s0 = 0 if t0 is None else int(round(check_float("t0", t0) * p.sr))
+        s1 = total if t1 is None else int(round(check_float("t1", t1) * p.sr))
+        if not 0 <= s0 < s1 <= total + 1:
+            raise ParameterError(f"t0={t0!r}, t1={t1!r} must satisfy 0 <= t0 < t1 <= {total / p.sr:g} s")
+        s1 = min(s1, total)
+        margin = int(np.ceil(p.n_fft / p.hop_length)) + AUDIO_MARGIN_HOPS
+        shift = p.n_fft // 2 if p.center else 0  # frame k covers samples k * hop - shift ... + n_fft
+        out = []
+        block = CHUNK_FRAMES * p.hop_length
+        for b0 in range(s0, s1, block):
+            b1 = min(b0 + block, s1)
+            fa = max((b0 + shift - p.n_fft) // p.hop_length - margin, 0)
+            fb = min((b1 + shift) // p.hop_length + margin + 1, self.n_frames)
+            with self.lock:
+                crop = self.crop(fa, fb, which)
+                crop = SpectrogramImage(crop.pixels.copy(), crop.params, crop.phase and StoredPhase(
+                    crop.phase.codes, crop.phase.present, crop.phase.valid.copy(), crop.phase.crc.copy(), crop.phase.bits))
+            y, _ = decode(crop, quality=quality)  # type: ignore[arg-type]
+            y = y.reshape(p.n_channels, -1)
+            start = b0 - fa * p.hop_length
+            piece = y[:, start : start + (b1 - b0)]
+            if piece.shape[1] < b1 - b0:
+                piece = np.pad(piece, ((0, 0), (0, b1 - b0 - piece.shape[1])))
+            out.append(piece)
+        return np.concatenate(out, axis=1).astype(np.float32), p.sr
+
+
+def open_image(path: Path) -> tuple[SpectrogramImage, bool]:
+    """A specimg picture, or an audio file encoded with its phase; whether it was audio."""
+    from ..audio import read_audio
+    from ..codec import encode
+    from ..errors import MissingFileError
+
+    if not path.is_file():
+        raise MissingFileError(f"{path}: no such file")
+    if path.suffix.lower() in (".png", ".tif", ".tiff"):
+        from ..formats import load
+
+        return load(path), False
+    y, sr = read_audio(path)
+    return encode(y, sr, store_phase=True), True
+
+
+def default_output(source: Path, *, audio: bool, params: SpectrogramParams | None = None) -> Path:
+    """``<stem>.edited.png`` beside the input (``.tif`` for a TIFF input).
+
+    >>> default_output(Path("a/speech.png"), audio=False).as_posix()
+    'a/speech.edited.png'
+    """
+    suffix = ".png" if audio or source.suffix.lower() == ".png" else source.suffix
+    return source.with_name(f"{source.stem}.edited{suffix}")
+
+
+def env_flag(name: str) -> bool:
+    """Whether the environment variable ``name`` is set to a true value.
+
+    >>> env_flag("SPECIMG_NO_SUCH_VARIABLE")
+    False
+    """
+    return os.environ.get(name, "").lower() in ("1", "true", "yes")
