@@ -158,10 +158,12 @@ of IN (same size; white = selected). Example:
 @click.option("--fade-hz", type=click.FloatRange(min=0), default=None,
               help="Soft frequency edge of --erase and --gain, in Hz. [default: 4 STFT bins]")
 @click.option("--invert-mask", is_flag=True, help="--mask: black pixels are the painted ones.")
+@click.option("--replay", "replay_path", type=click.Path(dir_okay=False), default=None, metavar="HISTORY.json",
+              help="Replay a history exported by specimg studio (or a file's edits) before the other operations.")
 @params_option
 def edit(in_path: str, out_path: str, denoise_: tuple[str, ...], erase_: tuple[str, ...], gain_: tuple[str, ...],
          inpaint_: tuple[str, ...], mask_: tuple[str, ...], fade: float, fade_hz: float | None, invert_mask: bool,
-         params_path: str | None) -> None:  # fmt: skip
+         replay_path: str | None, params_path: str | None) -> None:  # fmt: skip
     import numpy as np
 
     from ..formats import image_format, load, save
@@ -173,11 +175,20 @@ def edit(in_path: str, out_path: str, denoise_: tuple[str, ...], erase_: tuple[s
     if sorted(order) != sorted(name for name, specs in given.items() for _ in specs):
         raise ParameterError("could not tell the order of the operations; write each as --OPTION VALUE")
     steps = [(name, given[name].pop(0)) for name in order]
-    if not steps:
-        raise ParameterError("no operation given; add --denoise, --erase, --gain, --inpaint or --mask (see --help)")
+    if not steps and replay_path is None:
+        raise ParameterError(
+            "no operation given; add --denoise, --erase, --gain, --inpaint, --mask or --replay (see --help)"
+        )
     funcs = [_parse_edit(name, spec, fade, fade_hz, invert_mask) for name, spec in steps]
+    history = _read_history(Path(replay_path)) if replay_path is not None else None
     original = load(in_path, params=read_params(params_path))
     img = original
+    if history is not None:
+        from ..ops import replay
+
+        img = replay(img, history)
+        steps.insert(0, ("--replay", f"{Path(replay_path).name} ({len(history)} edits)"))  # type: ignore[arg-type]
+        funcs.insert(0, lambda im: im)
     for (name, spec), func in zip(steps, funcs):
         try:
             img = func(img)
@@ -190,6 +201,20 @@ def edit(in_path: str, out_path: str, denoise_: tuple[str, ...], erase_: tuple[s
     changed = 100.0 * np.count_nonzero(img.pixels != original.pixels) / img.pixels.size
     done = " → ".join(f"{name[2:]} {spec}" for name, spec in steps)
     click.echo(f"{out_path}: {done}; {changed:.1f} % of pixels changed")
+
+
+def _read_history(path: Path) -> list[dict[str, Any]]:
+    """The edits of a history exported by the studio (``{"specimg_history": 1, "edits": [...]}``) or a list of edits."""
+    from ..errors import FormatError
+    from ..jsonfile import read_json
+
+    if not path.is_file():
+        raise MissingFileError(f"--replay {path}: no such file")
+    data = read_json(path, what=f"--replay {path.name}", max_bytes=64 << 20)
+    edits = data.get("edits") if isinstance(data, dict) else data
+    if not isinstance(edits, list) or not all(isinstance(e, dict) for e in edits):
+        raise FormatError(f"--replay {path}: not a history; expected {{\"specimg_history\": 1, \"edits\": [...]}}")
+    return edits
 
 
 def _region_message(text: str) -> str:
