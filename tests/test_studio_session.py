@@ -1,0 +1,167 @@
+"""The studio's session: edits on crops equal the same ops call on the whole image, undo and
+redo restore pixels and the stored phase's validity, history replay, autosave and restore,
+save, and the sound of untouched frames."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import specimg
+from specimg import ops
+from specimg.errors import ParameterError
+from specimg.metrics import spectral_convergence
+from specimg.studio import session as session_mod
+from specimg.studio.session import Session, autosave_path
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_data"
+
+
+@pytest.fixture(scope="module")
+def speech() -> specimg.SpectrogramImage:
+    return specimg.load(SAMPLES / "speech.png")
+
+
+@pytest.fixture(scope="module")
+def stereo() -> tuple[np.ndarray, specimg.SpectrogramImage]:
+    rng = np.random.default_rng(3)
+    sr = 16000
+    t = np.arange(3 * sr) / sr
+    y = np.stack([0.2 * np.sin(2 * np.pi * 440 * t) + 0.01 * rng.standard_normal(t.size),
+                  0.1 * np.sin(2 * np.pi * 1200 * t * (1 + t / 10)) + 0.01 * rng.standard_normal(t.size)])
+    return y, specimg.encode(y, sr, n_fft=512, store_phase=True)
+
+
+def _same(a: specimg.SpectrogramImage, b: specimg.SpectrogramImage) -> None:
+    assert np.array_equal(a.pixels, b.pixels)
+    assert a.params.edits == b.params.edits
+    if a.phase is not None or b.phase is not None:
+        assert a.phase is not None and b.phase is not None
+        assert np.array_equal(a.phase.valid, b.phase.valid)
+        assert np.array_equal(a.phase.crc, b.phase.crc)
+
+
+def test_cough_and_rumble_equal_the_two_ops_calls(speech: specimg.SpectrogramImage) -> None:
+    s = Session(speech)
+    s.edit("erase", {"kind": "rect", "time": [1.0, 1.3]})
+    s.edit("gain", {"kind": "rect", "time": None, "freq": [0, 300]}, {"db": -12})
+    expected = ops.gain(ops.erase(speech, time=(1.0, 1.3)), -12, freq=(0, 300))
+    _same(s.image(), expected)
+    _same(ops.replay(speech, s.edits()), expected)
+
+
+@pytest.mark.parametrize("chunk", [16, 2048])
+def test_stereo_crops_and_chunks_equal_whole_image_calls(stereo, monkeypatch, chunk: int) -> None:
+    _, img = stereo
+    monkeypatch.setattr(session_mod, "CHUNK_FRAMES", chunk)
+    s = Session(img)
+    s.edit("erase", {"kind": "rect", "time": [0.4, 2.1], "freq": [300, 3000], "fade": 0.05})
+    s.edit("gain", {"kind": "rect", "time": None, "freq": [0, 500]}, {"db": -6})
+    s.edit("gain", {"kind": "rect", "time": [2.9, 3.0]}, {"db": 3})
+    expected = ops.gain(ops.gain(ops.erase(img, time=(0.4, 2.1), freq=(300, 3000), fade=0.05), -6, freq=(0, 500)),
+                        3, time=(2.9, 3.0))
+    _same(s.image(), expected)
+
+
+def test_mask_kinds_replay_to_the_same_image(stereo, monkeypatch) -> None:
+    _, img = stereo
+    monkeypatch.setattr(session_mod, "CHUNK_FRAMES", 32)
+    s = Session(img)
+    s.edit("mask", {"kind": "lasso", "points": [[0.2, 100], [1.0, 100], [0.6, 2500]], "channel": 1}, {"db": -30})
+    s.edit("gain", {"kind": "harmonic", "time": [1, 2], "f0": 440, "n_harmonics": 4, "width_hz": 60}, {"db": 6})
+    s.edit("erase", {"kind": "level", "within": {"kind": "rect", "time": [2.2, 2.6]}, "above_db": -50})
+    s.edit("heal", {"kind": "rect", "time": [1.4, 1.5], "freq": [400, 480], "fade": 0})
+    s.edit("erase", {"kind": "rect", "time": [0.1, 0.2], "channel": 0})
+    assert [e["op"] for e in s.edits()] == ["apply_mask", "apply_mask", "apply_mask", "inpaint", "apply_mask"]
+    _same(ops.replay(img, s.edits()), s.image())
+    # a heal on the crop is the same inpaint as on the whole image
+    sel = s.edits()[3]["selection"]
+    whole = ops.inpaint(img, specimg.image.stack_channels(
+        ops._selection.selection_mask(img, sel), img.params) >= 0.5)  # noqa: SLF001
+    one = Session(img)
+    one.edit("heal", sel)
+    assert np.array_equal(one.image().pixels, whole.pixels)
+
+
+def test_undo_redo_restore_pixels_and_phase(stereo) -> None:
+    _, img = stereo
+    s = Session(img)
+    s.edit("erase", {"kind": "rect", "time": [0.5, 1.0]})
+    after_one = s.image()
+    s.edit("gain", {"kind": "rect", "time": None, "freq": [0, 2000]}, {"db": -10})
+    assert s.state()["version"] == 2 and s.state()["can_undo"]
+    s.undo()
+    _same(s.image(), after_one)
+    s.undo()
+    _same(s.image(), img)
+    assert not s.state()["can_undo"] and s.state()["can_redo"]
+    with pytest.raises(ParameterError, match="nothing to undo"):
+        s.undo()
+    s.redo()
+    _same(s.image(), after_one)
+    s.edit("gain", {"kind": "rect", "time": [0, 1]}, {"db": 2})  # a new edit drops the redo
+    assert not s.state()["can_redo"] and len(s.state()["history"]) == 2
+
+
+def test_bad_input_changes_nothing(speech: specimg.SpectrogramImage) -> None:
+    s = Session(speech)
+    for op, sel, args in [
+        ("erase", {"kind": "rect", "time": [5.0, 9.0]}, {}),
+        ("gain", {"kind": "rect", "time": [1, 2]}, {"db": "loud"}),
+        ("erase", {"kind": "circle"}, {}),
+        ("erase", {"kind": "lasso", "points": [[0, 0], [1, 20000], [2, 0]]}, {}),
+        ("explode", None, {}),
+        ("denoise", {"kind": "rect", "time": [1, 2]}, {}),
+        ("apply", None, {"function": "os.system", "kwargs": {}}),
+    ]:
+        with pytest.raises(ParameterError):
+            s.edit(op, sel, args)
+    assert s.state()["version"] == 0 and np.array_equal(s.pixels, speech.pixels)
+
+
+def test_whole_image_ops_and_noise_profile(speech: specimg.SpectrogramImage) -> None:
+    s = Session(speech)
+    s.edit("learn_noise", {"kind": "rect", "time": [0.0, 0.2], "freq": [0, 5000]})
+    assert s.state()["noise_profile"]
+    s.edit("denoise", None, {"method": "gate"})
+    s.edit("apply", None, {"function": "scipy.ndimage.gaussian_filter", "kwargs": {"sigma": 1.0}})
+    expected = ops.denoise(speech, "gate", noise=s.noise_profile)
+    assert np.array_equal(ops.replay(speech, s.edits()[:1]).pixels, expected.pixels)
+    _same(ops.replay(speech, s.edits()), s.image())
+
+
+def test_autosave_restore_and_save(tmp_path: Path, speech: specimg.SpectrogramImage) -> None:
+    src = tmp_path / "speech.png"
+    shutil.copy(SAMPLES / "speech.png", src)
+    out = tmp_path / "speech.edited.png"
+    s = Session(speech, name="speech.png", source=src, output=out)
+    s.edit("erase", {"kind": "rect", "time": [1.0, 1.3]})
+    s.edit("gain", {"kind": "rect", "time": None, "freq": [0, 300]}, {"db": -12})
+    saved = json.loads(autosave_path(src).read_text())
+    assert saved["edits"] == s.edits()
+    again = Session(speech, name="speech.png", source=src, output=out)
+    assert again.state()["restored"] == 2 and not again.state()["dirty"]
+    _same(again.image(), s.image())
+    assert s.save().name == "speech.edited.png"
+    back = specimg.load(out)
+    _same(back, ops.gain(ops.erase(speech, time=(1.0, 1.3)), -12, freq=(0, 300)))
+    with pytest.raises(ParameterError, match="differs"):
+        s.save("tiff")
+
+
+def test_untouched_frames_decode_exactly_after_save(tmp_path: Path, stereo) -> None:
+    y, img = stereo
+    s = Session(img, output=tmp_path / "x.png")
+    s.edit("erase", {"kind": "rect", "time": [1.0, 1.5]})
+    s.save()
+    back, sr = specimg.decode(tmp_path / "x.png", quality="fast")
+    n = int(0.8 * sr)  # the first 0.8 s are untouched
+    assert spectral_convergence(back[:, :n], y[:, :n], img.params) <= -50
+    # the session's own playback of a range matches the whole decode there
+    part, _ = s.audio(0.2, 0.6)
+    assert part.shape == (2, int(0.4 * sr))
+    assert spectral_convergence(part, y[:, int(0.2 * sr) : int(0.6 * sr)], img.params) <= -50
