@@ -33,6 +33,7 @@ async function request(method, path, { params, body, as = "json" } = {}) {
     try { const j = await res.json(); if (j && j.error) msg = j.error; } catch (_) { /* not JSON */ }
     throw new ApiError(res.status, msg);
   }
+  if (as === "buffer") return res.arrayBuffer();
   return as === "blob" ? res.blob() : res.json();
 }
 
@@ -85,8 +86,8 @@ function setState(state) {
   $("redo").disabled = !state.can_redo;
   $("file-name").classList.toggle("dirty", Boolean(state.dirty));
   $("op-denoise").title = state.noise_profile
-    ? "De-noise with the learned noise profile (the selection, or all without one)"
-    : "De-noise the selection (all without one); learn a noise profile first for a better result";
+    ? "De-noise the whole file with the noise profile learned from a selection"
+    : "De-noise the whole file; learn a noise profile from a selection first for a better result";
   $("op-learn-noise").classList.toggle("active", Boolean(state.noise_profile));
   const list = $("history");
   list.replaceChildren(...state.history.map((e) => {
@@ -165,6 +166,7 @@ async function main() {
 
   // edits: the server applies specimg.ops; the page sends the selection and the arguments
   const NEEDS_SELECTION = new Set(["erase", "gain", "heal", "mask", "learn_noise"]);
+  const WHOLE = new Set(info.whole_image_ops || ["denoise", "apply"]);
   function args(op) {
     const num = (id, what) => {
       const v = Number($(id).value);
@@ -190,7 +192,8 @@ async function main() {
   let editing = false;
   async function edit(op) {
     if (editing) return null;
-    const selection = tools.current ? tools.current.sel : null;
+    // some edits work on the whole file only (the server says which)
+    const selection = tools.current && !WHOLE.has(op) ? tools.current.sel : null;
     if (NEEDS_SELECTION.has(op) && !selection) {
       ctx.error(new Error(`${op.replace("_", " ")}: select a region first (drag on the picture)`));
       return null;

@@ -27,6 +27,8 @@ export function createView(ctx) {
   const minTime = Math.max(2 * info.hop_length / info.sr, 1e-3); // two frames
   const minHz = 2 * info.sr / info.n_fft; // two bins
   const tables = {}; // freq_axis -> Float64Array, Hz at each row of the full range, top→bottom
+  // Raw RGBA views skip the PNG coding on both sides (localhost), when the server offers them.
+  const rawPixels = (info.view_formats || []).includes("rgba");
 
   // What the page asks for next; `drawn` is the geometry of the picture on screen.
   const want = {
@@ -101,15 +103,24 @@ export function createView(ctx) {
           version: ctx.state ? ctx.state.version : 0,
         };
         const overlayJob = ctx.overlayFor ? ctx.overlayFor(geom) : null;
-        const [blob, axes, overlay] = await Promise.all([
-          ctx.get("/api/view", viewParams, "blob"), ctx.get("/api/axes", geom), overlayJob,
+        if (rawPixels) viewParams.format = "rgba";
+        const [picture, axes, overlay] = await Promise.all([
+          ctx.get("/api/view", viewParams, rawPixels ? "buffer" : "blob"), ctx.get("/api/axes", geom), overlayJob,
         ]);
-        const bitmap = await createImageBitmap(blob);
         if (el.canvas.width !== geom.width || el.canvas.height !== geom.height) {
           el.canvas.width = geom.width; el.canvas.height = geom.height;
         }
-        g2d.drawImage(bitmap, 0, 0);
-        bitmap.close();
+        if (rawPixels) {
+          // uncompressed RGBA rows, top to bottom, exactly as the server coloured them
+          if (picture.byteLength !== geom.width * geom.height * 4) {
+            throw new Error(`/api/view sent ${picture.byteLength} bytes for ${geom.width} × ${geom.height} RGBA`);
+          }
+          g2d.putImageData(new ImageData(new Uint8ClampedArray(picture), geom.width, geom.height), 0, 0);
+        } else {
+          const bitmap = await createImageBitmap(picture);
+          g2d.drawImage(bitmap, 0, 0);
+          bitmap.close();
+        }
         if (panShift && (panShift.dx !== shifted.dx || panShift.dy !== shifted.dy)) {
           panShift = { dx: panShift.dx - shifted.dx, dy: panShift.dy - shifted.dy };
           shiftPicture();
@@ -257,20 +268,20 @@ export function createView(ctx) {
     if (f1 - f0 < minHz && f1 - f0 < want.f1 - want.f0) return; // not below two bins
     want.f0 = u0 <= 0 ? info.fmin : f0; want.f1 = u0 + span >= 1 ? info.fmax : f1;
   }
-  function zoomTime(factor, frac = 0.5) {
+  function zoomTime(factor, frac = 0.5, draw = true) {
     const span = want.t1 - want.t0, at = want.t0 + frac * span;
     const next = Math.min(Math.max(span * factor, minTime), info.duration);
     clampTime(at - frac * next, next);
-    redraw();
+    if (draw) redraw();
   }
-  function zoomFreq(factor, fracFromBottom = 0.5) {
+  function zoomFreq(factor, fracFromBottom = 0.5, draw = true) {
     if (!tables[want.freq_axis]) return;
     const u0 = uAt(want.f0), u1 = uAt(want.f1), at = u0 + fracFromBottom * (u1 - u0);
     const next = Math.min((u1 - u0) * factor, 1);
     setFreqU(at - fracFromBottom * next, at - fracFromBottom * next + next);
-    redraw();
+    if (draw) redraw();
   }
-  function zoom(factor) { zoomTime(factor); zoomFreq(factor); }
+  function zoom(factor) { zoomTime(factor, 0.5, false); zoomFreq(factor, 0.5, false); redraw(); }
   function fit() {
     want.t0 = 0; want.t1 = info.duration; want.f0 = info.fmin; want.f1 = info.fmax;
     redraw();
