@@ -81,7 +81,7 @@ def test_mask_kinds_replay_to_the_same_image(stereo, monkeypatch) -> None:
     # a heal on the crop is the same inpaint as on the whole image
     sel = s.edits()[3]["selection"]
     whole = ops.inpaint(img, specimg.image.stack_channels(
-        ops._selection.selection_mask(img, sel), img.params) >= 0.5)  # noqa: SLF001
+        ops.selection_mask(img, sel), img.params) >= ops.HOLE_THRESHOLD)
     one = Session(img)
     one.edit("heal", sel)
     assert np.array_equal(one.image().pixels, whole.pixels)

@@ -39,9 +39,15 @@ Examples
 >>> cut.params.replace(edits=()) == img.params
 True
 
+Selections in seconds and Hz (rectangles, lassos, harmonic series, select-similar by
+level; the ones ``specimg studio`` makes) become soft masks with :func:`selection_mask`
+(:func:`check_selection`, :func:`selection_frames`, :func:`selection_bounds`), and
+:func:`replay` runs an edit history again; :data:`APPLY_FUNCTIONS` lists the functions a
+history may name for :func:`apply`.
+
 The package is split by concept: ``_regions`` (region_mask, erase, gain), ``_denoise``,
-``_masks`` (reading masks, inpaint, apply_mask), ``_apply``, and ``_core`` for what they
-share; the public names are re-exported here.
+``_masks`` (reading masks, inpaint, apply_mask), ``_apply``, ``_selection``, ``_replay``,
+and ``_core`` for what they share; the public names are re-exported here.
 """
 
 from __future__ import annotations
@@ -55,8 +61,11 @@ from ._masks import InpaintMethod as InpaintMethod
 from ._masks import MaskLike as MaskLike
 from ._masks import apply_mask, inpaint
 from ._regions import erase, gain, region_mask
-from ._replay import replay
+from ._replay import APPLY_FUNCTIONS, HOLE_THRESHOLD, apply_function, replay
+from ._selection import check_selection, selection_bounds, selection_frames, selection_mask
 
 __all__ = [
-    "DENOISE_OPTIONS", "DENOISE_STRENGTH", "apply", "apply_mask", "denoise", "erase", "gain", "inpaint", "region_mask", "replay",
+    "APPLY_FUNCTIONS", "DENOISE_OPTIONS", "DENOISE_STRENGTH", "HOLE_THRESHOLD", "apply", "apply_function", "apply_mask",
+    "check_selection", "denoise", "erase", "gain", "inpaint", "region_mask", "replay", "selection_bounds",
+    "selection_frames", "selection_mask",
 ]  # fmt: skip

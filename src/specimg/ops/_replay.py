@@ -3,8 +3,9 @@
 An entry of ``params.edits`` holds the resolved arguments of the operation that made it,
 so most entries can be run again on another image. Entries recorded by ``specimg studio``
 for masks made from a selection (``apply_mask`` and ``inpaint`` with a ``"selection"``
-member, see :mod:`specimg.ops._selection`) rebuild that mask; ``apply`` entries replay
-when their function is one of :data:`APPLY_FUNCTIONS` and they carry its ``"kwargs"``.
+member, see :func:`specimg.ops.check_selection`) rebuild that mask; ``apply`` entries
+replay when their function is one of :data:`APPLY_FUNCTIONS` and they carry its
+``"kwargs"``.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from ._selection import check_selection, selection_mask
 
 __all__ = ["replay", "APPLY_FUNCTIONS", "apply_function", "HOLE_THRESHOLD"]
 
-#: Functions ``apply`` may run from a history or the studio, by public name → (module, name).
-#: Only these: a history never names code to import.
+#: Functions :func:`specimg.ops.apply` may run from a history (:func:`specimg.ops.replay`)
+#: or from ``specimg studio``, by public name → (module, attribute). Only these: a history
+#: never names code to import. :func:`apply_function` binds one to its keyword arguments.
 APPLY_FUNCTIONS: dict[str, tuple[str, str]] = {
     "scipy.ndimage.gaussian_filter": ("scipy.ndimage", "gaussian_filter"),
     "scipy.ndimage.median_filter": ("scipy.ndimage", "median_filter"),
@@ -36,7 +38,9 @@ APPLY_FUNCTIONS: dict[str, tuple[str, str]] = {
     "scipy.ndimage.minimum_filter": ("scipy.ndimage", "minimum_filter"),
 }
 
-#: Mask level from which a selection's bin belongs to the hole that ``inpaint`` fills.
+#: Level of a selection's soft mask (:func:`specimg.ops.selection_mask`, 0..1) from which
+#: a bin belongs to the hole that :func:`specimg.ops.inpaint` fills when a history entry
+#: heals a selection.
 HOLE_THRESHOLD = 0.5
 
 _KWARG_TYPES = (int, float, str, bool, type(None))
@@ -59,8 +63,19 @@ def _plain_kwargs(kwargs: Any) -> dict[str, Any]:
 def apply_function(name: Any, kwargs: Any = None) -> tuple[Callable[[np.ndarray], Any], dict[str, Any]]:
     """The function of :data:`APPLY_FUNCTIONS` called ``name`` with ``kwargs`` bound, and the kwargs.
 
-    ``name`` is the public name, or the ``module.qualname`` that :func:`specimg.ops.apply`
-    records for it.
+    Parameters
+    ----------
+    name : str
+        The public name (a key of :data:`APPLY_FUNCTIONS`), or the ``module.qualname``
+        that :func:`specimg.ops.apply` records for it.
+    kwargs : dict or None
+        Keyword arguments: numbers, strings, booleans, None, or lists of at most 8 of them.
+
+    Returns
+    -------
+    (callable, dict)
+        The function with ``kwargs`` bound (one array in, one array out, for
+        :func:`specimg.ops.apply`), and the kwargs as recorded in the history.
 
     Raises
     ------
@@ -70,7 +85,9 @@ def apply_function(name: Any, kwargs: Any = None) -> tuple[Callable[[np.ndarray]
 
     Examples
     --------
-    >>> func, kw = apply_function("scipy.ndimage.gaussian_filter", {"sigma": 1.0})
+    >>> import numpy as np
+    >>> from specimg import ops
+    >>> func, kw = ops.apply_function("scipy.ndimage.gaussian_filter", {"sigma": 1.0})
     >>> func(np.ones((4, 4))).shape, kw
     ((4, 4), {'sigma': 1.0})
     """

@@ -14,7 +14,8 @@ A selection is a plain JSON object, so it can travel in an edit history:
 * ``{"kind": "level", "within": <selection>, "above_db": dB}``: the bins of ``within``
   whose level is above ``above_db``.
 
-``channel`` None means every channel.
+``channel`` None means every channel. The public names are re-exported by
+:mod:`specimg.ops` (:func:`specimg.ops.selection_mask` and its companions).
 """
 
 from __future__ import annotations
@@ -82,28 +83,57 @@ def check_selection(
 ) -> dict[str, Any]:
     """A selection checked against an image, with its defaults filled in.
 
+    A selection is a plain JSON object in seconds and Hz, so it can travel in an edit
+    history (``specimg studio`` records it in the ``apply_mask`` and ``inpaint`` entries
+    it makes, and :func:`specimg.ops.replay` rebuilds the mask from it):
+
+    * ``{"kind": "rect", "time": [t0, t1] | None, "freq": [f0, f1] | None, "channel": c |
+      None, "fade": s, "fade_hz": Hz}``: the mask of :func:`specimg.ops.region_mask` (a
+      time range when ``freq`` is None, a band when ``time`` is None);
+    * ``{"kind": "lasso", "points": [[t, f], ...], "channel": c | None}``: the frames and
+      rows whose (time, frequency) lies inside the polygon (3 to 10 000 vertices);
+    * ``{"kind": "harmonic", "time": [t0, t1], "f0": Hz, "n_harmonics": N, "width_hz": Hz,
+      "channel": c | None, "fade": s, "fade_hz": Hz}``: bands ``width_hz`` wide around
+      ``f0, 2 f0, ... N f0``;
+    * ``{"kind": "level", "within": <selection>, "above_db": dB}``: the bins of ``within``
+      whose level is above ``above_db`` (select-similar).
+
     Parameters
     ----------
     selection : dict
-        One of the kinds listed in the module's docstring.
+        One of the kinds above. ``channel`` None (or ``"all"``) means every channel.
+        Defaults: ``fade=0.02`` s, ``fade_hz=4 * sr / n_fft``, ``n_harmonics=10``,
+        ``width_hz=2 * sr / n_fft``.
     params : SpectrogramParams
-    n_frames : int, columns of the image
+        The image's parameters (``img.params``).
+    n_frames : int
+        Columns of the image (``img.n_frames``).
 
     Returns
     -------
     dict
-        The selection with every field present (plain JSON).
+        The selection with every field present (plain JSON). Checking a checked
+        selection returns it unchanged.
 
     Raises
     ------
     ParameterError
-        If a field is missing or invalid, or the selection lies outside the image.
+        If the kind is unknown, a field is missing, unknown or invalid, or the selection
+        lies outside the image (times beyond the duration, frequencies above sr / 2, or
+        ``fmax`` for a mel image).
 
     Examples
     --------
+    >>> from specimg import ops
+    >>> from specimg.params import SpectrogramParams
     >>> p = SpectrogramParams(sr=8000, n_fft=256, n_samples=8000)
-    >>> check_selection({"kind": "rect", "time": [0.1, 0.2]}, p, 126)["fade_hz"]
-    125.0
+    >>> sel = ops.check_selection({"kind": "rect", "time": [0.1, 0.2]}, p, 126)
+    >>> sel["freq"], sel["fade"], sel["fade_hz"]
+    (None, 0.02, 125.0)
+    >>> ops.check_selection({"kind": "rect", "time": [0.5, 2.0]}, p, 126)
+    Traceback (most recent call last):
+    ...
+    specimg.errors.ParameterError: time=[0.5, 2.0] lies outside the image: give values from 0 to 1 s
     """
     if not isinstance(selection, Mapping):
         raise ParameterError(f"selection={selection!r:.80} must be an object with a 'kind'")
@@ -193,10 +223,27 @@ def _frame_coord(times: np.ndarray, t: np.ndarray) -> np.ndarray:
 def selection_frames(selection: dict[str, Any], params: SpectrogramParams, n_frames: int) -> tuple[int, int]:
     """The frames ``[a, b)`` where a checked selection's mask may be non-zero.
 
+    Parameters
+    ----------
+    selection : dict
+        A selection checked by :func:`check_selection`.
+    params : SpectrogramParams
+    n_frames : int
+        Columns of the image.
+
+    Returns
+    -------
+    (int, int)
+        Frame indices ``0 <= a <= b <= n_frames``, the fades included; ``(0, 0)`` if the
+        selection holds no frame.
+
     Examples
     --------
+    >>> from specimg import ops
+    >>> from specimg.params import SpectrogramParams
     >>> p = SpectrogramParams(sr=8000, n_fft=256, n_samples=8000)
-    >>> selection_frames(check_selection({"kind": "rect", "time": [0.5, 0.6], "fade": 0}, p, 126), p, 126)
+    >>> sel = ops.check_selection({"kind": "rect", "time": [0.5, 0.6], "fade": 0}, p, 126)
+    >>> ops.selection_frames(sel, p, 126)
     (63, 76)
     """
     times = params.times(n_frames)
@@ -245,29 +292,45 @@ def _lasso(sel: dict[str, Any], params: SpectrogramParams, times: np.ndarray, fr
 
 
 def selection_mask(img: SpectrogramImage, selection: dict[str, Any], *, frames: Any = None) -> np.ndarray:
-    """The soft mask of a checked selection, in [0, 1], for the frames asked for.
+    """The soft mask of a selection, in [0, 1], for the frames asked for.
 
     Parameters
     ----------
     img : SpectrogramImage
-    selection : dict, from :func:`check_selection`
-    frames : slice, array of frame indices, or None (every frame)
+        The image the selection is on (a ``"level"`` selection reads its pixels).
+    selection : dict
+        A selection in seconds and Hz (see :func:`check_selection`, which is applied
+        first; a checked selection passes unchanged).
+    frames : slice, array of frame indices, or None
+        The columns to compute (None: every frame). The mask of a frame does not depend
+        on which other frames are asked for, so a long image can be masked piece by piece.
 
     Returns
     -------
-    np.ndarray [shape=(n_channels, n_bins, n_selected_frames)], float64, bin order
-        Zero in the channels the selection leaves out. The mask of a frame does not depend
-        on which other frames are asked for.
+    np.ndarray [shape=(n_channels, n_bins, n_selected_frames)], float64 in [0, 1]
+        In **bin order** (lowest frequency first), like :attr:`SpectrogramImage.db` and
+        :func:`region_mask`; zero in the channels the selection leaves out. Use
+        :func:`specimg.image.stack_channels` for the image orientation that
+        :func:`apply_mask` and :func:`inpaint` take.
+
+    Raises
+    ------
+    ParameterError
+        If the selection is invalid or lies outside the image (see :func:`check_selection`).
 
     Examples
     --------
-    >>> import specimg
+    >>> import numpy as np, specimg
+    >>> from specimg import ops
     >>> img = specimg.encode(np.zeros(8000), 8000, n_fft=256)
-    >>> sel = check_selection({"kind": "rect", "time": [0.5, 0.6], "freq": [0, 1000]}, img.params, img.n_frames)
-    >>> m = selection_mask(img, sel, frames=slice(60, 80))
+    >>> m = ops.selection_mask(img, {"kind": "rect", "time": [0.5, 0.6], "freq": [0, 1000]}, frames=slice(60, 80))
     >>> m.shape, float(m.max())
     ((1, 129, 20), 1.0)
+    >>> rect = ops.region_mask(img, time=(0.5, 0.6), freq=(0, 1000))
+    >>> bool(np.array_equal(ops.selection_mask(img, {"kind": "rect", "time": [0.5, 0.6], "freq": [0, 1000]})[0], rect))
+    True
     """
+    selection = check_selection(selection, img.params, img.n_frames)
     p = img.params
     times_all = p.times(img.n_frames)
     idx = np.arange(img.n_frames)[slice(None) if frames is None else frames]
@@ -293,12 +356,30 @@ def selection_mask(img: SpectrogramImage, selection: dict[str, Any], *, frames: 
 
 
 def selection_bounds(selection: dict[str, Any], params: SpectrogramParams, n_frames: int) -> dict[str, list[float]]:
-    """The time (s) and frequency (Hz) extent of a checked selection, without its fades.
+    """The time and frequency extent of a checked selection, without its fades.
+
+    Parameters
+    ----------
+    selection : dict
+        A selection checked by :func:`check_selection`.
+    params : SpectrogramParams
+    n_frames : int
+        Columns of the image.
+
+    Returns
+    -------
+    dict
+        ``{"time": [t0, t1], "freq": [f0, f1]}`` in seconds and Hz; an open axis (None)
+        spans the whole image. It is the ``noise=(t0, t1, f0, f1)`` region that
+        :func:`denoise` takes for a selection that holds noise alone.
 
     Examples
     --------
+    >>> from specimg import ops
+    >>> from specimg.params import SpectrogramParams
     >>> p = SpectrogramParams(sr=8000, n_fft=256, n_samples=8000)
-    >>> selection_bounds(check_selection({"kind": "rect", "time": [0.5, 0.6]}, p, 126), p, 126)
+    >>> sel = ops.check_selection({"kind": "rect", "time": [0.5, 0.6]}, p, 126)
+    >>> ops.selection_bounds(sel, p, 126)
     {'time': [0.5, 0.6], 'freq': [0.0, 4000.0]}
     """
     kind = selection["kind"]

@@ -23,8 +23,7 @@ import numpy as np
 
 from ..errors import MissingFileError, ParameterError, ResourceError, SpecimgError
 from ..jsonfile import read_json
-from ..ops._selection import selection_bounds, selection_mask
-from ..ops._replay import APPLY_FUNCTIONS
+from ..ops import APPLY_FUNCTIONS, selection_bounds, selection_mask
 from .render import COLORMAPS, FREQ_AXES, Pyramid, View, axes, colorbar, overlay, render
 from .session import OPS, Session, history_json
 

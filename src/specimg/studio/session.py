@@ -25,8 +25,7 @@ from .. import ops
 from ..atomic import atomic_path
 from ..errors import ParameterError, SpecimgError
 from ..image import SpectrogramImage, stack_channels
-from ..ops._replay import HOLE_THRESHOLD, apply_function
-from ..ops._selection import check_selection, selection_bounds, selection_frames, selection_mask
+from ..ops import HOLE_THRESHOLD, apply_function, check_selection, selection_bounds, selection_frames, selection_mask
 from ..params import SpectrogramParams, check_float
 from ..stored_phase import StoredPhase, column_crcs
 
