@@ -51,7 +51,7 @@ templates_path = ["_templates"]
 
 # -- API reference ------------------------------------------------------------------------
 #: the packages whose ``__all__`` is the public API, one reference page per name
-PUBLIC_PACKAGES = ("specimg", "specimg.ops", "specimg.legacy", "specimg.dataset", "specimg.phase")
+PUBLIC_PACKAGES = ("specimg", "specimg.ops", "specimg.legacy", "specimg.dataset", "specimg.phase", "specimg.studio")
 
 autosummary_generate = True
 autosummary_ignore_module_all = False  # document exactly the names in __all__
