@@ -26,7 +26,8 @@ process; the browser is ``/usr/bin/chromium`` (headless) driven by Playwright. F
   "erase" to the selection's sound playing (the edit, the click on "play selection", the
   decode of the range on the server, ``playing`` in the page). Target ≤ 1 s. The figure is the
   first sound of the session; the same on another range (warm) is printed too.
-* **server peak memory**: ``VmHWM`` of the server process from ``/proc`` at the end.
+* **server peak memory**: ``VmHWM`` of the server process from ``/proc`` at the end, after
+  the page saved the picture (``--no-save``: without); the peak before saving is printed too.
   Target ≤ 1.5 GB.
 """
 
@@ -142,7 +143,7 @@ def vm_hwm_gb(pid: int) -> float:
     return int(m.group(1)) / 1024**2 if m else float("nan")
 
 
-def measure(url: str, repeat: int, profile: Path) -> dict[str, Any]:
+def measure(url: str, repeat: int, profile: Path, pid: int, save: bool) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     out: dict[str, Any] = {}
@@ -187,6 +188,13 @@ def measure(url: str, repeat: int, profile: Path) -> dict[str, Any]:
                 status = page.get_by_test_id("status")
                 if status.get_attribute("data-kind") == "error":
                     raise SystemExit(f"the page reported an error: {status.text_content()}")
+            out["peak_interactive_gb"] = vm_hwm_gb(pid)
+            if save:  # the session's end: the picture written with its phase
+                page.evaluate("window.specimgStudio.player.stop()")
+                t = time.perf_counter()
+                if not page.evaluate("window.specimgStudio.save()"):
+                    raise SystemExit(f"save failed: {page.get_by_test_id('status').text_content()}")
+                out["save_s"] = time.perf_counter() - t
         finally:
             ctx.close()
     return out
@@ -238,6 +246,7 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--repeat", type=int, default=20, help="zoom/pan redraws timed (default 20)")
     ap.add_argument("--save", type=Path, default=REPO / "benchmarks" / "results" / "studio.json")
+    ap.add_argument("--no-save", action="store_true", help="end without saving the picture (the peak then leaves save out)")
     ap.add_argument("--screenshot", type=Path, metavar="PNG",
                     help="only take the README's screenshot of the page (sample_data/speech.png, a selection) to PNG")
     args = ap.parse_args()
@@ -253,7 +262,7 @@ def main() -> None:
     shutil.copyfile(png, local)
     proc, url, startup = start_server(local, work)
     try:
-        res = measure(url, args.repeat, work / "profile")
+        res = measure(url, args.repeat, work / "profile", proc.pid, not args.no_save)
         peak = vm_hwm_gb(proc.pid)
     finally:
         proc.terminate()
@@ -291,6 +300,8 @@ def main() -> None:
     print("  " + ", ".join(f"{k}: median {statistics.median(v):.0f} ms, max {max(v):.0f} ms (n={len(v)})"
                            for k, v in kinds.items() if v))
     print(f"  request → drawn (lastRenderMs): median {statistics.median(s['render_ms'] for s in res['redraws']):.0f} ms")
+    print(f"  server peak before saving {res['peak_interactive_gb']:.2f} GB"
+          + (f"; save {res['save_s']:.1f} s" if "save_s" in res else " (not saved)"))
     print(f"  erase → sound: first {res['erase_to_sound_s']:.2f} s (the edit {res['erase_edit_s']:.2f} s), "
           f"again on another range {res['erase_to_sound_warm_s']:.2f} s (the edit {res['erase_edit_warm_s']:.2f} s)")
 
@@ -303,6 +314,7 @@ def main() -> None:
             "targets": TARGETS, "figures": figures, "server_startup_s": startup,
             "erase_edit_s": res["erase_edit_s"], "erase_to_sound_warm_s": res["erase_to_sound_warm_s"],
             "erase_edit_warm_s": res["erase_edit_warm_s"], "redraws": res["redraws"],
+            "server_peak_before_save_gb": res["peak_interactive_gb"], "save_s": res.get("save_s"),
             "pass": {k: figures[k] <= TARGETS[k] for k in TARGETS},
         }
         args.save.write_text(json.dumps(record, indent=1) + "\n")

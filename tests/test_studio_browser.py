@@ -335,3 +335,61 @@ def test_every_tool_and_edit_goes_through(studio: Any, page: Any) -> None:
     page.get_by_test_id("op-apply").click()
     page.wait_for_function("document.querySelector('[data-testid=status]').dataset.kind === 'error'")
     assert "JSON" in status.text_content() and len(state(page)["history"]) == 4
+
+
+@pytest.fixture
+def stereo_studio(tmp_path: Path) -> Iterator[Any]:
+    """A 3-second stereo picture with stored phase (music on the left, speech on the right)."""
+    import soundfile as sf
+
+    music, sr = sf.read(ROOT / "sample_data" / "music.wav", always_2d=True)
+    speech, sr2 = sf.read(ROOT / "sample_data" / "speech.wav", always_2d=True)
+    assert sr == sr2
+    n = 3 * sr
+    y = np.stack([music[:n, 0], speech[:n, 0]])
+    path = tmp_path / "stereo.png"
+    specimg.save(specimg.encode(y, sr, store_phase=True), path)
+    st = studio_mod.open(path, open_browser=False)
+    try:
+        yield st
+    finally:
+        st.close()
+
+
+def test_stereo_channels_and_listening_to_parts(stereo_studio: Any, page: Any) -> None:
+    open_page(page, stereo_studio.url)
+    assert page.get_by_test_id("channel").input_value() == "all"
+    assert page.locator(".freq-axis .chan").count() == 2  # stacked, labelled
+    box = page.get_by_test_id("view").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.75)
+    page.wait_for_function("/^ch 1 · .* dB$/.test(document.querySelector('[data-testid=readout]').textContent)")
+
+    n = int(page.evaluate("Number(document.body.dataset.rendered)"))
+    page.get_by_test_id("channel").select_option("1")
+    page.wait_for_function(f"Number(document.body.dataset.rendered) > {n} && document.body.dataset.drawing === 'false'")
+    assert page.evaluate("window.specimgStudio.view.channel") == "1"
+    assert page.locator(".freq-axis .chan").count() == 0
+    page.get_by_test_id("tool-time").click()
+    drag(page, (0.3, 0.5), (0.6, 0.5))
+    page.wait_for_function("window.specimgStudio.selection !== null")
+    sel = page.evaluate("window.specimgStudio.selection.sel")
+    assert sel["channel"] == 1 and sel["freq"] is None
+    page.get_by_test_id("op-erase").click()
+    wait_edits(page, 1)
+
+    # the selection's sound, then the view's: the playhead starts inside each
+    t0 = page.evaluate("window.specimgStudio.selection.bounds.time[0]")
+    page.get_by_test_id("play-selection").click()
+    page.wait_for_function("document.querySelector('[data-testid=player]').dataset.playing === 'true'", timeout=20_000)
+    playing, pos = player(page)
+    assert playing and t0 - 0.01 <= pos
+    page.keyboard.press("Escape")  # clears the selection
+    assert page.evaluate("window.specimgStudio.selection") is None
+    page.get_by_test_id("play-view").click()
+    page.wait_for_function(
+        "document.querySelector('[data-testid=player]').dataset.playing === 'true' && "
+        "Number(document.querySelector('[data-testid=player]').dataset.position) < 0.5", timeout=20_000)
+    page.get_by_test_id("view").focus()
+    page.keyboard.press(" ")  # space stops
+    page.wait_for_function("document.querySelector('[data-testid=player]').dataset.playing === 'false'")
+    assert page.get_by_test_id("status").get_attribute("data-kind") != "error"

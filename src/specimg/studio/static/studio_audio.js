@@ -87,8 +87,10 @@ export function createPlayer(ctx, view) {
     }
   }
 
+  let label = "";
   function play(t0, t1) {
-    ctx.status(`playing ${t1 === null ? "all" : `${t0.toFixed(2)}–${t1.toFixed(2)} s`}${which === "original" ? " (original)" : ""}`);
+    label = `${t1 === null ? "all" : `${t0.toFixed(2)}–${t1.toFixed(2)} s`}`;
+    ctx.status(`decoding the sound of ${label}…`, "busy");
     return load({ t0, t1 }, 0, true);
   }
 
@@ -134,7 +136,11 @@ export function createPlayer(ctx, view) {
     ctx.status(on ? "loop on" : "loop off");
   }
 
-  audio.addEventListener("playing", () => { if (!raf) raf = requestAnimationFrame(tick); report(); });
+  audio.addEventListener("playing", () => {
+    if (!raf) raf = requestAnimationFrame(tick);
+    ctx.status(`playing ${label}${which === "original" ? " (original)" : ""}`);
+    report();
+  });
   audio.addEventListener("pause", report);
   audio.addEventListener("ended", report);
   audio.addEventListener("timeupdate", report);
