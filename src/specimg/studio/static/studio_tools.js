@@ -160,7 +160,7 @@ export function createTools(ctx, view) {
     try {
       const res = await askOverlay(sel, geom);
       if (res.error) throw new Error(res.error);
-      current = { sel, bounds: res.bounds, pixels: res.pixels };
+      current = { sel, bounds: res.bounds, pixels: res.pixels, shownFor: JSON.stringify(geom) };
       view.layer.replaceChildren();
       view.showOverlay(res.overlay);
       describe(sel, res);
@@ -191,9 +191,17 @@ export function createTools(ctx, view) {
   }
 
   // The view asks for the overlay of its next picture together with the picture itself.
+  // The overlay on screen still holds for the same view, unless it depends on the levels
+  // (select similar), which an edit changes: then undefined keeps it, with no request.
   ctx.overlayFor = (geom) => {
     if (!current) return Promise.resolve(null);
-    return askOverlay(current.sel, geom).then((res) => res.overlay, (err) => { ctx.error(err); return null; });
+    const key = JSON.stringify(geom), asked = current;
+    if (asked.shownFor === key && asked.sel.kind !== "level") return Promise.resolve(undefined);
+    return askOverlay(asked.sel, geom).then((res) => {
+      if (current !== asked) return undefined; // the selection changed meanwhile: leave its overlay
+      asked.shownFor = key;
+      return res.overlay;
+    }, (err) => { ctx.error(err); return null; });
   };
 
   for (const b of document.querySelectorAll("[data-tool]")) b.addEventListener("click", () => setTool(b.dataset.tool));
