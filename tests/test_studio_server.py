@@ -43,6 +43,8 @@ def test_round_trip_through_the_server(served, tmp_path: Path) -> None:
     client, session, src = served
     info = client.get("/api/info", headers=AUTH).json()
     assert info["n_frames"] == 250 and info["state"]["version"] == 0 and "magma" in info["colormaps"]
+    assert info["view_formats"] == ["png", "rgba"] and "gate" in info["denoise_methods"]
+    assert set(info["whole_image_ops"]) <= set(info["ops"])
     r = client.post("/api/edit", headers=AUTH, json={"op": "erase", "selection": {"kind": "rect", "time": [1.0, 1.3]}})
     assert r.status_code == 200 and r.json()["changed"]["time"][0] < 1.0
     r = client.post("/api/edit", headers=AUTH, json={
@@ -79,6 +81,15 @@ def test_views_axes_probe_selection_and_audio(served) -> None:
         assert len(axes["y_to_freq"]) == 120 and axes["y_to_freq"][0] > axes["y_to_freq"][-1]
         assert axes["channel_rows"] == [[0, 120, 0]] and axes["time_ticks"]
     assert client.get(f"/api/view?{q}&which=original", headers=AUTH).status_code == 200
+    # raw RGBA: the same colours as the PNG, width * height * 4 bytes, rows top to bottom
+    from PIL import Image
+
+    png = Image.open(io.BytesIO(client.get(f"/api/view?{q}&format=png", headers=AUTH).content))
+    raw = client.get(f"/api/view?{q}&format=rgba", headers=AUTH)
+    assert raw.headers["content-type"] == "application/octet-stream" and len(raw.content) == 300 * 120 * 4
+    rgba = np.frombuffer(raw.content, np.uint8).reshape(120, 300, 4)
+    assert np.array_equal(rgba[..., :3], np.asarray(png.convert("RGB"))) and np.all(rgba[..., 3] == 255)
+    assert client.get(f"/api/view?{q}&format=jpeg", headers=AUTH).status_code == 422
     assert client.get("/api/colorbar?height=64", headers=AUTH).status_code == 200
     probe = client.get("/api/probe?t=1&f=440&channel=0", headers=AUTH).json()
     assert abs(probe["time"] - 1) < 0.03 and -120 <= probe["db"] <= 6

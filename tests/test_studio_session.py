@@ -156,6 +156,9 @@ def test_autosave_restore_and_save(tmp_path: Path, speech: specimg.SpectrogramIm
 def test_untouched_frames_decode_exactly_after_save(tmp_path: Path, stereo) -> None:
     y, img = stereo
     s = Session(img, output=tmp_path / "x.png")
+    s.warm_up()  # what the studio runs at start-up: a rebuilt decode, changing nothing
+    assert s.valid is not None and img.phase is not None
+    assert s.state()["version"] == 0 and np.array_equal(s.valid, img.phase.valid)
     s.edit("erase", {"kind": "rect", "time": [1.0, 1.5]})
     s.save()
     back, sr = specimg.decode(tmp_path / "x.png", quality="fast")

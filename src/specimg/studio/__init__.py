@@ -66,6 +66,18 @@ def load_session(source: SpectrogramImage | str | os.PathLike[str], *, output: A
     return Session(img, name=path.name, source=path, output=out)
 
 
+def _warm_up(session: Session) -> None:
+    try:
+        import io
+
+        import soundfile
+
+        session.warm_up()
+        soundfile.write(io.BytesIO(), [0.0] * 64, 8000, format="WAV", subtype="PCM_16")
+    except Exception as exc:  # only a head start: the first sound will pay for it instead
+        print(f"specimg studio: warm-up skipped ({type(exc).__name__}: {exc})", flush=True)
+
+
 class Studio:
     """A running studio: the server, its session and its address.
 
@@ -90,6 +102,8 @@ class Studio:
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
+        # the first rebuilt sound loads numba's kernels: do it now, not on the first click
+        threading.Thread(target=_warm_up, args=(session,), daemon=True, name="specimg-studio-warm-up").start()
 
     @property
     def image(self) -> SpectrogramImage:

@@ -23,9 +23,9 @@ import numpy as np
 
 from ..errors import MissingFileError, ParameterError, ResourceError, SpecimgError
 from ..jsonfile import read_json
-from ..ops import APPLY_FUNCTIONS, selection_bounds, selection_mask
-from .render import COLORMAPS, FREQ_AXES, Pyramid, View, axes, colorbar, overlay, render
-from .session import OPS, Session, history_json
+from ..ops import APPLY_FUNCTIONS, DENOISE_OPTIONS, selection_bounds, selection_mask
+from .render import COLORMAPS, FREQ_AXES, VIEW_FORMATS, Pyramid, View, axes, colorbar, overlay, render
+from .session import OPS, WHOLE_IMAGE_OPS, Session, history_json
 
 __all__ = ["make_app", "MAX_BODY", "STATIC_FILES", "new_token"]
 
@@ -227,14 +227,19 @@ def make_app(session: Session, token: str, port_ref: list[int]) -> Any:
             "db_min": p.db_min, "db_max": p.db_max, "hop_length": p.hop_length, "n_fft": p.n_fft,
             "bit_depth": p.bit_depth, "has_phase": session.phase is not None, "colormaps": list(COLORMAPS),
             "freq_axes": list(FREQ_AXES), "ops": list(OPS), "apply_functions": list(APPLY_FUNCTIONS),
+            "whole_image_ops": list(WHOLE_IMAGE_OPS), "denoise_methods": list(DENOISE_OPTIONS),
+            "view_formats": list(VIEW_FORMATS),
             "output": None if session.output is None else session.output.name, "state": state(),
         }  # fmt: skip
 
     def view(request: Request) -> Response:
         q = request.query_params
         v = View(session.params, session.n_frames, dict(q))
-        png = render(pyramid(which_of(q)), v, cmap=q.get("cmap") or "magma", vmin=_opt(q, "vmin"), vmax=_opt(q, "vmax"))
-        return Response(png, media_type="image/png", headers={"cache-control": "no-store"})
+        fmt = q.get("format") or "png"
+        data = render(pyramid(which_of(q)), v, cmap=q.get("cmap") or "magma", vmin=_opt(q, "vmin"), vmax=_opt(q, "vmax"),
+                      fmt=fmt)  # fmt: skip
+        media = "image/png" if fmt == "png" else "application/octet-stream"
+        return Response(data, media_type=media, headers={"cache-control": "no-store"})
 
     def axes_(request: Request) -> dict[str, Any]:
         return axes(View(session.params, session.n_frames, dict(request.query_params)))

@@ -37,6 +37,8 @@ CHUNK_FRAMES = 2048
 HEAL_MARGIN = 32
 #: Frames decoded before and after a requested time range (the window's overlap).
 AUDIO_MARGIN_HOPS = 2
+#: Frames :meth:`Session.warm_up` decodes.
+WARM_UP_FRAMES = 64
 #: Selection kinds/ops that run on the whole image.
 WHOLE_IMAGE_OPS = ("denoise", "apply")
 OPS = ("erase", "gain", "heal", "denoise", "learn_noise", "mask", "apply")
@@ -473,6 +475,24 @@ class Session:
         return self.output
 
     # ------------------------------------------------------------------ sound
+    def warm_up(self, frames: int = WARM_UP_FRAMES) -> None:
+        """Decode a few frames as an edited range would be (phase rebuilt, quality fast).
+
+        The first rebuild in a process loads numba's compiled kernels (a second or two);
+        :class:`~specimg.studio.Studio` runs this in a background thread at start-up so
+        the first sound after an edit comes as fast as the next ones.
+        """
+        from ..codec import decode
+
+        with self.lock:
+            crop = self.crop(0, min(frames, self.n_frames))
+            pixels = crop.pixels.copy()
+        phase = None
+        if crop.phase is not None:  # as if every bin had been edited
+            phase = StoredPhase(crop.phase.codes, crop.phase.present, np.zeros_like(crop.phase.valid),
+                                crop.phase.crc.copy(), crop.phase.bits)  # fmt: skip
+        decode(SpectrogramImage(pixels, crop.params, phase), quality="fast")
+
     def audio(self, t0: float | None = None, t1: float | None = None, *, which: str = "edited",
               quality: str = "fast") -> tuple[np.ndarray, int]:  # fmt: skip
         """The decoded sound of ``[t0, t1]`` (seconds; None: the ends), (n_channels, n), float32.
