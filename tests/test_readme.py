@@ -51,6 +51,7 @@ README = ROOT / "README.md"
 QUICK_START = "Quick start"
 #: the documents whose code blocks run: the README and the docs' narrative pages
 DOCUMENTS = [README, ROOT / "docs" / "quickstart.md", ROOT / "docs" / "coming_from.md", ROOT / "docs" / "studio.md",
+             ROOT / "docs" / "speech.md",
              *sorted((ROOT / "docs" / "guide").glob("*.md"))]  # fmt: skip
 #: docs/quickstart.md's section that repeats the README's first Quick start command (CI's)
 INSTALL = "Install"
