@@ -83,7 +83,10 @@ ERASE_TO_SOUND = """async () => {
   await new Promise((resolve) => { const c = () => s.state.version !== version ? resolve() : setTimeout(c, 2); c(); });
   const edited = performance.now() - t;
   document.querySelector("[data-testid=play-selection]").click();
-  await new Promise((resolve) => { const c = () => player.dataset.playing === "true" ? resolve() : setTimeout(c, 2); c(); });
+  await new Promise((resolve) => {
+    const c = () => player.dataset.playing === "true" ? resolve() : setTimeout(c, 2);
+    c();
+  });
   return [performance.now() - t, edited];
 }"""
 
@@ -164,7 +167,8 @@ def measure(url: str, repeat: int, profile: Path, pid: int, save: bool) -> dict[
             levels = max(1, (repeat - 4) // 3)
             actions: list[tuple[str, dict[str, str]]] = []
             for _ in range(levels):
-                actions += [("zoom", {"click": "zoom-in"}), ("pan", {"key": "ArrowRight"}), ("pan", {"key": "ArrowLeft"})]
+                actions += [("zoom", {"click": "zoom-in"}), ("pan", {"key": "ArrowRight"}),
+                            ("pan", {"key": "ArrowLeft"})]
             actions += [("zoom", {"click": "zoom-out"})] * (repeat - len(actions))
             samples: list[dict[str, Any]] = []
             for kind, action in actions:
@@ -176,9 +180,12 @@ def measure(url: str, repeat: int, profile: Path, pid: int, save: bool) -> dict[
             # a 5-second selection in view, then erase → its sound playing: the first sound of
             # the session (the figure), then again on another range (warm)
             for n, start in enumerate((60, 300)):
-                page.evaluate(f"window.specimgStudio.player.stop(); window.specimgStudio.showRange({start - 5}, {start + 10})")
-                page.wait_for_function(f"window.specimgStudio.view.t0 === {start - 5} && document.body.dataset.drawing === 'false'")
-                sel = page.evaluate(f"window.specimgStudio.setSelection({{kind: 'rect', time: [{start}, {start + 5}], freq: null, channel: null}})")
+                page.evaluate(f"window.specimgStudio.player.stop(); "
+                              f"window.specimgStudio.showRange({start - 5}, {start + 10})")
+                page.wait_for_function(f"window.specimgStudio.view.t0 === {start - 5} && "
+                                       "document.body.dataset.drawing === 'false'")
+                sel = page.evaluate("(t) => window.specimgStudio.setSelection("
+                                    "{kind: 'rect', time: t, freq: null, channel: null})", [start, start + 5])
                 if not sel:
                     raise SystemExit(f"the selection was refused: {page.get_by_test_id('status').text_content()}")
                 total, edited = page.evaluate(ERASE_TO_SOUND)
@@ -246,7 +253,8 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--repeat", type=int, default=20, help="zoom/pan redraws timed (default 20)")
     ap.add_argument("--save", type=Path, default=REPO / "benchmarks" / "results" / "studio.json")
-    ap.add_argument("--no-save", action="store_true", help="end without saving the picture (the peak then leaves save out)")
+    ap.add_argument("--no-save", action="store_true",
+                    help="end without saving the picture (the peak then leaves save out)")
     ap.add_argument("--screenshot", type=Path, metavar="PNG",
                     help="only take the README's screenshot of the page (sample_data/speech.png, a selection) to PNG")
     args = ap.parse_args()
@@ -299,7 +307,8 @@ def main() -> None:
     kinds = {k: [s["ms"] for s in res["redraws"] if s["kind"] == k] for k in ("zoom", "pan")}
     print("  " + ", ".join(f"{k}: median {statistics.median(v):.0f} ms, max {max(v):.0f} ms (n={len(v)})"
                            for k, v in kinds.items() if v))
-    print(f"  request → drawn (lastRenderMs): median {statistics.median(s['render_ms'] for s in res['redraws']):.0f} ms")
+    render_ms = statistics.median(s["render_ms"] for s in res["redraws"])
+    print(f"  request → drawn (lastRenderMs): median {render_ms:.0f} ms")
     print(f"  server peak before saving {res['peak_interactive_gb']:.2f} GB"
           + (f"; save {res['save_s']:.1f} s" if "save_s" in res else " (not saved)"))
     print(f"  erase → sound: first {res['erase_to_sound_s']:.2f} s (the edit {res['erase_edit_s']:.2f} s), "
@@ -307,9 +316,11 @@ def main() -> None:
 
     if args.save:
         args.save.parent.mkdir(parents=True, exist_ok=True)
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                                text=True).stdout.strip()
         record = {
-            "benchmark": "studio", "file": {"minutes": args.minutes, "sr": 44100, "channels": 2, "png_bytes": png.stat().st_size},
+            "benchmark": "studio",
+            "file": {"minutes": args.minutes, "sr": 44100, "channels": 2, "png_bytes": png.stat().st_size},
             "commit": commit, "environment": environment(), "load_average": os.getloadavg(),
             "targets": TARGETS, "figures": figures, "server_startup_s": startup,
             "erase_edit_s": res["erase_edit_s"], "erase_to_sound_warm_s": res["erase_to_sound_warm_s"],

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -39,7 +38,8 @@ CHROMIUM_ARGS = [
 if not CHROMIUM.exists():
     pytest.skip("no /usr/bin/chromium (apt-get install chromium chromium-driver)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
-studio_mod = pytest.importorskip("specimg.studio", reason="specimg.studio needs its extra: pip install 'specimg[studio]'")
+studio_mod = pytest.importorskip(
+    "specimg.studio", reason="specimg.studio needs its extra: pip install 'specimg[studio]'")
 
 
 @pytest.fixture(scope="module")
