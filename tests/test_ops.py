@@ -303,6 +303,30 @@ def test_gate_with_a_noise_region_keeps_the_tone() -> None:
     assert band.params.edits[-1]["noise"] == [0.0, 0.4, 3000.0, 6000.0]
 
 
+@pytest.mark.parametrize("method", ["gate", "median"])
+def test_denoise_on_a_region_changes_only_the_region_and_replays(method: Any) -> None:
+    sr = 16000
+    y = 0.02 * np.random.default_rng(2).standard_normal(2 * sr)
+    y[sr:] += sine(700, sr, 1.0, amp=0.3)
+    img = specimg.encode(y, sr, n_fft=512)
+    whole = ops.denoise(img, method, noise=(0.0, 0.5))
+    out = ops.denoise(img, method, noise=(0.0, 0.5), time=(0.8, 1.6), freq=(0, 4000), fade=0.05, fade_hz=200)
+    w = ops.region_mask(img, time=(0.8, 1.6), freq=(0, 4000), fade=0.05, fade_hz=200)
+    keep = specimg.image.stack_channels(w[np.newaxis] == 0, img.params)
+    assert np.array_equal(out.pixels[keep], img.pixels[keep])  # outside the region and its fade: unchanged
+    full = specimg.image.stack_channels(w[np.newaxis] == 1, img.params)
+    assert np.array_equal(out.pixels[full], whole.pixels[full])  # inside: the whole-image denoise
+    edge = (w > 0) & (w < 1)
+    lo, hi = np.minimum(img.db, whole.db)[edge], np.maximum(img.db, whole.db)[edge]
+    assert np.all((out.db[edge] >= lo - 1e-3) & (out.db[edge] <= hi + 1e-3))  # the fade goes between them
+    edit = check_edit(out, img, "denoise")
+    assert edit["time"] == [0.8, 1.6] and edit["freq"] == [0.0, 4000.0] and edit["fade"] == 0.05 and edit["noise"] == [0.0, 0.5]
+    assert np.array_equal(ops.replay(img, [edit]).pixels, out.pixels)
+    assert "time" not in whole.params.edits[-1]  # a whole-image entry is as before
+    with pytest.raises(ParameterError, match="time"):
+        ops.denoise(img, method, time=(1.5, 9.0))
+
+
 def test_denoise_argument_errors(speech: SpectrogramImage, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ParameterError, match="'sharpen'"):
         ops.denoise(speech, "sharpen")  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -109,15 +110,17 @@ def test_undo_redo_restore_pixels_and_phase(stereo) -> None:
 
 def test_bad_input_changes_nothing(speech: specimg.SpectrogramImage) -> None:
     s = Session(speech)
-    for op, sel, args in [
+    cases: list[tuple[str, Any, dict[str, Any]]] = [
         ("erase", {"kind": "rect", "time": [5.0, 9.0]}, {}),
         ("gain", {"kind": "rect", "time": [1, 2]}, {"db": "loud"}),
         ("erase", {"kind": "circle"}, {}),
         ("erase", {"kind": "lasso", "points": [[0, 0], [1, 20000], [2, 0]]}, {}),
         ("explode", None, {}),
-        ("denoise", {"kind": "rect", "time": [1, 2]}, {}),
+        ("denoise", {"kind": "lasso", "points": [[1, 100], [2, 100], [1.5, 900]]}, {}),
+        ("apply", {"kind": "rect", "time": [1, 2]}, {"function": "scipy.ndimage.gaussian_filter", "kwargs": {}}),
         ("apply", None, {"function": "os.system", "kwargs": {}}),
-    ]:
+    ]
+    for op, sel, args in cases:
         with pytest.raises(ParameterError):
             s.edit(op, sel, args)
     assert s.state()["version"] == 0 and np.array_equal(s.pixels, speech.pixels)
@@ -132,6 +135,30 @@ def test_whole_image_ops_and_noise_profile(speech: specimg.SpectrogramImage) -> 
     expected = ops.denoise(speech, "gate", noise=s.noise_profile)
     assert np.array_equal(ops.replay(speech, s.edits()[:1]).pixels, expected.pixels)
     _same(ops.replay(speech, s.edits()), s.image())
+
+
+@pytest.mark.parametrize("method", ["gate", "median", "nlmeans"])
+def test_denoise_on_a_selection_equals_the_whole_image_call(stereo, monkeypatch, method: Any) -> None:
+    _, img = stereo
+    s = Session(img)
+    calls: list[int] = []
+    real = ops.denoise
+
+    def counted(crop: specimg.SpectrogramImage, *a: Any, **k: Any) -> specimg.SpectrogramImage:
+        calls.append(crop.n_frames)
+        return real(crop, *a, **k)
+
+    monkeypatch.setattr(ops, "denoise", counted)
+    s.edit("learn_noise", {"kind": "rect", "time": [0.0, 0.2], "freq": [0, 8000]})
+    sel = {"kind": "rect", "time": [1.0, 1.4], "freq": [200, 3000], "fade": 0.05, "fade_hz": 150}
+    s.edit("denoise", sel, {"method": method})
+    assert calls and calls[0] < img.n_frames - 100  # a crop around the noise and the selection
+    expected = real(img, method, noise=[0.0, 0.2, 0.0, 8000.0], time=(1.0, 1.4), freq=(200, 3000), fade=0.05, fade_hz=150)
+    _same(s.image(), expected)
+    _same(ops.replay(img, s.edits()), expected)
+    again = Session(img)  # the history entry redone in a session (autosave restore) is the same
+    again.apply_record(s.edits()[0])
+    _same(again.image(), expected)
 
 
 def test_autosave_restore_and_save(tmp_path: Path, speech: specimg.SpectrogramImage) -> None:

@@ -12,7 +12,7 @@ from ..image import SpectrogramImage
 from ..params import SpectrogramParams, check_float
 from ._core import Span, channel_db, check_img, edited, freq_span, nonneg, time_span, warn_clipping
 
-__all__ = ["erase", "gain", "region_mask"]
+__all__ = ["erase", "gain", "region_mask", "region_edit"]
 
 
 def _ramp(x: np.ndarray, span: tuple[float, float] | None, fade: float) -> np.ndarray:
@@ -92,7 +92,8 @@ def region_mask(
     return np.outer(w_f, w_t)
 
 
-def _region_edit(img: SpectrogramImage, time: Span, freq: Span, fade: float, fade_hz: float | None) -> dict[str, Any]:
+def region_edit(img: SpectrogramImage, time: Span, freq: Span, fade: float, fade_hz: float | None) -> dict[str, Any]:
+    """The region's fields of an edit entry (resolved): time, freq, fade, fade_hz."""
     p = img.params
     t_span = time_span(p, img.n_frames, time)
     f_span = freq_span(p, freq)
@@ -142,7 +143,7 @@ def erase(
     with np.errstate(divide="ignore"):
         out = S + 20.0 * np.log10(np.clip(1.0 - w, 0.0, 1.0))
     out = np.maximum(out, img.params.db_min)
-    edit = {"op": "erase", **_region_edit(img, time, freq, fade, fade_hz)}
+    edit = {"op": "erase", **region_edit(img, time, freq, fade, fade_hz)}
     return edited(img, out, edit, changed=w > 0)
 
 
@@ -193,7 +194,7 @@ def gain(
     floor = S <= img.params.db_min
     out = np.where(floor, S, S + w * g)
     warn_clipping(S, out, img.params, f"gain(db={g:g})")
-    edit = {"op": "gain", "db": g, **_region_edit(img, time, freq, fade, fade_hz)}
+    edit = {"op": "gain", "db": g, **region_edit(img, time, freq, fade, fade_hz)}
     return edited(img, out, edit, changed=(w > 0) & ~floor)
 
 

@@ -39,8 +39,11 @@ HEAL_MARGIN = 32
 AUDIO_MARGIN_HOPS = 2
 #: Frames :meth:`Session.warm_up` decodes.
 WARM_UP_FRAMES = 64
-#: Selection kinds/ops that run on the whole image.
-WHOLE_IMAGE_OPS = ("denoise", "apply")
+#: Ops that run on the whole image (a selection is refused).
+WHOLE_IMAGE_OPS = ("apply",)
+#: Denoisers whose result at a bin depends on its neighbourhood alone (tv and wavelet see
+#: the whole picture): on a selection they run on a crop around it and the noise region.
+LOCAL_DENOISERS = ("gate", "median", "nlmeans", "bilateral")
 OPS = ("erase", "gain", "heal", "denoise", "learn_noise", "mask", "apply")
 
 
@@ -218,6 +221,8 @@ class Session:
     def _compute(
         self, op: str, sel: dict[str, Any] | None, args: dict[str, Any]
     ) -> tuple[dict[str, Any], int, int, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+        if op == "denoise":
+            return self._denoise(sel, args)
         if op in WHOLE_IMAGE_OPS:
             if sel is not None:
                 raise ParameterError(f"{op} works on the whole file in the studio; clear the selection first")
@@ -326,6 +331,50 @@ class Session:
         edit["selection"] = sel
         return edit, a, b, block, phase
 
+    def _denoise(self, sel: dict[str, Any] | None, args: dict[str, Any]) -> Any:
+        """ops.denoise on the selection (a rectangle, time range or band), with the learned noise.
+
+        Local denoisers with a noise region run on a crop holding the selection and the
+        noise region with a margin wider than the filter, so pixels and entry equal the
+        whole-image call; the others run on the whole image.
+        """
+        if sel is None:
+            return self._whole("denoise", args)
+        if sel["kind"] != "rect" or (sel["channel"] is not None and self.params.n_channels > 1):
+            raise ParameterError("denoise takes a rectangle, time range or band on every channel; "
+                                 "lasso, harmonic, level and one-channel selections are not supported")  # fmt: skip
+        p, n = self.params, self.n_frames
+        method = args.get("method", "gate")
+        noise = args.get("noise", self.noise_profile)
+        options = {k: v for k, v in args.items() if k not in ("method", "strength", "noise")}
+        region = {"freq": sel["freq"], "fade": sel["fade"], "fade_hz": sel["fade_hz"]}
+        a, b = selection_frames(sel, p, n)
+        if method not in LOCAL_DENOISERS or noise is None or sel["time"] is None or b <= a:
+            img = self.image(copy=False)
+            out = ops.denoise(img, method, strength=args.get("strength"), noise=noise, time=sel["time"], **region, **options)
+            phase = None if out.phase is None else (out.phase.valid, out.phase.crc)
+            return dict(out.params.edits[-1]), 0, n, out.pixels, phase
+        noise = [float(v) for v in noise]
+        near = np.flatnonzero((self.times >= noise[0]) & (self.times <= noise[1]))
+        na, nb = (int(near[0]), int(near[-1]) + 1) if near.size else (a, b)
+        sizes = [v for k, v in options.items() if k in ("size", "smooth", "search_size", "template_size", "win_size")]
+        flat = [int(x) for v in sizes for x in (v if isinstance(v, (list, tuple)) else [v]) if isinstance(x, (int, float))]
+        margin = 32 + sum(flat) + 4 * int(np.ceil(float(options.get("sigma_spatial", 2.0))))
+        lo, hi = max(min(a, na) - margin, 0), min(max(b, nb) + margin, n)
+        off, end = lo * p.hop_length / p.sr, p.length_for(hi - lo) / p.sr
+
+        def shift(t: float) -> float:
+            return min(max(t - off, 0.0), end)
+
+        def run(crop: SpectrogramImage) -> SpectrogramImage:
+            t0, t1 = sel["time"]
+            return ops.denoise(crop, method, strength=args.get("strength"), noise=[shift(noise[0]), shift(noise[1]), *noise[2:]],
+                               time=[shift(t0), shift(t1)], **region, **options)  # fmt: skip
+
+        records, a, b, block, phase = self._pieces([(lo, hi, run)])
+        edit = {**records[-1], "noise": noise, "time": [float(t) for t in sel["time"]]}
+        return edit, a, b, block, phase
+
     def _whole(self, op: str, args: dict[str, Any]) -> Any:
         img = self.image(copy=False)
         if op == "denoise":
@@ -414,7 +463,11 @@ class Session:
         elif op == "inpaint" and "selection" in e:
             self.edit("heal", e["selection"], {"method": e.get("method"), "radius": e.get("radius") or 3.0})
         elif op == "denoise":
-            self.edit("denoise", None, {k: v for k, v in e.items() if k != "op"})
+            rect = {"kind": "rect", "time": e.get("time"), "freq": e.get("freq"), "fade": e.get("fade", 0.02),
+                    "fade_hz": e.get("fade_hz"), "channel": None}  # fmt: skip
+            region = "time" in e or "freq" in e
+            args = {k: v for k, v in e.items() if k not in ("op", "time", "freq", "fade", "fade_hz")}
+            self.edit("denoise", rect if region else None, args)
         elif op == "apply" and "kwargs" in e:
             self.edit("apply", None, {"function": e.get("func"), "kwargs": e["kwargs"], "domain": e.get("domain", "db")})
         else:
