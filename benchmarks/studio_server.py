@@ -7,8 +7,12 @@ store_phase=True, saved as PNG; the time is printed), then, in a fresh child pro
 opens it as ``specimg studio`` does and times the calls the page makes (through
 starlette's TestClient, in-process: no browser, no network): open (load + pyramid),
 info, a full view, zoomed views and pans, a selection overlay, erase over 5 s, the
-sound of those 5 s with a margin, undo, save. Prints figures, one per line, and the
-server process's peak memory (ru_maxrss). The page's own latency is measured in the
+sound of those 5 s with a margin, undo, gain over the whole file, the first view of
+the original (A/B), save. Prints figures, one per line: each step's time and the server
+process's peak resident memory during it (VmHWM, reset before each step through
+/proc/self/clear_refs where Linux allows it), and the peak over the whole run. A
+history autosaved beside the file by an earlier run is removed first, so every run
+starts from the file alone. The page's own latency is measured in the
 browser by benchmarks/studio.py.
 """
 
@@ -45,6 +49,24 @@ print(f"encode {minutes:g} min stereo with phase: {t1 - t0:.1f} s; save PNG: {t2
 """
 
 
+def _status_kb(key: str) -> int:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _reset_peak() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
 def _serve_and_time(path: str) -> None:
     import numpy as np
     from starlette.testclient import TestClient
@@ -52,15 +74,30 @@ def _serve_and_time(path: str) -> None:
     from specimg.studio import load_session
     from specimg.studio.server import make_app
 
-    def ms(t: float) -> str:
-        return f"{1000 * (time.perf_counter() - t):.0f} ms"
+    resettable = _reset_peak()
 
+    peaks: list[int] = []
+
+    def ms(t: float) -> str:
+        """Time since ``t`` and the peak RSS since the last call (then reset)."""
+        text = f"{1000 * (time.perf_counter() - t):.0f} ms"
+        if resettable:
+            peaks.append(_status_kb("VmHWM"))
+            text += f" [peak {peaks[-1] / 1024:.0f} MB, now {_status_kb('VmRSS') / 1024:.0f} MB]"
+            _reset_peak()
+        return text
+
+    Path(path + ".studio.json").unlink(missing_ok=True)
     t = time.perf_counter()
     session = load_session(path, output=Path(path).with_name("bench.edited.png"))
     print(f"open (load PNG + phase): {ms(t)}")
     t = time.perf_counter()
     app = make_app(session, "x" * 43, [1])
     print(f"pyramid of the edited image: {ms(t)}")
+    import threading
+
+    # as Studio does at start-up: numba's kernels loaded before the first sound
+    threading.Thread(target=session.warm_up, daemon=True).start()
     c = TestClient(app, base_url="http://127.0.0.1:1")
     h = {"X-Specimg-Token": "x" * 43}
     dur = session.params.output_length(session.n_frames) / session.params.sr
@@ -96,7 +133,7 @@ def _serve_and_time(path: str) -> None:
     t = time.perf_counter()
     r = c.get(f"/api/audio?t0={a - 0.5}&t1={a + 5.5}&quality=fast", headers=h)
     assert r.status_code == 200
-    print(f"audio of 6 s around it (fast): {ms(t)}; click on erase -> sound ready: {ms(t_click)}")
+    print(f"audio of 6 s around it (fast): {ms(t)}; click on erase -> sound ready: {1000 * (time.perf_counter() - t_click):.0f} ms")
     t = time.perf_counter()
     c.post("/api/undo", headers=h)
     print(f"undo: {ms(t)}")
@@ -112,6 +149,10 @@ def _serve_and_time(path: str) -> None:
     assert r.status_code == 200, r.text
     print(f"save (PNG with phase): {ms(t)}")
     del np
+    session.close()
+    if resettable:
+        print(f"server peak memory (largest step peak, VmHWM): {max(peaks) / 1024:.0f} MB")
+        return
     print(f"server peak memory (ru_maxrss): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

@@ -303,3 +303,23 @@ def test_past_the_memory_budget_the_stored_phase_is_held_in_blocks(stereo):
         held, _ = specimg.decode(img)
     assert not np.array_equal(held, locked)
     assert spectral_convergence(held, y, img.params) < -80 and spectral_convergence(locked, y, img.params) < -80
+
+
+@pytest.mark.parametrize("bits", [8, 10, 16])
+def test_the_block_is_written_in_pieces_as_in_one_stream(bits: int) -> None:
+    """to_bytes compresses the codes a few rows at a time: the same bytes as one payload."""
+    from specimg import stored_phase as sp
+
+    rng = np.random.default_rng(bits)
+    shape = (2, 65, 3000)
+    present = rng.random(shape) > 0.2
+    codes = (rng.integers(0, 1 << bits, shape) * present).astype(np.uint16)
+    valid = present & (rng.random(shape) > 0.1)
+    crc = rng.integers(0, 2**32, (2, 3000), dtype=np.uint64).astype(np.uint32)
+    ph = StoredPhase(codes, present, valid, crc, bits)
+    payload = b"".join((np.packbits(present, axis=None).tobytes(), np.packbits(valid, axis=None).tobytes(),
+                        crc.astype(">u4").tobytes(), sp.pack_codes(codes[present], bits)))  # fmt: skip
+    assert zlib.decompress(ph.to_bytes()[sp._HEADER.size :]) == payload  # noqa: SLF001
+    shifts = np.arange(bits - 1, -1, -1, dtype=np.uint16)  # the bit-by-bit packing, for 8 and 16 too
+    some = codes[present][:1000]
+    assert sp.pack_codes(some, bits) == np.packbits(((some[:, None] >> shifts) & 1).astype(np.uint8), axis=None).tobytes()

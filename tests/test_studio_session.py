@@ -88,9 +88,12 @@ def test_mask_kinds_replay_to_the_same_image(stereo, monkeypatch) -> None:
     assert np.array_equal(one.image().pixels, whole.pixels)
 
 
-def test_undo_redo_restore_pixels_and_phase(stereo) -> None:
+@pytest.mark.parametrize("spill", [False, True])
+def test_undo_redo_restore_pixels_and_phase(stereo, spill: bool) -> None:
     _, img = stereo
     s = Session(img)
+    if spill:  # every block on disk, as a whole-file edit of a long file
+        s.store.spill_bytes = 0
     s.edit("erase", {"kind": "rect", "time": [0.5, 1.0]})
     after_one = s.image()
     s.edit("gain", {"kind": "rect", "time": None, "freq": [0, 2000]}, {"db": -10})
@@ -106,6 +109,13 @@ def test_undo_redo_restore_pixels_and_phase(stereo) -> None:
     _same(s.image(), after_one)
     s.edit("gain", {"kind": "rect", "time": [0, 1]}, {"db": 2})  # a new edit drops the redo
     assert not s.state()["can_redo"] and len(s.state()["history"]) == 2
+    folder = s.store.folder
+    assert (folder is not None and any(folder.iterdir())) == spill
+    s.close()  # the blocks on disk go; the image and its history stay
+    assert folder is None or not folder.exists()
+    assert len(s.edits()) == 2 and s.image().n_frames == img.n_frames
+    with pytest.raises(ParameterError, match="closed"):
+        s.undo()
 
 
 def test_bad_input_changes_nothing(speech: specimg.SpectrogramImage) -> None:

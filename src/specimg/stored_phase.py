@@ -67,6 +67,8 @@ def pack_codes(codes: np.ndarray, bits: int) -> bytes:
     >>> pack_codes(np.array([1, 2], dtype=np.uint16), 10).hex()
     '004020'
     """
+    if bits in (8, 16):  # whole bytes: MSB first is big-endian
+        return np.asarray(codes).astype(">u2" if bits == 16 else np.uint8).tobytes()
     shifts = np.arange(bits - 1, -1, -1, dtype=np.uint16)
     parts = []
     for start in range(0, codes.size, _PACK_CHUNK):
@@ -360,14 +362,20 @@ class StoredPhase:
         True
         """
         n_channels, n_bins, n_frames = self.shape
-        payload = b"".join((
-            np.packbits(self.present, axis=None).tobytes(),
-            np.packbits(self.valid, axis=None).tobytes(),
-            self.crc.astype(">u4").tobytes(),
-            pack_codes(self.codes[self.present], self.bits),
-        ))  # fmt: skip
         header = _HEADER.pack(BLOCK_MAGIC, _BLOCK_VERSION, self.bits, n_channels, n_bins, n_frames)
-        return header + zlib.compress(payload, _ZLIB_LEVEL)
+        comp = zlib.compressobj(_ZLIB_LEVEL)
+        out = [header]
+        for part in (np.packbits(self.present, axis=None), np.packbits(self.valid, axis=None), self.crc.astype(">u4")):
+            out.append(comp.compress(part.tobytes()))
+        if self.bits in (8, 16):  # whole bytes per code: the codes go in pieces of rows (no whole-image copy)
+            rows_codes, rows_present = self.codes.reshape(-1, n_frames), self.present.reshape(-1, n_frames)
+            step = max(1, _PACK_CHUNK // max(n_frames, 1))
+            for r in range(0, rows_codes.shape[0], step):
+                out.append(comp.compress(pack_codes(rows_codes[r : r + step][rows_present[r : r + step]], self.bits)))
+        else:
+            out.append(comp.compress(pack_codes(self.codes[self.present], self.bits)))
+        out.append(comp.flush())
+        return b"".join(out)
 
     @classmethod
     def from_bytes(

@@ -126,11 +126,12 @@ class Studio:
         return self
 
     def close(self) -> None:
-        """Stop the server (the autosaved history stays beside the file)."""
+        """Stop the server and remove the session's undo blocks on disk (the autosaved history stays beside the file)."""
         self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._sock.close()
+        self.session.close()
 
     def __enter__(self) -> Studio:
         return self

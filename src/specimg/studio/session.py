@@ -28,6 +28,7 @@ from ..image import SpectrogramImage, stack_channels
 from ..ops import HOLE_THRESHOLD, apply_function, check_selection, selection_bounds, selection_frames, selection_mask
 from ..params import SpectrogramParams, check_float
 from ..stored_phase import StoredPhase, column_crcs
+from .undo import Block, UndoStore
 
 __all__ = ["Session", "Step", "CHUNK_FRAMES", "history_json", "autosave_path"]
 
@@ -67,15 +68,16 @@ def history_json(edits: list[dict[str, Any]]) -> str:
 
 @dataclass
 class Step:
-    """One edit: its history entry and the frames ``[a, b)`` it changed, before and after."""
+    """One edit: its history entry and the frames ``[a, b)`` it changed, before and after
+    (large blocks on disk, see :class:`~specimg.studio.undo.UndoStore`)."""
 
     edit: dict[str, Any]
     a: int
     b: int
-    before: np.ndarray
-    after: np.ndarray
-    phase_before: tuple[np.ndarray, np.ndarray] | None
-    phase_after: tuple[np.ndarray, np.ndarray] | None
+    before: Block
+    after: Block
+    phase_before: tuple[Block, Block] | None
+    phase_after: tuple[Block, Block] | None
 
 
 class Session:
@@ -121,15 +123,18 @@ class Session:
         if img.phase is not None:  # columns changed outside specimg no longer hold their phase
             crc = column_crcs(img.pixels, img.params)
             stale = crc != img.phase.crc
-            self.orig_valid = img.phase.valid & ~stale[:, np.newaxis, :]
+            # the file's own validity unless columns were changed (no third whole-image mask)
+            self.orig_valid = img.phase.valid & ~stale[:, np.newaxis, :] if stale.any() else img.phase.valid
             self.valid, self.crc = self.orig_valid.copy(), crc
         self.steps: list[Step] = []
+        self.store = UndoStore()
         self.pos = 0
         self.version = 0
         self.saved_version = 0
         self.noise_profile: list[float] | None = None
         self.restored = 0
         self.listeners: list[Callable[[int, int], None]] = []
+        self.closed = False
         self.autosave_error: str | None = None
         #: phase reconstruction of the edited parts when playing (a request may ask for another)
         self.quality = "fast"
@@ -390,36 +395,55 @@ class Session:
         return {**out.params.edits[-1], **extra}, 0, self.n_frames, out.pixels, phase
 
     def _push(self, edit: dict[str, Any], a: int, b: int, after: np.ndarray, phase_after: Any) -> None:
-        before = self.pixels[:, a:b]
-        cols = np.flatnonzero(np.any(before != after, axis=0)) if b > a else np.zeros(0, int)
+        changed = np.zeros(b - a, dtype=bool)  # by pieces: no whole-file comparison array
+        for c in range(a, b, CHUNK_FRAMES):
+            d = min(c + CHUNK_FRAMES, b)
+            changed[c - a : d - a] = np.any(self.pixels[:, c:d] != after[:, c - a : d - a], axis=0)
+        cols = np.flatnonzero(changed)
         if cols.size:  # keep only the frames that changed
             c0, c1 = int(cols[0]), int(cols[-1]) + 1
-            after = after[:, c0:c1].copy()
+            after = after[:, c0:c1]
             if phase_after is not None:
-                phase_after = (phase_after[0][:, :, c0:c1].copy(), phase_after[1][:, c0:c1].copy())
+                phase_after = (phase_after[0][:, :, c0:c1], phase_after[1][:, c0:c1])
             a, b = a + c0, a + c1
         else:
             a = b = 0
-            after = self.pixels[:, 0:0].copy()
-            phase_after = None if phase_after is None else (self.valid[:, :, 0:0].copy(), self.crc[:, 0:0].copy())  # type: ignore[index]
+            after = self.pixels[:, 0:0]
+            phase_after = None if phase_after is None else (self.valid[:, :, 0:0], self.crc[:, 0:0])  # type: ignore[index]
+        keep = self.store.keep
         phase_before = None
         if self.valid is not None and self.crc is not None:
-            phase_before = (self.valid[:, :, a:b].copy(), self.crc[:, a:b].copy())
-        step = Step(json.loads(json.dumps(edit, allow_nan=False)), a, b, self.pixels[:, a:b].copy(), after,
-                    phase_before, phase_after)  # fmt: skip
+            phase_before = (keep(self.valid[:, :, a:b]), keep(self.crc[:, a:b]))
+        step = Step(json.loads(json.dumps(edit, allow_nan=False)), a, b, keep(self.pixels[:, a:b]), keep(after),
+                    phase_before, None if phase_after is None else (keep(phase_after[0]), keep(phase_after[1])))  # fmt: skip
         del self.steps[self.pos :]
         self.steps.append(step)
-        self._apply(step, forward=True)
+        # paste the result held in memory (not the copy kept for redo, which may be on disk)
+        self.pixels[:, a:b] = after
+        if phase_after is not None and self.valid is not None and self.crc is not None:
+            self.valid[:, :, a:b] = phase_after[0]
+            self.crc[:, a:b] = phase_after[1]
+        del after, phase_after
         self.pos += 1
         self._bump(a, b)
 
     def _apply(self, step: Step, *, forward: bool) -> None:
         a, b = step.a, step.b
-        self.pixels[:, a:b] = step.after if forward else step.before
+        self.store.paste(self.pixels[:, a:b], step.after if forward else step.before)
         ph = step.phase_after if forward else step.phase_before
         if ph is not None and self.valid is not None and self.crc is not None:
-            self.valid[:, :, a:b] = ph[0]
-            self.crc[:, a:b] = ph[1]
+            self.store.paste(self.valid[:, :, a:b], ph[0])
+            self.store.paste(self.crc[:, a:b], ph[1])
+
+    def close(self) -> None:
+        """Remove the undo blocks kept on disk; the image and its history stay, undo and redo end."""
+        with self.lock:
+            self.store.close()
+            self.steps = self.steps[: self.pos]
+            for step in self.steps:
+                step.before = step.after = self.pixels[:, 0:0]
+                step.phase_before = step.phase_after = None
+            self.closed = True
 
     def _bump(self, a: int, b: int) -> None:
         self.version += 1
@@ -430,8 +454,8 @@ class Session:
     def undo(self) -> dict[str, Any]:
         """Undo the last step (ParameterError if there is none)."""
         with self.lock:
-            if self.pos == 0:
-                raise ParameterError("nothing to undo")
+            if self.pos == 0 or self.closed:
+                raise ParameterError("nothing to undo" if not self.closed else "the session is closed: nothing to undo")
             self.pos -= 1
             step = self.steps[self.pos]
             self._apply(step, forward=False)
