@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import click
+
+from ..typing import Quality
 
 __all__ = ["studio"]
 
@@ -13,7 +17,7 @@ __all__ = ["studio"]
 @click.option("--no-browser", is_flag=True, help="Only print the URL (with its token); do not open a browser.")
 @click.option("--output", "output", type=click.Path(dir_okay=False), default=None,
               help="Where 'save' writes. [default: FILE's stem + .edited.png beside it]")
-@click.option("--quality", type=click.Choice(["fast", "balanced", "high"]), default="fast", show_default=True,
+@click.option("--quality", type=click.Choice(get_args(Quality)), default="fast", show_default=True,
               help="Phase reconstruction of the edited parts when playing.")  # fmt: skip
 def studio(path: str, port: int | None, no_browser: bool, output: str | None, quality: str) -> None:
     """Open FILE (a specimg PNG/TIFF, or audio, encoded with its phase) in the studio.
