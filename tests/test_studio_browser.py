@@ -321,14 +321,21 @@ def test_every_tool_and_edit_goes_through(studio: Any, page: Any) -> None:
     page.wait_for_function("window.specimgStudio.selection && window.specimgStudio.selection.sel.kind === 'level'")
     ok()
     n = 0
-    for op in ["heal", "denoise", "mask", "apply"]:
+    for op in ["heal", "mask", "denoise", "apply"]:
+        if op == "denoise":  # de-noise takes a rectangle, a time range or a band
+            page.get_by_test_id("tool-rect").click()
+            page.evaluate("window.__sel = window.specimgStudio.selection")
+            drag(page, (0.5, 0.4), (0.7, 0.95))
+            page.wait_for_function("window.specimgStudio.selection !== window.__sel")
         if op == "apply":
             page.get_by_test_id("apply-kwargs").fill('{"sigma": 2}')
         page.get_by_test_id(f"op-{op}").click()
         n += 1
         wait_edits(page, n)
         ok()
-    assert len(state(page)["history"]) == 4
+    history = state(page)["history"]
+    assert [e["op"] for e in history][2] == "denoise" and history[2]["time"] is not None, history[2]
+    assert len(history) == 4
 
     # a bad argument is refused in the page, nothing is sent
     page.get_by_test_id("apply-kwargs").fill("{sigma: 2")

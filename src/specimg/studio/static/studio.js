@@ -85,9 +85,10 @@ function setState(state) {
   $("undo").disabled = !state.can_undo;
   $("redo").disabled = !state.can_redo;
   $("file-name").classList.toggle("dirty", Boolean(state.dirty));
+  const where = $("op-denoise").dataset.whole === "true" ? "the whole file" : "the selection (nothing selected: the whole file)";
   $("op-denoise").title = state.noise_profile
-    ? "De-noise the whole file with the noise profile learned from a selection"
-    : "De-noise the whole file; learn a noise profile from a selection first for a better result";
+    ? `De-noise ${where} with the noise profile learned from a selection`
+    : `De-noise ${where}; learn a noise profile from a selection first for a better result`;
   $("op-learn-noise").classList.toggle("active", Boolean(state.noise_profile));
   const list = $("history");
   list.replaceChildren(...state.history.map((e) => {
@@ -167,6 +168,9 @@ async function main() {
   // edits: the server applies specimg.ops; the page sends the selection and the arguments
   const NEEDS_SELECTION = new Set(["erase", "gain", "heal", "mask", "learn_noise"]);
   const WHOLE = new Set(info.whole_image_ops || ["denoise", "apply"]);
+  $("op-denoise").dataset.whole = String(WHOLE.has("denoise"));
+  $("op-denoise").textContent = WHOLE.has("denoise") ? "Denoise all" : "Denoise";
+  setState(ctx.state);
   function args(op) {
     const num = (id, what) => {
       const v = Number($(id).value);
