@@ -581,3 +581,62 @@ def test_an_edit_over_the_memory_budget_is_refused_before_work(speech: Spectrogr
     monkeypatch.setenv("SPECIMG_MAX_MEMORY", "1M")
     with pytest.raises(specimg.ResourceError, match="editing a 250×1025 image"):
         ops.gain(speech, -6.0)
+
+
+# ------------------------------------------------------------------ frames_of: edits on a crop
+def _crop(img: SpectrogramImage, a: int, b: int) -> SpectrogramImage:
+    """Frames [a, b) as an image of their own, as specimg studio cuts them."""
+    p = img.params
+    cols = np.arange(img.pixels.shape[1])[a:b]
+    return SpectrogramImage(img.pixels[:, cols], p.replace(n_samples=None))
+
+
+@pytest.mark.parametrize("fade", [0.0, 0.02])
+def test_frames_of_gives_the_whole_image_edit_at_frame_aligned_edges(speech: SpectrogramImage, fade: float) -> None:
+    """A region whose ends fall exactly on frame times (the case that a crop re-timed in
+    seconds from its own start gets wrong by one frame): every op equals the whole call."""
+    times = speech.times
+    checked = 0
+    for k0, k1 in [(10, 15), (40, 41), (100, 160), (3, 200)]:
+        time = (float(times[k0]), float(times[k1]))
+        a, b = max(k0 - 8, 0), min(k1 + 9, speech.n_frames)
+        calls: list[Callable[[SpectrogramImage], SpectrogramImage]] = [
+            lambda im: ops.erase(im, time=time, fade=fade),
+            lambda im: ops.gain(im, -12.0, time=time, freq=(0.0, 300.0), fade=fade),
+            # the noise floor measured inside the crop (alone, gate measures it on the whole picture)
+            lambda im: ops.denoise(im, "gate", time=time, fade=fade, noise=(float(times[a]), float(times[a + 4]))),
+        ]
+        for call in calls:
+            whole = call(speech)
+            with ops.frames_of(a, speech.n_frames, n_samples=speech.params.n_samples):
+                part = call(_crop(speech, a, b))
+            assert np.array_equal(part.pixels, whole.pixels[:, a:b]), (k0, k1, whole.params.edits[-1]["op"])
+            assert part.params.edits[-1] == whole.params.edits[-1]
+            # outside the crop the whole call changed nothing
+            outside = np.ones(speech.n_frames, bool)
+            outside[a:b] = False
+            assert np.array_equal(whole.pixels[:, outside], speech.pixels[:, outside])
+            checked += 1
+    assert checked == 12
+
+
+def test_frames_of_on_a_stereo_mel_crop(stereo: SpectrogramImage) -> None:
+    img = stereo
+    times = img.times
+    time = (float(times[20]), float(times[31]))
+    whole = ops.erase(img, time=time, freq=(200.0, 2000.0))
+    with ops.frames_of(12, img.n_frames, n_samples=img.params.n_samples):
+        part = ops.erase(_crop(img, 12, 45), time=time, freq=(200.0, 2000.0))
+    assert np.array_equal(part.pixels, whole.pixels[:, 12:45]) and part.params.edits[-1] == whole.params.edits[-1]
+
+
+def test_frames_of_refuses_a_crop_that_does_not_fit(speech: SpectrogramImage) -> None:
+    with pytest.raises(ParameterError, match=r"does not fit in frames_of\(200, 210\)"):
+        with ops.frames_of(200, 210):
+            ops.erase(_crop(speech, 0, 20), time=(0.1, 0.2))
+    for bad in [(-1, 10), (0, 0), (1.5, 10)]:
+        with pytest.raises(ParameterError, match="must be an integer"):
+            with ops.frames_of(*bad):  # type: ignore[arg-type]
+                pass
+    # outside the block, the crop is an image of its own again
+    assert ops.erase(_crop(speech, 0, 20), time=(0.1, 0.2)).params.edits[-1]["time"] == [0.1, 0.2]

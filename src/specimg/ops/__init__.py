@@ -55,6 +55,7 @@ from __future__ import annotations
 from ._apply import Domain as Domain
 from ._apply import apply
 from ._core import Span as Span
+from ._core import frames_of
 from ._denoise import DENOISE_OPTIONS, DENOISE_STRENGTH, denoise
 from ._denoise import DenoiseMethod as DenoiseMethod
 from ._masks import InpaintMethod as InpaintMethod
@@ -66,6 +67,6 @@ from ._selection import check_selection, selection_bounds, selection_frames, sel
 
 __all__ = [
     "APPLY_FUNCTIONS", "DENOISE_OPTIONS", "DENOISE_STRENGTH", "HOLE_THRESHOLD", "apply", "apply_function", "apply_mask",
-    "check_selection", "denoise", "erase", "gain", "inpaint", "region_mask", "replay", "selection_bounds",
+    "check_selection", "denoise", "erase", "frames_of", "gain", "inpaint", "region_mask", "replay", "selection_bounds",
     "selection_frames", "selection_mask",
 ]  # fmt: skip

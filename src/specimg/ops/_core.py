@@ -7,10 +7,12 @@ they are not part of :mod:`specimg.ops`' API).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any, Union
 
 import numpy as np
@@ -57,6 +59,104 @@ def nonneg(name: str, value: Any, unit: str) -> float:
     if v < 0:
         raise ParameterError(f"{name}={value!r} must be >= 0 ({unit})")
     return v
+
+
+#: (first frame, frames and n_samples of the whole image) inside :func:`frames_of`, else None
+_PART: ContextVar[tuple[int, int, int | None] | None] = ContextVar("specimg_ops_frames_of", default=None)
+
+
+@contextlib.contextmanager
+def frames_of(first_frame: int, n_frames: int, *, n_samples: int | None = None) -> Iterator[None]:
+    """Edit a crop of frames as part of the image it was cut from.
+
+    Inside the block, an image handed to an operation of :mod:`specimg.ops` stands for the
+    frames ``first_frame, first_frame + 1, ...`` of an image of ``n_frames`` frames: its
+    frame times, and the limits that ``time=`` and ``noise=`` are checked against, are the
+    whole image's. A region edit (:func:`erase`, :func:`gain`, :func:`denoise` on a
+    region) of a crop that holds the region and its fades therefore gives, on those
+    frames, exactly the pixels and the ``edits`` entry of the same call on the whole
+    image, without converting the whole image to float (what ``specimg studio`` does on
+    long files).
+
+    Parameters
+    ----------
+    first_frame : int >= 0
+        Index, in the whole image, of the crop's first frame.
+    n_frames : int > 0
+        Frames of the whole image.
+    n_samples : int > 0 or None
+        The whole image's ``params.n_samples`` (a crop's own must be None, as its length
+        in samples is not that of the whole): the duration that ``time=`` is checked
+        against and clipped to.
+
+    Raises
+    ------
+    ParameterError
+        If the numbers are not integers in range; inside the block, if an image does not
+        fit in ``n_frames`` from ``first_frame``.
+
+    Examples
+    --------
+    >>> import numpy as np, specimg
+    >>> from specimg import ops
+    >>> img = specimg.encode(0.1 * np.sin(np.arange(22050) / 5), 22050)
+    >>> whole = ops.erase(img, time=(0.3, 0.5))
+    >>> crop = specimg.SpectrogramImage(img.pixels[:, 10:30], img.params.replace(n_samples=None))
+    >>> with ops.frames_of(10, img.n_frames, n_samples=img.params.n_samples):
+    ...     part = ops.erase(crop, time=(0.3, 0.5))
+    >>> bool(np.array_equal(part.pixels, whole.pixels[:, 10:30])), part.params.edits == whole.params.edits
+    (True, True)
+    """
+    for name, value, low in (("first_frame", first_frame, 0), ("n_frames", n_frames, 1), ("n_samples", n_samples, 1)):
+        if name == "n_samples" and value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ParameterError(f"{name}={value!r} must be an integer >= {low}")
+    token = _PART.set((int(first_frame), int(n_frames), None if n_samples is None else int(n_samples)))
+    try:
+        yield
+    finally:
+        _PART.reset(token)
+
+
+def whole(img: SpectrogramImage) -> tuple[SpectrogramParams, int]:
+    """Parameters and frames of the image ``img`` is part of (:func:`frames_of`), or its own."""
+    part = _PART.get()
+    if part is None:
+        return img.params, img.n_frames
+    first, total, n_samples = part
+    if first + img.n_frames > total:
+        raise ParameterError(
+            f"an image of {img.n_frames} frames does not fit in frames_of({first}, {total}): "
+            f"give n_frames >= {first + img.n_frames}"
+        )
+    return (img.params if n_samples is None else img.params.replace(n_samples=n_samples)), total
+
+
+def frame_times(img: SpectrogramImage) -> np.ndarray:
+    """Times (s) of ``img``'s frames as the whole image numbers them (:func:`frames_of`)."""
+    part = _PART.get()
+    if part is None:
+        return img.times
+    params, total = whole(img)
+    return params.times(total)[part[0] : part[0] + img.n_frames]
+
+
+def ramp(x: np.ndarray, span: Sequence[float] | None, fade: float) -> np.ndarray:
+    """1 inside ``span``, a raised-cosine fall to 0 over ``fade`` outside it, 0 beyond.
+
+    A span that holds none of the points ``x`` (narrower than their spacing) stands for
+    the point nearest to its middle.
+    """
+    if span is None:
+        return np.ones(x.shape)
+    lo, hi = span
+    if not np.any((x >= lo) & (x <= hi)):
+        lo = hi = float(x[np.argmin(np.abs(x - 0.5 * (lo + hi)))])
+    d = np.maximum(np.maximum(lo - x, x - hi), 0.0)
+    if fade <= 0:
+        return (d <= 0).astype(np.float64)
+    return np.where(d < fade, 0.5 * (1.0 + np.cos(np.pi * np.minimum(d, fade) / fade)), 0.0)
 
 
 def duration(params: SpectrogramParams, n_frames: int) -> float:

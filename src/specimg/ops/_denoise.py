@@ -14,7 +14,9 @@ from .. import image
 from ..errors import ParameterError
 from ..image import SpectrogramImage
 from ..params import SpectrogramParams, check_float
-from ._core import Span, channel_db, check_img, db_to_level, edited, freq_span, level_to_db, nonneg, time_span
+from ._core import (
+    Span, channel_db, check_img, db_to_level, edited, frame_times, freq_span, level_to_db, nonneg, time_span, whole,
+)
 from ._regions import region_edit, region_mask
 
 __all__ = ["DENOISE_OPTIONS", "DENOISE_STRENGTH", "denoise"]
@@ -366,14 +368,14 @@ def denoise(
     if noise is not None:
         if isinstance(noise, (str, bytes)) or not isinstance(noise, (Sequence, np.ndarray)) or len(noise) not in (2, 4):
             raise ParameterError(f"noise={noise!r} must be (t0, t1) in seconds or (t0, t1, f0, f1) in seconds and Hz")
-        t_span = time_span(p, img.n_frames, tuple(noise[:2]), "noise time")
+        t_span = time_span(*whole(img), tuple(noise[:2]), "noise time")
         f_span = freq_span(p, tuple(noise[2:]), "noise freq") if len(noise) == 4 else None
         assert t_span is not None
         region = (t_span, f_span)
     w = None
     if time is not None or freq is not None:
         w = region_mask(img, time=time, freq=freq, fade=fade, fade_hz=fade_hz)
-    times, freqs = img.times, img.frequencies
+    times, freqs = frame_times(img), img.frequencies
     S = channel_db(img)
     out = np.empty_like(S)
     for c in range(S.shape[0]):

@@ -10,26 +10,11 @@ import numpy as np
 
 from ..image import SpectrogramImage
 from ..params import SpectrogramParams, check_float
-from ._core import Span, channel_db, check_img, edited, freq_span, nonneg, time_span, warn_clipping
+from ._core import (
+    Span, channel_db, check_img, edited, frame_times, freq_span, nonneg, ramp, time_span, warn_clipping, whole,
+)
 
 __all__ = ["erase", "gain", "region_mask", "region_edit"]
-
-
-def _ramp(x: np.ndarray, span: tuple[float, float] | None, fade: float) -> np.ndarray:
-    """1 inside ``span``, a raised-cosine fall to 0 over ``fade`` outside it, 0 beyond.
-
-    A span that holds none of the points ``x`` (narrower than their spacing) stands for
-    the point nearest to its middle.
-    """
-    if span is None:
-        return np.ones(x.shape)
-    if not np.any((x >= span[0]) & (x <= span[1])):
-        near = float(x[np.argmin(np.abs(x - 0.5 * (span[0] + span[1])))])
-        span = (near, near)
-    d = np.maximum(np.maximum(span[0] - x, x - span[1]), 0.0)
-    if fade <= 0:
-        return (d <= 0).astype(np.float64)
-    return np.where(d < fade, 0.5 * (1.0 + np.cos(np.pi * np.minimum(d, fade) / fade)), 0.0)
 
 
 def _resolve_fade_hz(params: SpectrogramParams, fade_hz: float | None) -> float:
@@ -83,19 +68,19 @@ def region_mask(
     """
     img = check_img(img)
     p = img.params
-    t_span = time_span(p, img.n_frames, time)
+    t_span = time_span(*whole(img), time)
     f_span = freq_span(p, freq)
     fade = nonneg("fade", fade, "seconds")
     fade_hz_ = _resolve_fade_hz(p, fade_hz)
-    w_t = _ramp(img.times, t_span, fade)
-    w_f = _ramp(img.frequencies, f_span, fade_hz_)
+    w_t = ramp(frame_times(img), t_span, fade)
+    w_f = ramp(img.frequencies, f_span, fade_hz_)
     return np.outer(w_f, w_t)
 
 
 def region_edit(img: SpectrogramImage, time: Span, freq: Span, fade: float, fade_hz: float | None) -> dict[str, Any]:
     """The region's fields of an edit entry (resolved): time, freq, fade, fade_hz."""
     p = img.params
-    t_span = time_span(p, img.n_frames, time)
+    t_span = time_span(*whole(img), time)
     f_span = freq_span(p, freq)
     return {
         "time": None if t_span is None else list(t_span),

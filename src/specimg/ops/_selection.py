@@ -29,8 +29,9 @@ import numpy as np
 from ..errors import ParameterError
 from ..image import SpectrogramImage, pixels_to_db
 from ..params import SpectrogramParams, check_float
+from ._core import duration, nonneg, ramp, top_hz
 
-__all__ = ["check_selection", "selection_mask", "selection_frames", "selection_bounds", "raised_cosine"]
+__all__ = ["check_selection", "selection_mask", "selection_frames", "selection_bounds"]
 
 #: Vertices a lasso may have.
 MAX_POINTS = 10_000
@@ -38,14 +39,6 @@ MAX_POINTS = 10_000
 MAX_HARMONICS = 200
 #: Nesting of "level" selections.
 MAX_DEPTH = 4
-
-
-def _top_hz(params: SpectrogramParams) -> float:
-    return params.fmax if params.scale == "mel" else params.sr / 2
-
-
-def _duration(params: SpectrogramParams, n_frames: int) -> float:
-    return params.output_length(n_frames) / params.sr
 
 
 def _channel(value: Any, params: SpectrogramParams) -> int | None:
@@ -69,13 +62,6 @@ def _pair(name: str, value: Any, hi: float, unit: str) -> list[float] | None:
     if a > b:
         raise ParameterError(f"{name}={value!r}: the start is after the end; give [start, end]")
     return [max(a, 0.0), min(b, hi)]
-
-
-def _nonneg(name: str, value: Any, unit: str) -> float:
-    v = check_float(name, value)
-    if v < 0:
-        raise ParameterError(f"{name}={value!r} must be >= 0 ({unit})")
-    return v
 
 
 def check_selection(
@@ -138,7 +124,7 @@ def check_selection(
     if not isinstance(selection, Mapping):
         raise ParameterError(f"selection={selection!r:.80} must be an object with a 'kind'")
     kind = selection.get("kind")
-    dur, top = _duration(params, n_frames), _top_hz(params)
+    dur, top = duration(params, n_frames), top_hz(params)
     known = {"rect": {"time", "freq", "channel", "fade", "fade_hz"}, "lasso": {"points", "channel"},
              "harmonic": {"time", "f0", "n_harmonics", "width_hz", "channel", "fade", "fade_hz"},
              "level": {"within", "above_db"}}  # fmt: skip
@@ -149,9 +135,9 @@ def check_selection(
         raise ParameterError(f"selection of kind {kind!r} has no field {extra[0]!r:.40}; it takes {sorted(known[kind])}")
     out: dict[str, Any] = {"kind": kind}
     if kind in ("rect", "harmonic"):
-        out["fade"] = _nonneg("fade", selection.get("fade", 0.02), "seconds")
+        out["fade"] = nonneg("fade", selection.get("fade", 0.02), "seconds")
         fade_hz = selection.get("fade_hz")
-        out["fade_hz"] = 4.0 * params.sr / params.n_fft if fade_hz is None else _nonneg("fade_hz", fade_hz, "Hz")
+        out["fade_hz"] = 4.0 * params.sr / params.n_fft if fade_hz is None else nonneg("fade_hz", fade_hz, "Hz")
     if kind == "rect":
         out["time"] = _pair("time", selection.get("time"), dur, "s")
         out["freq"] = _pair("freq", selection.get("freq"), top, "Hz")
@@ -180,7 +166,7 @@ def check_selection(
         n = selection.get("n_harmonics", 10)
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_HARMONICS:
             raise ParameterError(f"n_harmonics={n!r} must be an integer from 1 to {MAX_HARMONICS}")
-        out.update(f0=f0, n_harmonics=int(n), width_hz=_nonneg("width_hz", selection.get("width_hz", 2.0 * params.sr / params.n_fft), "Hz"))
+        out.update(f0=f0, n_harmonics=int(n), width_hz=nonneg("width_hz", selection.get("width_hz", 2.0 * params.sr / params.n_fft), "Hz"))
         out["channel"] = _channel(selection.get("channel"), params)
     else:
         if _depth >= MAX_DEPTH:
@@ -190,30 +176,8 @@ def check_selection(
     return out
 
 
-def raised_cosine(x: np.ndarray, span: list[float] | None, fade: float) -> np.ndarray:
-    """1 inside ``span``, a raised cosine down to 0 over ``fade`` outside it (as :func:`specimg.ops.region_mask`).
-
-    A span that holds none of the points ``x`` stands for the point nearest to its middle.
-
-    Examples
-    --------
-    >>> raised_cosine(np.arange(5.0), [1.0, 2.0], 2.0).tolist()
-    [0.5, 1.0, 1.0, 0.5, 0.0]
-    """
-    if span is None:
-        return np.ones(x.shape)
-    lo, hi = span
-    if not np.any((x >= lo) & (x <= hi)):
-        near = float(x[np.argmin(np.abs(x - 0.5 * (lo + hi)))])
-        lo = hi = near
-    d = np.maximum(np.maximum(lo - x, x - hi), 0.0)
-    if fade <= 0:
-        return (d <= 0).astype(np.float64)
-    return np.where(d < fade, 0.5 * (1.0 + np.cos(np.pi * np.minimum(d, fade) / fade)), 0.0)
-
-
 def _time_weight(sel: dict[str, Any], times: np.ndarray) -> np.ndarray:
-    return raised_cosine(times, sel["time"], sel["fade"])
+    return ramp(times, sel["time"], sel["fade"])
 
 
 def _frame_coord(times: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -266,7 +230,7 @@ def selection_frames(selection: dict[str, Any], params: SpectrogramParams, n_fra
 
 def _freq_weight(sel: dict[str, Any], freqs: np.ndarray) -> np.ndarray:
     if sel["kind"] == "rect":
-        return raised_cosine(freqs, sel["freq"], sel["fade_hz"])
+        return ramp(freqs, sel["freq"], sel["fade_hz"])
     w = np.zeros(freqs.shape)
     top = float(freqs[-1]) if freqs.size else 0.0
     half = 0.5 * sel["width_hz"]
@@ -274,7 +238,7 @@ def _freq_weight(sel: dict[str, Any], freqs: np.ndarray) -> np.ndarray:
         centre = k * sel["f0"]
         if centre - half > top + sel["fade_hz"]:
             break
-        w = np.maximum(w, raised_cosine(freqs, [max(centre - half, 0.0), centre + half], sel["fade_hz"]))
+        w = np.maximum(w, ramp(freqs, [max(centre - half, 0.0), centre + half], sel["fade_hz"]))
     return w
 
 
@@ -383,7 +347,7 @@ def selection_bounds(selection: dict[str, Any], params: SpectrogramParams, n_fra
     {'time': [0.5, 0.6], 'freq': [0.0, 4000.0]}
     """
     kind = selection["kind"]
-    dur, top = _duration(params, n_frames), _top_hz(params)
+    dur, top = duration(params, n_frames), top_hz(params)
     if kind == "level":
         return selection_bounds(selection["within"], params, n_frames)
     if kind == "lasso":
