@@ -288,9 +288,10 @@ def save(
         isinstance(compress_level, bool) or not isinstance(compress_level, int) or not 0 <= compress_level <= 9
     ):
         raise ParameterError(f"compress_level={compress_level!r} must be an integer from 0 to 9 (or None)")
-    block = None if img.phase is None else img.phase.to_bytes()
+    # a PNG's phase chunk is compressed as it is written (no whole block in memory)
+    block = None if img.phase is None or (fmt == "png" and not sidecar) else img.phase.to_bytes()
     meta = img.params.to_dict()
-    if block is None:  # version 1 has the same keys and no phase: earlier releases read the file too
+    if img.phase is None:  # version 1 has the same keys and no phase: earlier releases read the file too
         meta["version"] = NO_PHASE_VERSION
     text = json.dumps(meta, sort_keys=True, allow_nan=False)
     if fmt == "png" and img.params.bit_depth == 32:
@@ -300,8 +301,9 @@ def save(
     targets = (path, sidecar_path(path)) if sidecar else (path,)
     with atomic_paths(*targets) as temps:  # the image and its sidecar replace what was there together, or neither
         if fmt == "png":
-            chunks = {} if block is None else {PHASE_CHUNK: block}
-            write_png(temps[0], img.pixels, text=text, compress_level=compress_level, chunks=chunks)
+            write_png(temps[0], img.pixels, text=text, compress_level=compress_level)
+            if img.phase is not None:
+                img.phase.append_to_png(temps[0], PHASE_CHUNK)
         else:
             import tifffile
 

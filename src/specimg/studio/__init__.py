@@ -63,7 +63,7 @@ def load_session(source: SpectrogramImage | str | os.PathLike[str], *, output: A
     path = Path(source)
     img, was_audio = open_image(path)
     out = Path(output) if output is not None else default_output(path, audio=was_audio)
-    return Session(img, name=path.name, source=path, output=out)
+    return Session(img, name=path.name, source=path, output=out, own=True)
 
 
 def _warm_up(session: Session) -> None:

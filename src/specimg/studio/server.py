@@ -236,8 +236,11 @@ def make_app(session: Session, token: str, port_ref: list[int]) -> Any:
         q = request.query_params
         v = View(session.params, session.n_frames, dict(q))
         fmt = q.get("format") or "png"
-        data = render(pyramid(which_of(q)), v, cmap=q.get("cmap") or "magma", vmin=_opt(q, "vmin"), vmax=_opt(q, "vmax"),
+        which = which_of(q)
+        data = render(pyramid(which), v, cmap=q.get("cmap") or "magma", vmin=_opt(q, "vmin"), vmax=_opt(q, "vmax"),
                       fmt=fmt)  # fmt: skip
+        if which == "original":  # the original is mapped from disk: drop the pages read (and those around them)
+            session.store.release()
         media = "image/png" if fmt == "png" else "application/octet-stream"
         return Response(data, media_type=media, headers={"cache-control": "no-store"})
 

@@ -4,8 +4,10 @@ autosave beside the file, saving, and the sound of a time range.
 Edits run :mod:`specimg.ops` on a crop of frames around the selection (its fades and a
 margin included) and paste the result back: the pixels and the history entry are those
 the same call on the whole image gives, while a 10-minute file is never converted to
-float as a whole. Each step keeps the pixels (and the stored phase's validity and column
-CRCs) of the frames it changed, before and after, so undo and redo restore both.
+float as a whole; an edit over many pieces writes each piece's result into the pixels as
+it goes, its undo data straight to disk. Each step keeps the pixels (and the stored
+phase's validity and column CRCs) of the frames it changed, before and after, so undo and
+redo restore both. The original pixels and validity stay on disk, mapped into memory.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from ..image import SpectrogramImage, stack_channels
 from ..ops import HOLE_THRESHOLD, apply_function, check_selection, selection_bounds, selection_frames, selection_mask
 from ..params import SpectrogramParams, check_float
 from ..stored_phase import StoredPhase, column_crcs
-from .undo import Block, UndoStore
+from .undo import Block, Streamed, UndoStore
 
 __all__ = ["Session", "Step", "CHUNK_FRAMES", "history_json", "autosave_path"]
 
@@ -90,6 +92,7 @@ class Session:
     source : Path or None, the file it came from (for the autosave beside it)
     output : Path or None, where :meth:`save` writes (fixed for the session)
     restore : bool, replay the autosaved history of ``source`` if there is one
+    own : bool, edit ``img``'s pixels and phase validity in place if writeable (its caller drops it)
 
     Examples
     --------
@@ -105,7 +108,7 @@ class Session:
 
     def __init__(
         self, img: SpectrogramImage, *, name: str = "image", source: Path | None = None,
-        output: Path | None = None, restore: bool = True,
+        output: Path | None = None, restore: bool = True, own: bool = False,
     ) -> None:  # fmt: skip
         self.lock = threading.RLock()
         self.name = name
@@ -113,8 +116,9 @@ class Session:
         self.output = output
         self.params = img.params
         self.base_edits = list(img.params.edits)
-        self.original = img.pixels
-        self.pixels = img.pixels.copy()
+        self.store = UndoStore()
+        self.original = self.store.mapped(img.pixels)  # on disk: its pages are dropped after use
+        self.pixels = img.pixels if own and img.pixels.flags.writeable else img.pixels.copy()
         self.n_frames = img.n_frames
         self.times = img.times
         self.phase = img.phase
@@ -123,11 +127,13 @@ class Session:
         if img.phase is not None:  # columns changed outside specimg no longer hold their phase
             crc = column_crcs(img.pixels, img.params)
             stale = crc != img.phase.crc
-            # the file's own validity unless columns were changed (no third whole-image mask)
-            self.orig_valid = img.phase.valid & ~stale[:, np.newaxis, :] if stale.any() else img.phase.valid
-            self.valid, self.crc = self.orig_valid.copy(), crc
+            ph = img.phase
+            self.phase = StoredPhase(ph.codes, ph.present, self.store.mapped(ph.valid), ph.crc, ph.bits)
+            self.valid, self.crc = ph.valid if own and ph.valid.flags.writeable else ph.valid.copy(), crc
+            if stale.any():
+                self.valid &= ~stale[:, np.newaxis, :]
+            self.orig_valid = self.valid.copy() if stale.any() else self.phase.valid
         self.steps: list[Step] = []
-        self.store = UndoStore()
         self.pos = 0
         self.version = 0
         self.saved_version = 0
@@ -253,6 +259,9 @@ class Session:
         if not pieces:
             return [], 0, 0, self.pixels[:, 0:0].copy(), None
         a, b = pieces[0][0], pieces[-1][1]
+        if len(pieces) > 1 and all(p[1] == q[0] for p, q in zip(pieces, pieces[1:])):
+            if self.pixels[:, a:b].nbytes >= self.store.spill_bytes:
+                return self._stream(pieces)
         block = self.pixels[:, a:b].copy()
         valid = None if self.valid is None else self.valid[:, :, a:b].copy()
         crc = None if self.crc is None else self.crc[:, a:b].copy()
@@ -266,6 +275,42 @@ class Session:
             records.append(dict(out.params.edits[-1]))
         phase = None if valid is None or crc is None else (valid, crc)
         return records, a, b, block, phase
+
+    def _stream(self, pieces: list[tuple[int, int, Callable[[SpectrogramImage], SpectrogramImage]]]) -> Any:
+        """As :meth:`_pieces` for adjacent pieces of a large block: each result goes into the
+        pixels at once, its frames before and after to the undo store's folder (no whole
+        block in memory); on an error the frames done are put back. The step comes back
+        as :class:`Streamed`."""
+        a, b = pieces[0][0], pieces[-1][1]
+        writers = [self.store.writer(self.pixels.shape[:-1], self.pixels.dtype) for _ in range(2)]
+        if self.valid is not None and self.crc is not None:
+            writers += [self.store.writer(x.shape[:-1], x.dtype) for x in (self.valid, self.valid, self.crc, self.crc)]
+        changed = np.zeros(b - a, dtype=bool)
+        records = []
+        try:
+            for pa, pb, func in pieces:
+                out = func(self.crop(pa, pb))
+                changed[pa - a : pb - a] = np.any(self.pixels[:, pa:pb] != out.pixels, axis=0)
+                pairs = [(self.pixels[:, pa:pb], out.pixels)]
+                if self.valid is not None and self.crc is not None:
+                    v, c = self.valid[:, :, pa:pb], self.crc[:, pa:pb]
+                    ph = out.phase
+                    pairs += [(v, v if ph is None else ph.valid), (c, c if ph is None else ph.crc)]
+                for k, (dest, new) in enumerate(pairs):
+                    writers[2 * k].write(dest)
+                    writers[2 * k + 1].write(new)
+                    dest[...] = new
+                records.append(dict(out.params.edits[-1]))
+        except BaseException:  # the frames written before are those to put back
+            done = [w.block() for w in writers][::2]
+            for dest, block in zip([self.pixels, self.valid, self.crc], done):
+                self.store.paste(dest[..., a : a + block.shape[-1]], block)  # type: ignore[index]
+            raise
+        cols = np.flatnonzero(changed)
+        c0, c1 = (int(cols[0]), int(cols[-1]) + 1) if cols.size else (0, 0)
+        blocks = [w.block(c0, c1) for w in writers]
+        phases = (None, None) if len(blocks) < 6 else ((blocks[2], blocks[4]), (blocks[3], blocks[5]))
+        return records, a + c0, a + c1, Streamed(a + c0, a + c1, blocks[0], blocks[1], *phases), None
 
     def _rect(self, op: str, sel: dict[str, Any], args: dict[str, Any]) -> Any:
         p, n = self.params, self.n_frames
@@ -394,7 +439,14 @@ class Session:
         phase = None if out.phase is None else (out.phase.valid, out.phase.crc)
         return {**out.params.edits[-1], **extra}, 0, self.n_frames, out.pixels, phase
 
-    def _push(self, edit: dict[str, Any], a: int, b: int, after: np.ndarray, phase_after: Any) -> None:
+    def _push(self, edit: dict[str, Any], a: int, b: int, after: np.ndarray | Streamed, phase_after: Any) -> None:
+        if isinstance(after, Streamed):  # already in the pixels, its blocks on disk
+            del self.steps[self.pos :]
+            self.steps.append(Step(json.loads(json.dumps(edit, allow_nan=False)), after.a, after.b, after.before,
+                                   after.after, after.phase_before, after.phase_after))  # fmt: skip
+            self.pos += 1
+            self._bump(after.a, after.b)
+            return
         changed = np.zeros(b - a, dtype=bool)  # by pieces: no whole-file comparison array
         for c in range(a, b, CHUNK_FRAMES):
             d = min(c + CHUNK_FRAMES, b)
@@ -605,6 +657,8 @@ class Session:
             if piece.shape[1] < b1 - b0:
                 piece = np.pad(piece, ((0, 0), (0, b1 - b0 - piece.shape[1])))
             out.append(piece)
+        if which == "original":
+            self.store.release()  # the pages of the original read from disk
         return np.concatenate(out, axis=1).astype(np.float32), p.sr
 
 
