@@ -24,12 +24,12 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..atomic import atomic_path
-from ..errors import ParameterError, SpecimgError
+from ..errors import ParameterError
 from ..image import SpectrogramImage, stack_channels
 from ..ops import HOLE_THRESHOLD, apply_function, check_selection, selection_bounds, selection_frames, selection_mask
 from ..params import SpectrogramParams, check_float
 from ..stored_phase import StoredPhase, column_crcs
+from .history import apply_record, autosave, autosave_path, history_json, restore_session
 from .undo import Block, Streamed, UndoStore
 
 __all__ = ["Session", "Step", "CHUNK_FRAMES", "history_json", "autosave_path"]
@@ -48,24 +48,6 @@ WHOLE_IMAGE_OPS = ("apply",)
 #: the whole picture): on a selection they run on a crop around it and the noise region.
 LOCAL_DENOISERS = ("gate", "median", "nlmeans", "bilateral")
 OPS = ("erase", "gain", "heal", "denoise", "learn_noise", "mask", "apply")
-
-
-def autosave_path(source: Path) -> Path:
-    """Where the session of ``source`` is autosaved: ``<source>.studio.json``.
-
-    >>> autosave_path(Path("a/speech.png")).as_posix()
-    'a/speech.png.studio.json'
-    """
-    return source.with_name(source.name + ".studio.json")
-
-
-def history_json(edits: list[dict[str, Any]]) -> str:
-    """The exported history: ``{"specimg_history": 1, "edits": [...]}``.
-
-    >>> history_json([{"op": "erase"}])
-    '{"specimg_history": 1, "edits": [{"op": "erase"}]}'
-    """
-    return json.dumps({"specimg_history": 1, "edits": edits}, allow_nan=False)
 
 
 @dataclass
@@ -145,7 +127,7 @@ class Session:
         #: phase reconstruction of the edited parts when playing (a request may ask for another)
         self.quality = "fast"
         if restore and source is not None:
-            self._restore()
+            restore_session(self)
 
     # ------------------------------------------------------------------ images
     def edits(self) -> list[dict[str, Any]]:
@@ -525,68 +507,14 @@ class Session:
             self._bump(step.a, step.b)
             return {"changed": self._changed(step.a, step.b)}
 
-    # ------------------------------------------------------------------ history entries → edits
+    # ------------------------------------------------------------------ history and autosave
     def apply_record(self, record: Mapping[str, Any]) -> None:
         """Redo one history entry (as :func:`specimg.ops.replay` would) through :meth:`edit`."""
-        e = dict(record)
-        op = e.get("op")
-        if op in ("erase", "gain") and "selection" not in e:
-            sel = {"kind": "rect", "time": e.get("time"), "freq": e.get("freq"), "fade": e.get("fade", 0.02),
-                   "fade_hz": e.get("fade_hz"), "channel": None}  # fmt: skip
-            self.edit(str(op), sel, {"db": e.get("db")} if op == "gain" else {})
-        elif op == "apply_mask" and "selection" in e:
-            self.edit("mask", e["selection"], {"db": e.get("db")})
-        elif op == "inpaint" and "selection" in e:
-            self.edit("heal", e["selection"], {"method": e.get("method"), "radius": e.get("radius") or 3.0})
-        elif op == "denoise":
-            rect = {"kind": "rect", "time": e.get("time"), "freq": e.get("freq"), "fade": e.get("fade", 0.02),
-                    "fade_hz": e.get("fade_hz"), "channel": None}  # fmt: skip
-            region = "time" in e or "freq" in e
-            args = {k: v for k, v in e.items() if k not in ("op", "time", "freq", "fade", "fade_hz")}
-            self.edit("denoise", rect if region else None, args)
-        elif op == "apply" and "kwargs" in e:
-            self.edit("apply", None, {"function": e.get("func"), "kwargs": e["kwargs"], "domain": e.get("domain", "db")})
-        else:
-            raise ParameterError(f"history entry {op!r:.40} cannot be redone in the studio")
-
-    # ------------------------------------------------------------------ files
-    def _source_id(self) -> dict[str, Any]:
-        assert self.source is not None
-        st = self.source.stat()
-        return {"name": self.source.name, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+        apply_record(self, record)
 
     def autosave(self) -> None:
         """Write the history beside the source file (atomically); errors are kept in the state."""
-        if self.source is None:
-            return
-        try:
-            text = json.dumps({"specimg_studio": 1, "source": self._source_id(), "edits": self.edits(),
-                               "noise_profile": self.noise_profile}, allow_nan=False)  # fmt: skip
-            with atomic_path(autosave_path(self.source)) as tmp:
-                tmp.write_text(text, encoding="utf-8")
-            self.autosave_error = None
-        except (OSError, SpecimgError) as exc:
-            self.autosave_error = f"could not autosave the history: {exc}"
-
-    def _restore(self) -> None:
-        from ..jsonfile import read_json
-
-        assert self.source is not None
-        path = autosave_path(self.source)
-        if not path.is_file():
-            return
-        try:
-            data = read_json(path, max_bytes=64 << 20)
-            if not isinstance(data, dict) or data.get("source") != self._source_id():
-                return  # another version of the file: its session does not apply
-            for record in data.get("edits", []):
-                self.apply_record(record)
-            self.noise_profile = data.get("noise_profile")
-        except (OSError, SpecimgError, ValueError, TypeError, KeyError) as exc:
-            warnings.warn(f"{path}: the autosaved session could not be restored ({exc})", stacklevel=3)
-            return
-        self.restored = self.pos
-        self.saved_version = self.version
+        autosave(self)
 
     def save(self, fmt: str | None = None) -> Path:
         """Write the current image to the output path fixed when the session opened."""

@@ -1,0 +1,109 @@
+"""The studio's history on disk: the autosave beside the source file, its restore on
+reopening, the exported history, and history entries redone as studio edits."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..atomic import atomic_path
+from ..errors import ParameterError, SpecimgError
+
+if TYPE_CHECKING:
+    from .session import Session
+
+__all__ = ["autosave_path", "history_json", "apply_record", "autosave", "restore_session", "source_id"]
+
+
+def autosave_path(source: Path) -> Path:
+    """Where the session of ``source`` is autosaved: ``<source>.studio.json``.
+
+    >>> autosave_path(Path("a/speech.png")).as_posix()
+    'a/speech.png.studio.json'
+    """
+    return source.with_name(source.name + ".studio.json")
+
+
+def history_json(edits: list[dict[str, Any]]) -> str:
+    """The exported history: ``{"specimg_history": 1, "edits": [...]}``.
+
+    >>> history_json([{"op": "erase"}])
+    '{"specimg_history": 1, "edits": [{"op": "erase"}]}'
+    """
+    return json.dumps({"specimg_history": 1, "edits": edits}, allow_nan=False)
+
+
+def apply_record(session: Session, record: Mapping[str, Any]) -> None:
+    """Redo one history entry (as :func:`specimg.ops.replay` would) through :meth:`Session.edit`.
+
+    Raises
+    ------
+    ParameterError
+        If the entry cannot be redone in the studio or does not fit the image.
+    """
+    e = dict(record)
+    op = e.get("op")
+    if op in ("erase", "gain") and "selection" not in e:
+        sel = {"kind": "rect", "time": e.get("time"), "freq": e.get("freq"), "fade": e.get("fade", 0.02),
+               "fade_hz": e.get("fade_hz"), "channel": None}  # fmt: skip
+        session.edit(str(op), sel, {"db": e.get("db")} if op == "gain" else {})
+    elif op == "apply_mask" and "selection" in e:
+        session.edit("mask", e["selection"], {"db": e.get("db")})
+    elif op == "inpaint" and "selection" in e:
+        session.edit("heal", e["selection"], {"method": e.get("method"), "radius": e.get("radius") or 3.0})
+    elif op == "denoise":
+        rect = {"kind": "rect", "time": e.get("time"), "freq": e.get("freq"), "fade": e.get("fade", 0.02),
+                "fade_hz": e.get("fade_hz"), "channel": None}  # fmt: skip
+        region = "time" in e or "freq" in e
+        args = {k: v for k, v in e.items() if k not in ("op", "time", "freq", "fade", "fade_hz")}
+        session.edit("denoise", rect if region else None, args)
+    elif op == "apply" and "kwargs" in e:
+        session.edit("apply", None, {"function": e.get("func"), "kwargs": e["kwargs"], "domain": e.get("domain", "db")})
+    else:
+        raise ParameterError(f"history entry {op!r:.40} cannot be redone in the studio")
+
+
+def source_id(session: Session) -> dict[str, Any]:
+    """What identifies the session's source file in its autosave."""
+    assert session.source is not None
+    st = session.source.stat()
+    return {"name": session.source.name, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def autosave(session: Session) -> None:
+    """Write the history beside the source file (atomically); errors are kept in the state."""
+    if session.source is None:
+        return
+    try:
+        text = json.dumps({"specimg_studio": 1, "source": source_id(session), "edits": session.edits(),
+                           "noise_profile": session.noise_profile}, allow_nan=False)  # fmt: skip
+        with atomic_path(autosave_path(session.source)) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+        session.autosave_error = None
+    except (OSError, SpecimgError) as exc:
+        session.autosave_error = f"could not autosave the history: {exc}"
+
+
+def restore_session(session: Session) -> None:
+    """Replay the autosaved history of the session's source, if it is this file's."""
+    from ..jsonfile import read_json
+
+    assert session.source is not None
+    path = autosave_path(session.source)
+    if not path.is_file():
+        return
+    try:
+        data = read_json(path, max_bytes=64 << 20)
+        if not isinstance(data, dict) or data.get("source") != source_id(session):
+            return  # another version of the file: its session does not apply
+        for record in data.get("edits", []):
+            session.apply_record(record)
+        session.noise_profile = data.get("noise_profile")
+    except (OSError, SpecimgError, ValueError, TypeError, KeyError) as exc:
+        warnings.warn(f"{path}: the autosaved session could not be restored ({exc})", stacklevel=3)
+        return
+    session.restored = session.pos
+    session.saved_version = session.version
