@@ -235,3 +235,32 @@ def test_untouched_frames_decode_exactly_after_save(tmp_path: Path, stereo) -> N
     part, _ = s.audio(0.2, 0.6)
     assert part.shape == (2, int(0.4 * sr))
     assert spectral_convergence(part, y[:, int(0.2 * sr) : int(0.6 * sr)], img.params) <= -50
+
+
+@pytest.fixture(scope="module")
+def stereo_mel() -> specimg.SpectrogramImage:
+    rng = np.random.default_rng(5)
+    y = 0.05 * rng.standard_normal((2, 16000))
+    return specimg.encode(y, 16000, n_fft=512, scale="mel", n_mels=64, store_phase=True)
+
+
+@pytest.mark.parametrize("fade", [0.0, 0.02])
+@pytest.mark.parametrize("which", ["speech", "stereo_mel"])
+def test_frame_aligned_ends_equal_the_whole_call(request, monkeypatch, which: str, fade: float) -> None:
+    """A selection whose ends fall on frame times keeps exactly the frames the whole call edits
+    (re-timing the crop from its own start moved frames 10 and 15 in or out of the region)."""
+    img = request.getfixturevalue(which)
+    t = img.times
+    for chunk, f0, f1 in [(2048, 10, 15), (2048, 3, 20), (2048, 0, 7), (4, 10, 15), (4, 3, 20)]:
+        monkeypatch.setattr(session_mod, "CHUNK_FRAMES", chunk)  # 4: fades at both ends, crops inside
+        time = [float(t[f0]), float(t[f1])]
+        sel = {"kind": "rect", "time": time, "fade": fade}
+        for op, args, whole in [("erase", {}, lambda: ops.erase(img, time=time, fade=fade)),
+                                ("gain", {"db": -9}, lambda: ops.gain(img, -9, time=time, fade=fade))]:
+            s = Session(img)
+            s.edit(op, sel, args)
+            _same(s.image(), whole())
+        noise = [float(t[0]), float(t[5])]
+        s = Session(img)
+        s.edit("denoise", {**sel, "freq": None}, {"method": "gate", "noise": noise})
+        _same(s.image(), ops.denoise(img, "gate", noise=noise, time=time, fade=fade))

@@ -249,7 +249,7 @@ class Session:
         crc = None if self.crc is None else self.crc[:, a:b].copy()
         records = []
         for pa, pb, func in pieces:
-            out = func(self.crop(pa, pb))
+            out = self._run(func, pa, pb)
             block[:, pa - a : pb - a] = out.pixels
             if out.phase is not None and valid is not None and crc is not None:
                 valid[:, :, pa - a : pb - a] = out.phase.valid
@@ -257,6 +257,12 @@ class Session:
             records.append(dict(out.params.edits[-1]))
         phase = None if valid is None or crc is None else (valid, crc)
         return records, a, b, block, phase
+
+    def _run(self, func: Callable[[SpectrogramImage], SpectrogramImage], a: int, b: int) -> SpectrogramImage:
+        """``func`` on the crop of frames ``[a, b)``, as part of the whole image: its frame times,
+        duration and history entry are the whole image's (:func:`specimg.ops.frames_of`)."""
+        with ops.frames_of(a, self.n_frames, n_samples=self.params.n_samples):
+            return func(self.crop(a, b))
 
     def _stream(self, pieces: list[tuple[int, int, Callable[[SpectrogramImage], SpectrogramImage]]]) -> Any:
         """As :meth:`_pieces` for adjacent pieces of a large block: each result goes into the
@@ -271,7 +277,7 @@ class Session:
         records = []
         try:
             for pa, pb, func in pieces:
-                out = func(self.crop(pa, pb))
+                out = self._run(func, pa, pb)
                 changed[pa - a : pb - a] = np.any(self.pixels[:, pa:pb] != out.pixels, axis=0)
                 pairs = [(self.pixels[:, pa:pb], out.pixels)]
                 if self.valid is not None and self.crc is not None:
@@ -312,25 +318,17 @@ class Session:
             a, b = max(a - 1, 0), min(b + 1, n)
             t0, t1 = sel["time"]
             inside = np.flatnonzero((self.times >= t0) & (self.times <= t1))
-
-            def shifted(pa: int, pb: int, lo: float | None, hi: float | None) -> Any:
-                off = pa * p.hop_length / p.sr
-                end = p.length_for(pb - pa) / p.sr
-                return [None if lo is None else min(max(lo - off, 0.0), end),
-                        None if hi is None else min(max(hi - off, 0.0), end)]  # fmt: skip
-
             if b - a <= CHUNK_FRAMES or inside.size < 3:
-                pieces = [(a, b, run(shifted(a, b, t0, t1)))]
+                pieces = [(a, b, run(sel["time"]))]
             else:  # fades at both ends, whole crops inside
                 i0, i1 = int(inside[0]), int(inside[-1])
-                pieces.append((a, i0 + 1, run(shifted(a, i0 + 1, t0, None))))
+                pieces.append((a, i0 + 1, run(sel["time"])))
                 pieces += [(c, min(c + CHUNK_FRAMES, i1), run(None)) for c in range(i0 + 1, i1, CHUNK_FRAMES)]
-                pieces.append((i1, b, run(shifted(i1, b, None, t1))))
+                pieces.append((i1, b, run(sel["time"])))
         records, a, b, block, phase = self._pieces(pieces)
         edit: dict[str, Any] = records[-1] if records else {"op": op}
-        edit["time"] = None if sel["time"] is None else [float(t) for t in sel["time"]]
         if not records:  # no frame under the selection
-            edit.update(freq=sel["freq"], fade=sel["fade"], fade_hz=sel["fade_hz"], **({"db": g} if op == "gain" else {}))
+            edit.update(time=None if sel["time"] is None else [float(t) for t in sel["time"]], freq=sel["freq"], fade=sel["fade"], fade_hz=sel["fade_hz"], **({"db": g} if op == "gain" else {}))
         return edit, a, b, block, phase
 
     def _mask_of(self, sel: dict[str, Any], pa: int, pb: int) -> np.ndarray:
@@ -393,19 +391,13 @@ class Session:
         flat = [int(x) for v in sizes for x in (v if isinstance(v, (list, tuple)) else [v]) if isinstance(x, (int, float))]
         margin = 32 + sum(flat) + 4 * int(np.ceil(float(options.get("sigma_spatial", 2.0))))
         lo, hi = max(min(a, na) - margin, 0), min(max(b, nb) + margin, n)
-        off, end = lo * p.hop_length / p.sr, p.length_for(hi - lo) / p.sr
-
-        def shift(t: float) -> float:
-            return min(max(t - off, 0.0), end)
 
         def run(crop: SpectrogramImage) -> SpectrogramImage:
-            t0, t1 = sel["time"]
-            return ops.denoise(crop, method, strength=args.get("strength"), noise=[shift(noise[0]), shift(noise[1]), *noise[2:]],
-                               time=[shift(t0), shift(t1)], **region, **options)  # fmt: skip
+            return ops.denoise(crop, method, strength=args.get("strength"), noise=noise, time=sel["time"], **region,
+                               **options)  # fmt: skip
 
         records, a, b, block, phase = self._pieces([(lo, hi, run)])
-        edit = {**records[-1], "noise": noise, "time": [float(t) for t in sel["time"]]}
-        return edit, a, b, block, phase
+        return records[-1], a, b, block, phase
 
     def _whole(self, op: str, args: dict[str, Any]) -> Any:
         img = self.image(copy=False)
