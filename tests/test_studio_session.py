@@ -264,3 +264,25 @@ def test_frame_aligned_ends_equal_the_whole_call(request, monkeypatch, which: st
         s = Session(img)
         s.edit("denoise", {**sel, "freq": None}, {"method": "gate", "noise": noise})
         _same(s.image(), ops.denoise(img, "gate", noise=noise, time=time, fade=fade))
+
+
+def test_a_restore_that_fails_partway_keeps_the_autosave(tmp_path: Path, speech: specimg.SpectrogramImage) -> None:
+    src = tmp_path / "x.png"
+    shutil.copy(SAMPLES / "speech.png", src)
+    s = Session(speech, name="x.png", source=src)
+    s.edit("erase", {"kind": "rect", "time": [1.0, 1.3]})
+    s.edit("gain", {"kind": "rect", "time": [0.2, 0.5]}, {"db": -6})
+    s.edit("gain", {"kind": "rect", "time": None, "freq": [0, 300]}, {"db": -12})
+    path = autosave_path(src)
+    data = json.loads(path.read_text())
+    data["edits"][1]["db"] = "loud"
+    path.write_text(json.dumps(data))
+    text = path.read_text()
+    with pytest.warns(UserWarning, match="restored 1 of 3 edits"):
+        again = Session(speech, name="x.png", source=src)
+    assert again.pos == 1 and again.state()["restored"] == 1 and "1 of 3" in again.state()["restore_error"]
+    _same(again.image(), ops.erase(speech, time=(1.0, 1.3)))
+    assert path.read_text() == text  # untouched by the replay
+    again.edit("gain", {"kind": "rect", "time": [2.0, 2.5]}, {"db": 3})  # a new edit: the old history goes to .bak
+    assert len(json.loads(path.read_text())["edits"]) == 2
+    assert (tmp_path / "x.png.studio.json.bak").read_text() == text

@@ -40,7 +40,9 @@ def studio(path: str, port: int | None, no_browser: bool, output: str | None, qu
     session.quality = quality
     s = serve(session, port=port)
     click.echo(f"specimg studio: {s.url}")
-    if s.session.restored:
+    if s.session.restore_error:
+        click.echo(f"specimg studio: {s.session.restore_error}", err=True)
+    elif s.session.restored:
         click.echo(f"specimg studio: restored {s.session.restored} edits from {path}.studio.json", err=True)
     if not no_browser:
         webbrowser.open(s.url)

@@ -15,7 +15,7 @@ from ..errors import ParameterError, SpecimgError
 if TYPE_CHECKING:
     from .session import Session
 
-__all__ = ["autosave_path", "history_json", "apply_record", "autosave", "restore_session", "source_id"]
+__all__ = ["autosave_path", "backup_path", "history_json", "apply_record", "autosave", "restore_session", "source_id"]
 
 
 def autosave_path(source: Path) -> Path:
@@ -73,11 +73,29 @@ def source_id(session: Session) -> dict[str, Any]:
     return {"name": session.source.name, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
+def backup_path(source: Path) -> Path:
+    """Where an autosave that could not be restored in full is kept: ``<source>.studio.json.bak``.
+
+    >>> backup_path(Path("a/speech.png")).as_posix()
+    'a/speech.png.studio.json.bak'
+    """
+    return source.with_name(source.name + ".studio.json.bak")
+
+
 def autosave(session: Session) -> None:
-    """Write the history beside the source file (atomically); errors are kept in the state."""
-    if session.source is None:
+    """Write the history beside the source file (atomically); errors are kept in the state.
+
+    Nothing is written while the autosave is being restored. After a partial restore the
+    autosave is first copied to :func:`backup_path`, so the edits that could not be
+    redone are not lost when the new history replaces it.
+    """
+    if session.source is None or session.restoring:
         return
     try:
+        if session.restore_error is not None and not backup_path(session.source).exists():
+            import shutil
+
+            shutil.copy2(autosave_path(session.source), backup_path(session.source))
         text = json.dumps({"specimg_studio": 1, "source": source_id(session), "edits": session.edits(),
                            "noise_profile": session.noise_profile}, allow_nan=False)  # fmt: skip
         with atomic_path(autosave_path(session.source)) as tmp:
@@ -88,7 +106,13 @@ def autosave(session: Session) -> None:
 
 
 def restore_session(session: Session) -> None:
-    """Replay the autosaved history of the session's source, if it is this file's."""
+    """Replay the autosaved history of the session's source, if it is this file's.
+
+    Every entry that can be redone is; at the first that cannot (or runs out of memory)
+    the replay stops, :attr:`Session.restored` counts the entries redone and
+    ``Session.restore_error`` says "restored k of n edits" and why. The autosave itself is
+    not rewritten while restoring, and stays as it was until the next edit, undo or redo.
+    """
     from ..jsonfile import read_json
 
     assert session.source is not None
@@ -97,13 +121,30 @@ def restore_session(session: Session) -> None:
         return
     try:
         data = read_json(path, max_bytes=64 << 20)
-        if not isinstance(data, dict) or data.get("source") != source_id(session):
-            return  # another version of the file: its session does not apply
-        for record in data.get("edits", []):
-            session.apply_record(record)
-        session.noise_profile = data.get("noise_profile")
-    except (OSError, SpecimgError, ValueError, TypeError, KeyError) as exc:
-        warnings.warn(f"{path}: the autosaved session could not be restored ({exc})", stacklevel=3)
+    except (OSError, SpecimgError, ValueError) as exc:
+        session.restore_error = f"{path.name}: the autosaved session could not be read ({exc})"
+        warnings.warn(session.restore_error, stacklevel=3)
         return
+    if not isinstance(data, dict) or data.get("source") != source_id(session):
+        return  # another version of the file: its session does not apply
+    edits = data.get("edits")
+    edits = edits if isinstance(edits, list) else []
+    session.restoring = True
+    try:
+        for k, record in enumerate(edits):
+            try:
+                session.apply_record(record)
+            except (SpecimgError, ValueError, TypeError, KeyError, MemoryError) as exc:
+                message = " ".join(str(exc).split())
+                session.restore_error = (f"restored {k} of {len(edits)} edits from {path.name}: edit {k + 1} "
+                                         f"could not be redone ({message[:200]}); the autosave is kept until the next "
+                                         f"edit, then as {backup_path(session.source).name}")  # fmt: skip
+                warnings.warn(session.restore_error, stacklevel=3)
+                break
+        profile = data.get("noise_profile")
+        if isinstance(profile, list) and len(profile) == 4 and all(isinstance(v, (int, float)) for v in profile):
+            session.noise_profile = [float(v) for v in profile]
+    finally:
+        session.restoring = False
     session.restored = session.pos
     session.saved_version = session.version

@@ -124,6 +124,9 @@ class Session:
         self.listeners: list[Callable[[int, int], None]] = []
         self.closed = False
         self.autosave_error: str | None = None
+        #: why the autosaved history was not restored in full (None: it was, or there was none)
+        self.restore_error: str | None = None
+        self.restoring = False
         #: phase reconstruction of the edited parts when playing (a request may ask for another)
         self.quality = "fast"
         if restore and source is not None:
@@ -166,7 +169,7 @@ class Session:
             "version": self.version, "can_undo": self.pos > 0, "can_redo": self.pos < len(self.steps),
             "history": self.edits(), "dirty": self.version != self.saved_version,
             "noise_profile": self.noise_profile is not None, "restored": self.restored,
-            "autosave_error": self.autosave_error,
+            "autosave_error": self.autosave_error, "restore_error": self.restore_error,
         }  # fmt: skip
 
     def check_selection(self, selection: Any) -> dict[str, Any]:

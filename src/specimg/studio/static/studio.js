@@ -304,7 +304,7 @@ async function main() {
   window.addEventListener("unhandledrejection", (ev) => ctx.error(ev.reason));
 
   const restored = info.state.restored;
-  ctx.status(restored ? `restored the session: ${restored} edits` : `${info.name}: ${info.duration.toFixed(2)} s, ${info.n_channels} channel(s), ${info.sr} Hz`);
+  ctx.status(info.state.restore_error ? info.state.restore_error : restored ? `restored the session: ${restored} edits` : `${info.name}: ${info.duration.toFixed(2)} s, ${info.n_channels} channel(s), ${info.sr} Hz`);
   await view.redraw();
 }
 
