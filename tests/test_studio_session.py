@@ -286,3 +286,23 @@ def test_a_restore_that_fails_partway_keeps_the_autosave(tmp_path: Path, speech:
     again.edit("gain", {"kind": "rect", "time": [2.0, 2.5]}, {"db": 3})  # a new edit: the old history goes to .bak
     assert len(json.loads(path.read_text())["edits"]) == 2
     assert (tmp_path / "x.png.studio.json.bak").read_text() == text
+
+
+def test_a_stale_autosave_of_another_file_with_the_same_name_size_and_mtime_is_not_replayed(
+        tmp_path: Path, speech: specimg.SpectrogramImage) -> None:
+    src = tmp_path / "x.png"
+    shutil.copy(SAMPLES / "speech.png", src)
+    s = Session(speech, name="x.png", source=src)
+    s.edit("erase", {"kind": "rect", "time": [1.0, 1.3]})
+    other = ops.gain(speech, -1.0)  # another file put in its place, as cp -p / rsync -t would, same stat
+    specimg.save(other, src)
+    path = autosave_path(src)
+    data = json.loads(path.read_text())
+    st = src.stat()
+    data["source"].update(size=st.st_size, mtime_ns=st.st_mtime_ns)
+    path.write_text(json.dumps(data))
+    again = Session(other, name="x.png", source=src)
+    assert again.state()["restored"] == 0 and again.pos == 0
+    assert np.array_equal(again.image().pixels, other.pixels)
+    same = Session(speech, name="x.png", source=src)  # the file it was made on (same stat in the record)
+    assert same.state()["restored"] == 1

@@ -67,10 +67,13 @@ def apply_record(session: Session, record: Mapping[str, Any]) -> None:
 
 
 def source_id(session: Session) -> dict[str, Any]:
-    """What identifies the session's source file in its autosave."""
+    """What identifies the session's source file in its autosave: name, size, mtime and a
+    digest of the image's pixels as opened (copies that keep name, size and mtime, as
+    ``cp -p`` and ``rsync -t`` make, still differ by their content)."""
     assert session.source is not None
     st = session.source.stat()
-    return {"name": session.source.name, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    return {"name": session.source.name, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+            "digest": session.source_digest()}  # fmt: skip
 
 
 def backup_path(source: Path) -> Path:

@@ -127,6 +127,7 @@ class Session:
         #: why the autosaved history was not restored in full (None: it was, or there was none)
         self.restore_error: str | None = None
         self.restoring = False
+        self._digest: str | None = None
         #: phase reconstruction of the edited parts when playing (a request may ask for another)
         self.quality = "fast"
         if restore and source is not None:
@@ -162,6 +163,19 @@ class Session:
                 phase = StoredPhase(self.phase.codes, self.phase.present, self.valid.copy() if copy else self.valid,
                                     self.crc.copy() if copy else self.crc, self.phase.bits)  # fmt: skip
             return SpectrogramImage(self.pixels.copy() if copy else self.pixels, params, phase)
+
+    def source_digest(self) -> str:
+        """BLAKE2b digest (hex, 32 characters) of the pixels as opened, computed once."""
+        if self._digest is None:
+            import hashlib
+
+            h = hashlib.blake2b(repr((self.original.shape, self.original.dtype.str)).encode(), digest_size=16)
+            rows = max(1, (16 << 20) // max(1, self.original[0].nbytes))
+            for r in range(0, self.original.shape[0], rows):
+                h.update(np.ascontiguousarray(self.original[r : r + rows]).data)
+            self.store.release()  # the pages of the original read from disk
+            self._digest = h.hexdigest()
+        return self._digest
 
     def state(self) -> dict[str, Any]:
         """The STATE object of the page's contract."""
