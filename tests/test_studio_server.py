@@ -176,3 +176,23 @@ def test_open_serves_in_a_thread() -> None:
         httpx.post(f"{base}/api/edit", headers={"X-Specimg-Token": s.token}, timeout=30,
                    json={"op": "gain", "selection": {"kind": "rect", "time": [0.1, 0.5]}, "args": {"db": -6}})
         assert s.image.params.edits[-1]["op"] == "gain"
+
+
+@pytest.mark.parametrize("output, says", [("x.png", "is the file being edited"), ("./sub/../x.png", "is the file being edited"),
+                                          ("x.png.studio.json", "is its autosave"), ("out.wav", ".png, .tif or .tiff")])
+def test_an_output_that_would_overwrite_the_input_or_is_no_image_is_refused_at_open(tmp_path: Path, output, says) -> None:
+    from specimg.errors import ParameterError
+    from specimg.studio import Session
+
+    from .test_cli import assert_one_line_error, run
+
+    src = tmp_path / "x.png"
+    shutil.copy(SAMPLES / "speech.png", src)
+    (tmp_path / "sub").mkdir()
+    before = src.read_bytes()
+    with pytest.raises(ParameterError, match=says):
+        load_session(src, output=tmp_path / output)
+    with pytest.raises(ParameterError, match=says):
+        Session(specimg.load(src), source=src, output=tmp_path / output)
+    assert_one_line_error(run("studio", "x.png", "--output", output, "--no-browser", cwd=tmp_path), says)
+    assert src.read_bytes() == before and not (tmp_path / "x.png.studio.json").exists()

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..errors import ParameterError
 from ..image import SpectrogramImage
-from .session import Session, default_output, open_image
+from .session import Session, check_output, default_output, open_image
 
 #: Largest TCP port number.
 MAX_PORT = (1 << 16) - 1
@@ -51,6 +51,8 @@ def load_session(source: SpectrogramImage | str | os.PathLike[str], *, output: A
     ------
     MissingFileError, FormatError, AudioError
         If the file cannot be read.
+    ParameterError
+        If ``output`` is not a .png/.tif/.tiff name, or is the file itself or its autosave.
 
     Examples
     --------
@@ -61,6 +63,8 @@ def load_session(source: SpectrogramImage | str | os.PathLike[str], *, output: A
     if isinstance(source, SpectrogramImage):
         return Session(source, name="image", output=None if output is None else Path(output))
     path = Path(source)
+    if output is not None:  # refused before the file is read
+        check_output(Path(output), path)
     img, was_audio = open_image(path)
     out = Path(output) if output is not None else default_output(path, audio=was_audio)
     return Session(img, name=path.name, source=path, output=out, own=True)
@@ -179,7 +183,8 @@ def open(  # noqa: A001 - the studio's verb, as webbrowser.open
     MissingFileError, FormatError, AudioError
         If the file cannot be read.
     ParameterError
-        If the port is taken or invalid.
+        If the port is taken or invalid, or ``output`` is not a .png/.tif/.tiff name or is
+        the file itself or its autosave.
 
     Examples
     --------

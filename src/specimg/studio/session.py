@@ -29,7 +29,7 @@ from ..image import SpectrogramImage, stack_channels
 from ..ops import HOLE_THRESHOLD, apply_function, check_selection, selection_bounds, selection_frames, selection_mask
 from ..params import SpectrogramParams, check_float
 from ..stored_phase import StoredPhase, column_crcs
-from .history import apply_record, autosave, autosave_path, history_json, restore_session
+from .history import apply_record, autosave, autosave_path, backup_path, history_json, restore_session
 from .undo import Block, Streamed, UndoStore
 
 __all__ = ["Session", "Step", "CHUNK_FRAMES", "history_json", "autosave_path"]
@@ -95,7 +95,7 @@ class Session:
         self.lock = threading.RLock()
         self.name = name
         self.source = source
-        self.output = output
+        self.output = None if output is None else check_output(output, source)
         self.params = img.params
         self.base_edits = list(img.params.edits)
         self.store = UndoStore()
@@ -613,6 +613,41 @@ def open_image(path: Path) -> tuple[SpectrogramImage, bool]:
         return load(path), False
     y, sr = read_audio(path)
     return encode(y, sr, store_phase=True), True
+
+
+def check_output(output: Path, source: Path | None = None) -> Path:
+    """``output`` resolved, once checked as a place to save the edited image of ``source``.
+
+    Raises
+    ------
+    ParameterError
+        If ``output`` is not a .png/.tif/.tiff name, or is ``source`` itself or its
+        autosave: saving there would overwrite the file being edited or its history.
+
+    Examples
+    --------
+    >>> check_output(Path("a/x.edited.png"), Path("a/x.png")).name
+    'x.edited.png'
+    >>> check_output(Path("a/./x.png"), Path("a/x.png"))
+    Traceback (most recent call last):
+    ...
+    specimg.errors.ParameterError: output='a/x.png' is the file being edited: give another path, e.g. a/x.edited.png
+    """
+    from ..formats import image_format
+
+    out = Path(os.path.abspath(Path(output).expanduser()))
+    out = out.resolve()
+    if source is not None:
+        src = Path(source).resolve()
+        suggestion = default_output(Path(source), audio=src.suffix.lower() not in (".png", ".tif", ".tiff"))
+        same = out == src or (out.exists() and src.exists() and os.path.samefile(out, src))
+        for what, path in (("the file being edited", src), ("its autosave", autosave_path(src)),
+                           ("its autosave's backup", backup_path(src))):  # fmt: skip
+            if out == path or (what == "the file being edited" and same):
+                raise ParameterError(f"output={Path(output).as_posix()!r} is {what}: give another path, "
+                                     f"e.g. {suggestion.as_posix()}")  # fmt: skip
+    image_format(out)
+    return out
 
 
 def default_output(source: Path, *, audio: bool, params: SpectrogramParams | None = None) -> Path:
