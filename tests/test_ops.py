@@ -640,3 +640,22 @@ def test_frames_of_refuses_a_crop_that_does_not_fit(speech: SpectrogramImage) ->
                 pass
     # outside the block, the crop is an image of its own again
     assert ops.erase(_crop(speech, 0, 20), time=(0.1, 0.2)).params.edits[-1]["time"] == [0.1, 0.2]
+
+
+@pytest.mark.parametrize("name, kwargs, says", [
+    ("scipy.ndimage.gaussian_filter", {"sigma": 1e9}, "sigma=1000000000.0 for scipy.ndimage.gaussian_filter must be a number from 0 to 64"),
+    ("scipy.ndimage.gaussian_filter", {"sigma": 1, "output": "float16"}, "'output' is not taken .* it takes: sigma, mode, cval, truncate"),
+    ("scipy.ndimage.gaussian_filter", {}, "needs kwargs 'sigma'"),
+    ("scipy.ndimage.median_filter", {"size": 3, "footprint": [1]}, "'footprint' is not taken .* it takes: size, mode, cval"),
+    ("scipy.ndimage.uniform_filter", {"size": 3.5}, "must be an integer from 1 to 255"),
+    ("scipy.ndimage.maximum_filter", {"size": [3, 100000]}, "must be an integer from 1 to 255"),
+    ("scipy.ndimage.minimum_filter", {"size": 3, "mode": "explode"}, "must be one of reflect, constant"),
+])  # fmt: skip
+def test_apply_kwargs_are_checked_per_function_also_in_replay(name: str, kwargs: dict, says: str) -> None:
+    img = specimg.encode(np.zeros(4000), 8000)
+    with pytest.raises(ParameterError, match=says):
+        ops.apply_function(name, kwargs)
+    with pytest.raises(ParameterError, match=says):
+        ops.replay(img, [{"op": "apply", "func": name, "kwargs": kwargs, "domain": "db"}])
+    func, kw = ops.apply_function(name, {"sigma": [1, 2], "truncate": 3} if "gaussian" in name else {"size": [3, 5], "mode": "nearest"})
+    assert func(np.ones((8, 8))).shape == (8, 8) and kw

@@ -62,11 +62,11 @@ from ._masks import InpaintMethod as InpaintMethod
 from ._masks import MaskLike as MaskLike
 from ._masks import apply_mask, inpaint
 from ._regions import erase, gain, region_mask
-from ._replay import APPLY_FUNCTIONS, HOLE_THRESHOLD, apply_function, replay
+from ._replay import APPLY_FUNCTIONS, APPLY_KWARGS, APPLY_MODES, HOLE_THRESHOLD, apply_function, replay
 from ._selection import check_selection, selection_bounds, selection_frames, selection_mask
 
 __all__ = [
-    "APPLY_FUNCTIONS", "DENOISE_OPTIONS", "DENOISE_STRENGTH", "HOLE_THRESHOLD", "apply", "apply_function", "apply_mask",
+    "APPLY_FUNCTIONS", "APPLY_KWARGS", "APPLY_MODES", "DENOISE_OPTIONS", "DENOISE_STRENGTH", "HOLE_THRESHOLD", "apply", "apply_function", "apply_mask",
     "check_selection", "denoise", "erase", "frames_of", "gain", "inpaint", "region_mask", "replay", "selection_bounds",
     "selection_frames", "selection_mask",
 ]  # fmt: skip

@@ -25,7 +25,7 @@ from ._masks import apply_mask, inpaint
 from ._regions import erase, gain
 from ._selection import check_selection, selection_mask
 
-__all__ = ["replay", "APPLY_FUNCTIONS", "apply_function", "HOLE_THRESHOLD"]
+__all__ = ["replay", "APPLY_FUNCTIONS", "APPLY_KWARGS", "APPLY_MODES", "apply_function", "HOLE_THRESHOLD"]
 
 #: Functions :func:`specimg.ops.apply` may run from a history (:func:`specimg.ops.replay`)
 #: or from ``specimg studio``, by public name → (module, attribute). Only these: a history
@@ -43,20 +43,53 @@ APPLY_FUNCTIONS: dict[str, tuple[str, str]] = {
 #: heals a selection.
 HOLE_THRESHOLD = 0.5
 
-_KWARG_TYPES = (int, float, str, bool, type(None))
+#: Boundary modes of :mod:`scipy.ndimage` filters a history may name.
+APPLY_MODES = ("reflect", "constant", "nearest", "mirror", "wrap")
+#: Keyword arguments each of :data:`APPLY_FUNCTIONS` takes from a history or the studio:
+#: name → (kind, low, high, required). ``"float"``/``"int"`` take a number or a pair (one
+#: per image axis) in ``[low, high]``; ``"mode"`` one of :data:`APPLY_MODES`. The bounds
+#: keep a filter's window, and so its time and memory, within a spectrogram's size.
+_SIZE = {"size": ("int", 1, 255, True), "mode": ("mode", 0, 0, False), "cval": ("float", -1e6, 1e6, False)}
+APPLY_KWARGS: dict[str, dict[str, tuple[str, float, float, bool]]] = {
+    "scipy.ndimage.gaussian_filter": {"sigma": ("float", 0.0, 64.0, True), "mode": ("mode", 0, 0, False),
+                                      "cval": ("float", -1e6, 1e6, False), "truncate": ("float", 0.5, 8.0, False)},
+    "scipy.ndimage.median_filter": _SIZE,
+    "scipy.ndimage.uniform_filter": _SIZE,
+    "scipy.ndimage.maximum_filter": _SIZE,
+    "scipy.ndimage.minimum_filter": _SIZE,
+}  # fmt: skip
 
 
-def _plain_kwargs(kwargs: Any) -> dict[str, Any]:
+def _check_value(public: str, key: str, value: Any, spec: tuple[str, float, float, bool]) -> None:
+    kind, low, high, _ = spec
+    if kind == "mode":
+        if value not in APPLY_MODES:
+            raise ParameterError(f"kwargs {key}={value!r:.40} for {public} must be one of {', '.join(APPLY_MODES)}")
+        return
+    items = value if isinstance(value, list) and len(value) == 2 else [value]
+    for v in items:
+        number = isinstance(v, (int, float)) and not isinstance(v, bool) and (kind == "float" or isinstance(v, int))
+        if not number or not low <= v <= high:
+            what = "an integer" if kind == "int" else "a number"
+            raise ParameterError(f"kwargs {key}={value!r:.40} for {public} must be {what} from {low:g} to {high:g}, "
+                                 "or a pair of them (one per axis)")  # fmt: skip
+
+
+def _plain_kwargs(public: str, kwargs: Any) -> dict[str, Any]:
+    allowed = APPLY_KWARGS[public]
     if kwargs is None:
-        return {}
+        kwargs = {}
     if not isinstance(kwargs, Mapping):
-        raise ParameterError(f"kwargs={kwargs!r:.60} must be an object of numbers, strings or lists of numbers")
+        raise ParameterError(f"kwargs={kwargs!r:.60} must be an object of {public}'s arguments: {', '.join(allowed)}")
     out: dict[str, Any] = {}
     for key, value in kwargs.items():
-        items = value if isinstance(value, list) else [value]
-        if not isinstance(key, str) or len(items) > 8 or not all(isinstance(v, _KWARG_TYPES) for v in items):
-            raise ParameterError(f"kwargs {key!r:.30}={value!r:.40} must be a number, string or a short list of numbers")
+        if key not in allowed:
+            raise ParameterError(f"kwargs {str(key)!r:.30} is not taken for {public}; it takes: {', '.join(allowed)}")
+        _check_value(public, key, value, allowed[key])
         out[key] = value
+    missing = [k for k, spec in allowed.items() if spec[3] and k not in out]
+    if missing:
+        raise ParameterError(f"{public} needs kwargs {missing[0]!r} (it takes: {', '.join(allowed)})")
     return out
 
 
@@ -69,7 +102,8 @@ def apply_function(name: Any, kwargs: Any = None) -> tuple[Callable[[np.ndarray]
         The public name (a key of :data:`APPLY_FUNCTIONS`), or the ``module.qualname``
         that :func:`specimg.ops.apply` records for it.
     kwargs : dict or None
-        Keyword arguments: numbers, strings, booleans, None, or lists of at most 8 of them.
+        The function's keyword arguments allowed in :data:`APPLY_KWARGS` (``sigma``,
+        ``size``, ``mode``, ``cval``, ``truncate``), each a number (or a pair) in its range.
 
     Returns
     -------
@@ -80,8 +114,9 @@ def apply_function(name: Any, kwargs: Any = None) -> tuple[Callable[[np.ndarray]
     Raises
     ------
     ParameterError
-        If ``name`` is not in :data:`APPLY_FUNCTIONS` or ``kwargs`` holds other than numbers,
-        strings and short lists of numbers.
+        If ``name`` is not in :data:`APPLY_FUNCTIONS`, or ``kwargs`` holds a key the function
+        does not take there (the message names it and the allowed ones), a value out of
+        its range, or lacks a required one (``sigma``, ``size``).
 
     Examples
     --------
@@ -90,12 +125,16 @@ def apply_function(name: Any, kwargs: Any = None) -> tuple[Callable[[np.ndarray]
     >>> func, kw = ops.apply_function("scipy.ndimage.gaussian_filter", {"sigma": 1.0})
     >>> func(np.ones((4, 4))).shape, kw
     ((4, 4), {'sigma': 1.0})
+    >>> ops.apply_function("scipy.ndimage.gaussian_filter", {"sigma": 1.0, "output": "float16"})
+    Traceback (most recent call last):
+    ...
+    specimg.errors.ParameterError: kwargs 'output' is not taken for scipy.ndimage.gaussian_filter; it takes: sigma, mode, cval, truncate
     """
-    kw = _plain_kwargs(kwargs)
     for public, (module, attr) in APPLY_FUNCTIONS.items():
         func = getattr(importlib.import_module(module), attr)
         recorded = f"{getattr(func, '__module__', '')}.{getattr(func, '__qualname__', '')}"
         if name in (public, recorded):
+            kw = _plain_kwargs(public, kwargs)
             return functools.partial(func, **kw), kw
     raise ParameterError(f"function {name!r:.80} cannot be applied; use one of {', '.join(APPLY_FUNCTIONS)}")
 
