@@ -196,3 +196,63 @@ def test_an_output_that_would_overwrite_the_input_or_is_no_image_is_refused_at_o
         Session(specimg.load(src), source=src, output=tmp_path / output)
     assert_one_line_error(run("studio", "x.png", "--output", output, "--no-browser", cwd=tmp_path), says)
     assert src.read_bytes() == before and not (tmp_path / "x.png.studio.json").exists()
+
+
+def test_internal_errors_become_json_lines(served, capsys, monkeypatch) -> None:
+    client, session, _ = served
+
+    def chunks():
+        for _ in range(3):
+            yield b" " * (1 << 20)
+
+    r = client.post("/api/edit", headers=AUTH, content=chunks())  # chunked: no Content-Length
+    assert r.status_code == 413 and r.json() == {"error": f"request body is over the {1 << 20} byte limit"}
+    cases = [
+        ({"op": "denoise", "selection": {"kind": "rect", "time": [0.5, 1]},
+          "args": {"method": "gate", "noise": [0, 0.3], "time": [0, 1]}}, "denoise gate does not take time; it takes: method"),
+        ({"op": "apply", "args": {"function": "scipy.ndimage.gaussian_filter", "kwargs": {"sigma": 1e9}}},
+         "sigma=1000000000.0 for scipy.ndimage.gaussian_filter must be a number from 0 to 64"),
+        ({"op": "apply", "args": {"function": "scipy.ndimage.gaussian_filter", "kwargs": {"sigma": 1, "output": "float16"}}},
+         "'output' is not taken for scipy.ndimage.gaussian_filter; it takes: sigma"),
+    ]  # fmt: skip
+    for body, says in cases:
+        r = client.post("/api/edit", headers=AUTH, json=body)
+        assert r.status_code == 422 and says in r.json()["error"], r.text
+    assert session.state()["version"] == 0
+    r = client.get("/api/audio?t0=0&t1=1e308", headers=AUTH)  # t1 past the end: up to the end
+    assert r.status_code == 200 and r.headers["content-type"] == "audio/wav"
+    y, sr = __import__("soundfile").read(io.BytesIO(r.content))
+    assert abs(len(y) - session.params.output_length(session.n_frames)) <= 1
+    assert client.get("/api/audio?t0=-5&t1=0.5", headers=AUTH).status_code == 200
+    assert client.get("/api/audio?t0=9&t1=1e308", headers=AUTH).status_code == 422
+    monkeypatch.setattr(session, "undo", lambda: 1 / 0)
+    r = client.post("/api/undo", headers=AUTH)
+    assert r.status_code == 500 and r.json() == {"error": "internal error: ZeroDivisionError: division by zero"}
+    err = capsys.readouterr().err
+    assert "specimg studio: 413 POST /api/edit" in err and "Traceback" not in err
+    assert "specimg studio: 500 POST /api/undo: internal error: ZeroDivisionError" in err
+
+
+def test_state_is_read_under_the_session_lock(served) -> None:
+    import threading
+
+    client, session, _ = served
+    seen = []
+    real = session._state
+
+    def spy() -> dict:
+        seen.append(session.lock._is_owned())  # type: ignore[attr-defined]
+        return real()
+
+    session._state = spy  # type: ignore[method-assign]
+    client.get("/api/info", headers=AUTH)
+    client.post("/api/edit", headers=AUTH, json={"op": "erase", "selection": {"kind": "rect", "time": [1.0, 1.1]}})
+    client.post("/api/undo", headers=AUTH)
+    client.post("/api/redo", headers=AUTH)
+    client.post("/api/save", headers=AUTH, json={})
+    assert seen and all(seen) and threading.current_thread() is threading.main_thread()
+
+
+def test_the_page_sends_no_referrer(served) -> None:
+    client, _, _ = served
+    assert '<meta name="referrer" content="no-referrer">' in client.get("/", headers=AUTH).text

@@ -55,10 +55,6 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-class _TooLarge(Exception):
-    pass
-
-
 def _log(line: str) -> None:
     print(f"specimg studio: {line}", file=sys.stderr, flush=True)
 
@@ -104,16 +100,26 @@ class Guard:
         length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
             return await _json_error(send, 413, f"request body of {length:.20} bytes is over the {MAX_BODY} byte limit", method, path)
-        seen = 0
-
-        async def limited() -> dict[str, Any]:
-            nonlocal seen
+        # the body is read here, up to the limit, before any route (or Starlette's error page) runs
+        chunks, seen, more = [], 0, True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > MAX_BODY:
-                    raise _TooLarge
-            return message
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > MAX_BODY:
+                return await _json_error(send, 413, f"request body is over the {MAX_BODY} byte limit", method, path)
+            chunks.append(chunk)
+            more = bool(message.get("more_body", False))
+        body: bytes | None = b"".join(chunks)
+
+        async def buffered() -> dict[str, Any]:
+            nonlocal body
+            if body is not None:
+                message, body = {"type": "http.request", "body": body, "more_body": False}, None
+                return message
+            return await receive()
 
         started = False
 
@@ -124,10 +130,21 @@ class Guard:
             await send(message)
 
         try:
-            await self.app(scope, limited, tracking)
-        except _TooLarge:
+            await self.app(scope, buffered, tracking)
+        except Exception as exc:  # a JSON line, never a traceback, for what escaped a route
             if not started:
-                await _json_error(send, 413, f"request body is over the {MAX_BODY} byte limit", method, path)
+                await _json_error(send, 500, _internal(exc), method, path)
+            else:
+                _log(f"500 {method} {path}: {_internal(exc)}")
+
+
+def _internal(exc: BaseException) -> str:
+    """``internal error: <one line>`` for an unexpected exception.
+
+    >>> _internal(ZeroDivisionError("division by zero"))
+    'internal error: ZeroDivisionError: division by zero'
+    """
+    return "internal error: " + " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
 
 
 def _status(exc: Exception) -> int:
@@ -185,10 +202,8 @@ def make_app(session: Session, token: str, port_ref: list[int]) -> Any:
                     result = await run_in_threadpool(func, request, body)
                 else:
                     result = await run_in_threadpool(func, request)
-            except _TooLarge:
-                raise
             except Exception as exc:  # one line for every error, the session untouched
-                message = str(exc) if isinstance(exc, SpecimgError) else f"{type(exc).__name__}: {exc}"
+                message = str(exc) if isinstance(exc, SpecimgError) else _internal(exc)
                 message = " ".join(message.split())
                 status = _status(exc)
                 _log(f"{status} {request.method} {request.url.path}: {message}")
@@ -292,16 +307,19 @@ def make_app(session: Session, token: str, port_ref: list[int]) -> Any:
         args = body.get("args") or {}
         if not isinstance(args, dict):
             raise ParameterError("args must be an object")
-        out = session.edit(str(body.get("op")), body.get("selection"), args)
-        return {"state": state(), **out}
+        with session.lock:  # the state of this step, not of one made since
+            out = session.edit(str(body.get("op")), body.get("selection"), args)
+            return {"state": state(), **out}
 
     def undo(request: Request, body: Any) -> dict[str, Any]:
-        out = session.undo()
-        return {"state": state(), **out}
+        with session.lock:  # the state of this step, not of one made since
+            out = session.undo()
+            return {"state": state(), **out}
 
     def redo(request: Request, body: Any) -> dict[str, Any]:
-        out = session.redo()
-        return {"state": state(), **out}
+        with session.lock:  # the state of this step, not of one made since
+            out = session.redo()
+            return {"state": state(), **out}
 
     def audio_bytes(q: Any, fmt: str) -> bytes:
         import soundfile as sf
@@ -336,8 +354,9 @@ def make_app(session: Session, token: str, port_ref: list[int]) -> Any:
 
     def save(request: Request, body: Any) -> dict[str, Any]:
         fmt = body.get("format") if isinstance(body, dict) else None
-        path = session.save(fmt)
-        return {"path": path.name, "state": state()}
+        with session.lock:
+            path = session.save(fmt)
+            return {"path": path.name, "state": state()}
 
     async def not_found(request: Request, exc: Exception) -> Response:
         _log(f"404 {request.method} {request.url.path[:80]}: no such page")

@@ -178,7 +178,11 @@ class Session:
         return self._digest
 
     def state(self) -> dict[str, Any]:
-        """The STATE object of the page's contract."""
+        """The STATE object of the page's contract (taken under :attr:`lock`)."""
+        with self.lock:
+            return self._state()
+
+    def _state(self) -> dict[str, Any]:
         return {
             "version": self.version, "can_undo": self.pos > 0, "can_redo": self.pos < len(self.steps),
             "history": self.edits(), "dirty": self.version != self.saved_version,
@@ -385,13 +389,19 @@ class Session:
         noise region with a margin wider than the filter, so pixels and entry equal the
         whole-image call; the others run on the whole image.
         """
+        method: Any = args.get("method", "gate")
+        if not isinstance(args.get("method", "gate"), str) or method not in ops.DENOISE_OPTIONS:
+            raise ParameterError(f"method={method!r:.40} is unknown; use one of {', '.join(ops.DENOISE_OPTIONS)}")
+        allowed = ("method", "strength", "noise", *ops.DENOISE_OPTIONS[method])
+        unknown = sorted(str(k) for k in args if k not in allowed)
+        if unknown:  # time, freq, fade come from the selection
+            raise ParameterError(f"denoise {method} does not take {', '.join(unknown)[:80]}; it takes: {', '.join(allowed)}")
         if sel is None:
             return self._whole("denoise", args)
         if sel["kind"] != "rect" or (sel["channel"] is not None and self.params.n_channels > 1):
             raise ParameterError("denoise takes a rectangle, time range or band on every channel; "
                                  "lasso, harmonic, level and one-channel selections are not supported")  # fmt: skip
         p, n = self.params, self.n_frames
-        method = args.get("method", "gate")
         noise = args.get("noise", self.noise_profile)
         options = {k: v for k, v in args.items() if k not in ("method", "strength", "noise")}
         region = {"freq": sel["freq"], "fade": sel["fade"], "fade_hz": sel["fade_hz"]}
@@ -570,10 +580,11 @@ class Session:
 
         p = self.params
         total = p.output_length(self.n_frames)
-        s0 = 0 if t0 is None else int(round(check_float("t0", t0) * p.sr))
-        s1 = total if t1 is None else int(round(check_float("t1", t1) * p.sr))
-        if not 0 <= s0 < s1 <= total + 1:
-            raise ParameterError(f"t0={t0!r}, t1={t1!r} must satisfy 0 <= t0 < t1 <= {total / p.sr:g} s")
+        end = total / p.sr  # t0 below 0 and t1 past the end are clamped before any conversion to samples
+        s0 = 0 if t0 is None else int(round(min(max(check_float("t0", t0), 0.0), end) * p.sr))
+        s1 = total if t1 is None else int(round(min(max(check_float("t1", t1), 0.0), end) * p.sr))
+        if not s0 < s1:
+            raise ParameterError(f"t0={t0!r}, t1={t1!r} must satisfy 0 <= t0 < t1 <= {end:g} s (the end of the image)")
         s1 = min(s1, total)
         margin = int(np.ceil(p.n_fft / p.hop_length)) + AUDIO_MARGIN_HOPS
         shift = p.n_fft // 2 if p.center else 0  # frame k covers samples k * hop - shift ... + n_fft
