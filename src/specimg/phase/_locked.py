@@ -129,14 +129,19 @@ def phase_locked(
     cal = np.float32(calibration(params))
     pair = StftPair(n_fft=params.n_fft, hop_length=params.hop_length, window=window_for(params),
                     n_frames=A.shape[1], length=length, center=params.center)  # fmt: skip
-    U = np.exp(1j * np.asarray(phase)).astype(np.complex64)  # unit phasors, bins × frames
-    free = np.zeros(A.shape, dtype=bool) if held is None else ~np.asarray(held, dtype=bool)
+    # The iterations run in the pair's layout, frames × bins, C-ordered: no transposed
+    # copies, one fused projection per iteration, and the free bins as flat indices
+    # (computed once) instead of a boolean mask searched every time.
+    U = np.ascontiguousarray(np.exp(1j * np.asarray(phase).T).astype(np.complex64))  # unit phasors
+    At = np.ascontiguousarray(A.T)
+    free = None if held is None else np.flatnonzero(~np.asarray(held, dtype=bool).T)
     for _ in range(n_iter):
-        Xc = pair.forward(pair.inverse(((A / cal) * U).T)).T * cal
+        Xc = pair.project((At / cal) * U)
+        Xc *= cal
+        mag = np.abs(Xc)
         if bound is not None:
-            A = np.asarray(bound(np.abs(Xc)), dtype=np.float32)
-        if free.any():
-            Xf = Xc[free]
-            mag = np.abs(Xf)
-            U[free] = np.where(mag > 0, Xf / np.maximum(mag, np.float32(1e-30)), U[free])
-    return pair.inverse(((A / cal) * U).T).astype(np.float32)
+            At = np.ascontiguousarray(np.asarray(bound(mag.T), dtype=np.float32).T)
+        if free is not None and free.size:
+            xf, mf = Xc.ravel()[free], mag.ravel()[free]
+            U.ravel()[free] = np.where(mf > 0, xf / np.maximum(mf, np.float32(1e-30)), U.ravel()[free])
+    return pair.inverse((At / cal) * U).astype(np.float32)
