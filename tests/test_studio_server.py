@@ -256,3 +256,39 @@ def test_state_is_read_under_the_session_lock(served) -> None:
 def test_the_page_sends_no_referrer(served) -> None:
     client, _, _ = served
     assert '<meta name="referrer" content="no-referrer">' in client.get("/", headers=AUTH).text
+
+
+def test_the_command_serves_until_interrupted(tmp_path: Path) -> None:
+    """`specimg studio FILE --no-browser` as a user runs it: the URL with its token on stdout,
+    the page's API behind the token, and Ctrl-C ends it with its own line and no traceback."""
+    import signal
+
+    import httpx
+
+    src = tmp_path / "speech.png"
+    shutil.copy(SAMPLES / "speech.png", src)
+    proc = subprocess.Popen([sys.executable, "-m", "specimg", "studio", str(src), "--no-browser"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("specimg studio: http://127.0.0.1:") and "/?token=" in line, line
+        url = line.split(": ", 1)[1].strip()
+        base, token = url.split("/?token=")
+        assert httpx.get(f"{base}/api/info", timeout=30).status_code == 403
+        info = httpx.get(f"{base}/api/info?token={token}", timeout=30)
+        assert info.status_code == 200 and info.json()["name"] == "speech.png"
+        # and an interrupt the moment the URL is out, as an impatient user sends it
+        early = subprocess.Popen([sys.executable, "-m", "specimg", "studio", str(src), "--no-browser"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        assert early.stdout is not None and early.stdout.readline().startswith("specimg studio: http")
+        early.send_signal(signal.SIGINT)
+        _, early_err = early.communicate(timeout=30)
+        assert early.returncode == 130 and early_err.strip().splitlines() == ["specimg: aborted"], early_err
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert proc.returncode == 130 and lines[-1] == "specimg: aborted", (proc.returncode, err)
+    assert lines[:-1] == ["specimg studio: 403 GET /api/info: missing or wrong token: open the URL with ?token=... "
+                          "that the studio printed"], err  # fmt: skip

@@ -38,7 +38,7 @@ def studio(path: str, port: int | None, no_browser: bool, output: str | None, qu
 
     session = load_session(path, output=output)
     session.quality = quality
-    s = serve(session, port=port)
+    s = serve(session, port=port).start()  # the URL is printed once the server answers
     click.echo(f"specimg studio: {s.url}")
     if s.session.restore_error:
         click.echo(f"specimg studio: {s.session.restore_error}", err=True)

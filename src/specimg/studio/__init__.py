@@ -115,8 +115,20 @@ class Studio:
         return self.session.image()
 
     def serve_forever(self) -> None:
-        """Serve in this thread until interrupted (Ctrl-C)."""
-        self._server.run(sockets=[self._sock])
+        """Serve until interrupted (Ctrl-C), then close.
+
+        The server runs in its background thread (started here if it is not yet) and this
+        thread waits for it, so an interrupt at any moment, even while the server starts,
+        ends it cleanly: the ``KeyboardInterrupt`` reaches the caller after :meth:`close`.
+        """
+        if self._thread is None:
+            self.start()
+        assert self._thread is not None
+        try:
+            while self._thread.is_alive():
+                self._thread.join(0.2)
+        finally:
+            self.close()
 
     def start(self) -> Studio:
         """Serve in a background thread; returns once the server accepts requests."""
