@@ -12,7 +12,9 @@ the fork hooks or a finalizer would be printed as "Exception ignored" and lost, 
 worker forked before ignoring it would die and break the pool), and raised at the next
 point where this process waits for the workers. The pool is then stopped: queued jobs
 cancelled, the workers sent SIGTERM (a job in hand unwinds, its atomic writes removing
-their ``.part`` files, then the worker exits) and waited for. A Ctrl-C seen while the
+their ``.part`` files, then the worker exits; a worker between jobs, or sending a result
+back, finishes the message and exits on the pool's sentinel, taking no further job: dying
+mid-message left the parent's pool waiting forever for the rest) and waited for. A Ctrl-C seen while the
 pool stops for any reason, a ``BrokenProcessPool`` included, ends as ``KeyboardInterrupt``.
 """
 
@@ -41,6 +43,9 @@ _SINGLE_THREADED = False  # BLAS limited to one thread for the rest of this (wor
 _BLAS_LIMITS: Any = None
 
 _BUSY = threading.Event()  # set while a pool worker runs a job
+_STOPPING = threading.Event()  # set in a pool worker that got SIGTERM between jobs
+#: Seconds :meth:`_Pool.stop` gives the workers to end after SIGTERM before it kills them.
+STOP_GRACE = 10.0
 _PARENT: list[int] = []  # the build's pid, seen by a pool worker when it started
 _T = TypeVar("_T")
 
@@ -135,11 +140,11 @@ def _drain(executor: Any, fn: Callable[[Job], dict[str, Any]], jobs: Iterable[Jo
                 finished(fut.result())
             refill()
     except BaseException:
-        for fut in pending:
-            fut.cancel()
-        if pool is not None:
+        if pool is not None:  # the pool cancels its own futures: one thread marks them (module notes)
             pool.stop()
             raise
+        for fut in pending:
+            fut.cancel()
         with contextlib.suppress(Exception):
             try:
                 executor.shutdown(wait=False, cancel_futures=True)
@@ -207,13 +212,34 @@ class _Pool(cf.ProcessPoolExecutor):
             raise KeyboardInterrupt
 
     def stop(self) -> None:
-        """Cancel the queued jobs, send the workers SIGTERM and wait for them (and for the pool's threads)."""
-        processes = getattr(self, "_processes", None) or {}
+        """Cancel the queued jobs, send the workers SIGTERM and wait for them (and for the pool's threads).
+
+        A worker that is still alive :data:`STOP_GRACE` seconds later is killed: one blocked
+        handing a result to a pool that has stopped reading (it found another worker gone).
+        Then this process's end of the result pipe is closed, so that a result cut short
+        by the kill ends the pool's wait for the rest of it.
+        """
+        processes: dict[Any, Any] = {}
         with contextlib.suppress(RuntimeError):  # the pool's thread changed the dict meanwhile: it is stopping them
-            for process in list(processes.values()):
-                with contextlib.suppress(Exception):
-                    process.terminate()
-        self.shutdown(wait=True, cancel_futures=True)
+            processes = dict(getattr(self, "_processes", None) or {})
+        for process in processes.values():
+            with contextlib.suppress(Exception):
+                process.terminate()
+        # The pool's own thread cancels the queued futures (cancelling them from here races
+        # with it marking them broken, which raises InvalidStateError in that thread).
+        self.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + STOP_GRACE
+        for process in processes.values():
+            with contextlib.suppress(Exception):
+                process.join(max(deadline - time.monotonic(), 0.0))
+        for process in processes.values():
+            with contextlib.suppress(Exception):
+                if process.is_alive():
+                    process.kill()
+                    process.join(5.0)
+        with contextlib.suppress(Exception):  # the pipe's write end the workers used (concurrent.futures' SimpleQueue)
+            self._result_queue._writer.close()  # type: ignore[attr-defined]
+        self.shutdown(wait=True)
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> Literal[False]:
         try:
@@ -238,16 +264,20 @@ class _Stopped(BaseException):
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the pool's own SIGTERM must not cut the unwinding short
     if _BUSY.is_set():
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the pool's own SIGTERM must not cut the unwinding short
         raise _Stopped  # unwind the job: its with-blocks remove their temporary files
-    os._exit(1)
+    # Idle, or handing a result back: exiting here could cut a result in half (the parent's
+    # pool then waits forever for the rest of the message) or die holding the lock of the
+    # queue the workers share. The pool's shutdown sends this worker its sentinel, on
+    # which it exits; a job still queued for it is refused (_in_pool_worker).
+    _STOPPING.set()
 
 
 def _in_pool_worker(fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
-    """``fn(*args, **kwargs)`` in a pool worker: refused once orphaned, exited once stopped."""
-    if _PARENT and os.getppid() != _PARENT[0]:
-        os._exit(1)  # orphaned: the build is gone, take no job still queued for it
+    """``fn(*args, **kwargs)`` in a pool worker: refused once orphaned or stopped, unwound when stopped during it."""
+    if _STOPPING.is_set() or (_PARENT and os.getppid() != _PARENT[0]):
+        os._exit(1)  # stopped, or orphaned (the build is gone): take no job still queued for it
     try:
         _BUSY.set()
         return fn(*args, **kwargs)
