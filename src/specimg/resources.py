@@ -30,9 +30,17 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import threading
 from collections.abc import Iterator
 
 from .errors import ParameterError, ResourceError
+
+#: Set by the ``specimg`` command's Ctrl-C handler (:func:`specimg.cli.main`). The
+#: ``KeyboardInterrupt`` it raises is lost where Python cannot raise it (in a ctypes callback
+#: of numba's compiler it is printed as "Exception ignored" and the program goes on); the
+#: process pools of :mod:`specimg.dataset` look at this too, so such a Ctrl-C still stops
+#: the command before its workers run.
+SIGINT_SEEN = threading.Event()
 
 __all__ = [
     "DEFAULT_FRACTION",

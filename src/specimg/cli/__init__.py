@@ -29,6 +29,15 @@ def _aborted_at_start(signum: int, frame: object) -> None:
     os._exit(130)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    """Ctrl-C while a command runs: recorded (:data:`specimg.resources.SIGINT_SEEN`), then a
+    ``KeyboardInterrupt`` as Python's own handler raises it."""
+    from ..resources import SIGINT_SEEN
+
+    SIGINT_SEEN.set()
+    signal.default_int_handler(signum, frame)  # type: ignore[arg-type]
+
+
 def _is_the_program() -> bool:
     """Whether this process is the ``specimg`` command (console script, ``python -m specimg``), not a caller's."""
     run = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
@@ -249,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     its way out (status -2, no message) or interrupt its exit handlers (a traceback).
     """
     if signal.getsignal(signal.SIGINT) is _aborted_at_start:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, _interrupt)
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="specimg")
     except KeyboardInterrupt:  # between the group's own handlers: click's start-up, or on the way out

@@ -33,6 +33,7 @@ import numpy as np
 
 from ..errors import ParameterError, SpecimgError
 from ..params import SpectrogramParams
+from ..resources import SIGINT_SEEN
 from ..spectral import magnitude
 from .tiling import Job, build_file, one_line, warm
 
@@ -207,8 +208,9 @@ class _Pool(cf.ProcessPoolExecutor):
             return super().submit(_in_pool_worker, fn, *args, **kwargs)
 
     def check_interrupt(self) -> None:
-        """KeyboardInterrupt if SIGINT came since the pool was made."""
-        if self._sigint.hit:
+        """KeyboardInterrupt if SIGINT came since the pool was made, or reached the ``specimg``
+        command earlier without stopping it (:data:`specimg.resources.SIGINT_SEEN`)."""
+        if self._sigint.hit or SIGINT_SEEN.is_set():
             raise KeyboardInterrupt
 
     def stop(self) -> None:
@@ -222,6 +224,9 @@ class _Pool(cf.ProcessPoolExecutor):
         processes: dict[Any, Any] = {}
         with contextlib.suppress(RuntimeError):  # the pool's thread changed the dict meanwhile: it is stopping them
             processes = dict(getattr(self, "_processes", None) or {})
+        # shutdown(wait=False) below drops the pool's references to its thread and queues: keep them
+        manager = getattr(self, "_executor_manager_thread", None)
+        results = getattr(self, "_result_queue", None)
         for process in processes.values():
             with contextlib.suppress(Exception):
                 process.terminate()
@@ -238,8 +243,9 @@ class _Pool(cf.ProcessPoolExecutor):
                     process.kill()
                     process.join(5.0)
         with contextlib.suppress(Exception):  # the pipe's write end the workers used (concurrent.futures' SimpleQueue)
-            self._result_queue._writer.close()  # type: ignore[attr-defined]
-        self.shutdown(wait=True)
+            results._writer.close()  # type: ignore[union-attr]
+        if manager is not None:  # the pool's thread: done once it has seen every worker end
+            manager.join()
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> Literal[False]:
         try:
