@@ -203,6 +203,19 @@ class View:
 
 
 def _num(q: dict[str, Any], key: str, default: float) -> float:
+    value = query_number(q, key, default)
+    assert value is not None
+    return value
+
+
+def query_number(q: Any, key: str, default: float | None) -> float | None:
+    """The number a request's query gives for ``key``; ``default`` when absent, empty or null.
+
+    Raises
+    ------
+    ParameterError
+        If the value is not a finite number.
+    """
     value = q.get(key)
     if value in (None, "", "null"):
         return default

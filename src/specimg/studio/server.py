@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import MissingFileError, ParameterError, ResourceError, SpecimgError
 from ..jsonfile import read_json
 from ..ops import APPLY_FUNCTIONS, DENOISE_OPTIONS, selection_bounds, selection_mask
-from .render import COLORMAPS, FREQ_AXES, VIEW_FORMATS, Pyramid, View, axes, colorbar, overlay, render
+from .render import COLORMAPS, FREQ_AXES, VIEW_FORMATS, Pyramid, View, axes, colorbar, overlay, query_number, render
 from .session import OPS, WHOLE_IMAGE_OPS, Session, history_json
 
 __all__ = ["make_app", "MAX_BODY", "STATIC_FILES", "new_token"]
@@ -392,13 +392,4 @@ def _safe(name: str) -> str:
 
 
 def _opt(q: Any, key: str) -> float | None:
-    value = q.get(key)
-    if value in (None, "", "null"):
-        return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{key}={value!r:.30} must be a number") from None
-    if not np.isfinite(v):
-        raise ParameterError(f"{key}={value!r:.30} must be finite")
-    return v
+    return query_number(q, key, None)

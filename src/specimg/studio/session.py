@@ -51,17 +51,12 @@ OPS = ("erase", "gain", "heal", "denoise", "learn_noise", "mask", "apply")
 
 
 @dataclass
-class Step:
-    """One edit: its history entry and the frames ``[a, b)`` it changed, before and after
-    (large blocks on disk, see :class:`~specimg.studio.undo.UndoStore`)."""
+class Step(Streamed):
+    """One edit: the frames ``[a, b)`` it changed, before and after, as a :class:`Streamed`
+    holds them (large blocks on disk, see :class:`~specimg.studio.undo.UndoStore`), and its
+    history entry."""
 
     edit: dict[str, Any]
-    a: int
-    b: int
-    before: Block
-    after: Block
-    phase_before: tuple[Block, Block] | None
-    phase_after: tuple[Block, Block] | None
 
 
 class Session:
@@ -443,8 +438,8 @@ class Session:
     def _push(self, edit: dict[str, Any], a: int, b: int, after: np.ndarray | Streamed, phase_after: Any) -> None:
         if isinstance(after, Streamed):  # already in the pixels, its blocks on disk
             del self.steps[self.pos :]
-            self.steps.append(Step(json.loads(json.dumps(edit, allow_nan=False)), after.a, after.b, after.before,
-                                   after.after, after.phase_before, after.phase_after))  # fmt: skip
+            self.steps.append(Step(after.a, after.b, after.before, after.after, after.phase_before, after.phase_after,
+                                   json.loads(json.dumps(edit, allow_nan=False))))  # fmt: skip
             self.pos += 1
             self._bump(after.a, after.b)
             return
@@ -467,8 +462,9 @@ class Session:
         phase_before = None
         if self.valid is not None and self.crc is not None:
             phase_before = (keep(self.valid[:, :, a:b]), keep(self.crc[:, a:b]))
-        step = Step(json.loads(json.dumps(edit, allow_nan=False)), a, b, keep(self.pixels[:, a:b]), keep(after),
-                    phase_before, None if phase_after is None else (keep(phase_after[0]), keep(phase_after[1])))  # fmt: skip
+        step = Step(a, b, keep(self.pixels[:, a:b]), keep(after), phase_before,
+                    None if phase_after is None else (keep(phase_after[0]), keep(phase_after[1])),
+                    json.loads(json.dumps(edit, allow_nan=False)))  # fmt: skip
         del self.steps[self.pos :]
         self.steps.append(step)
         # paste the result held in memory (not the copy kept for redo, which may be on disk)
