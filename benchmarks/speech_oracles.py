@@ -1,0 +1,310 @@
+#!/usr/bin/env python
+"""Oracle probes of issue 22, round 3: what the weak synthetic voices lack after the balanced decode.
+
+Run from the repository::
+
+    nice -n 5 python benchmarks/speech_oracles.py [--only NAME ...] [--probe NAME ...] [--save FILE.json]
+
+Clips: those of ``benchmarks/speech.py`` whose name contains one of ``--only`` (default
+``espeak_sample espeak_m3 human``). Every decode is :func:`specimg.phase.reconstruct` on
+librosa's magnitude of the clip (n_fft 2048, hop 512; balanced preset, ``rng=0``), as in
+round 1's oracle table, unless a probe says otherwise; "+30" means 30 more balanced-scheme
+iterations from the phase the probe built. Figures: PESQ-WB and SC dB against the clip.
+Probes (``--probe``):
+
+* ``drift``: at the spectral peaks of voiced frames, the frame-to-frame change of the
+  phase error (true − estimated), PGHI's start and after the balanced decode. Small after
+  balanced means the error is a constant offset along each peak's track.
+* ``bands``: the true phase in one band and the balanced decode's elsewhere, +0 and +30.
+  Which harmonics' alignment PESQ hears.
+* ``ideal``: the balanced decode with each harmonic's error removed by one constant per
+  voiced segment (the circular mean of the true-minus-decoded phase over the harmonic's
+  bins, below ``fmax``; f0 and voicing from ``librosa.pyin`` of the clip: oracle side
+  information), +30. What a correct per-track offset would be worth.
+* ``pulse``: the same per-harmonic, per-segment constants, but chosen without the truth to
+  fit the pulse model φ_h(n) = h·θ(n) + ψ_h (ψ zero, or the minimum phase of the
+  cepstrally smoothed envelope; θ and the constants fitted alternately), applied to the
+  balanced decode and, as a check of the model, to the true phase; +30.
+* ``peaky``: 20 fast Griffin-Lim iterations from PGHI whose time signal is made peakier
+  at each step (y·(|y|/rms)^α, broadband or per third-octave band envelope above 300 Hz,
+  α decreasing to 0), then the balanced decode; and the waveforms' kurtosis.
+* ``mel``: the mel decode (128 bands, ``specimg.phase`` as ``specimg.decode`` runs it,
+  168 iterations) from today's start, from the clip's true magnitude, from its true
+  magnitude and phase, and from a harmonic comb (pyin f0) fitted to the mel bands.
+
+The write-up is round 3 of ``benchmarks/SPEECH.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _perceptual
+from _common import DEFAULT_CORPUS, write_json
+from speech import HOP, N_FFT, SR, cache_dir, gather, load
+
+PROBES = ("drift", "bands", "ideal", "pulse", "peaky", "mel")
+BANDS = ((0, 500), (0, 1000), (0, 2000), (0, 4000), (1000, SR // 2), (2000, SR // 2), (4000, SR // 2))
+
+
+def stft(y: np.ndarray) -> np.ndarray:
+    import librosa
+
+    return librosa.stft(np.asarray(y, dtype=np.float32), n_fft=N_FFT, hop_length=HOP, pad_mode="constant")
+
+
+def decode(S: np.ndarray, n: int, *, init: Any = "pghi", n_iter: int | None = None) -> np.ndarray:
+    from specimg.phase import reconstruct
+
+    return reconstruct(S, quality="balanced", n_fft=N_FFT, hop_length=HOP, length=n, rng=0, init=init, n_iter=n_iter)
+
+
+def score(y: np.ndarray, y_hat: np.ndarray) -> dict[str, float]:
+    from specimg.metrics import magnitude_convergence
+
+    sc = magnitude_convergence(np.abs(stft(y_hat[: len(y)])), np.abs(stft(y)))
+    return {"pesq": _perceptual.pesq_wb(y, y_hat[: len(y)], SR), "sc": sc}
+
+
+def voicing(y: np.ndarray, n_frames: int) -> tuple[np.ndarray, list[list[int]]]:
+    """pyin's f0 per STFT frame (0 where unvoiced) and the voiced segments (f0 steps < 10 %)."""
+    import librosa
+
+    f0, voiced, _ = librosa.pyin(y, fmin=60, fmax=500, sr=SR, frame_length=N_FFT, hop_length=HOP, center=True)
+    f0 = np.where(voiced, np.nan_to_num(f0), 0.0)[:n_frames]
+    segments: list[list[int]] = []
+    current: list[int] = []
+    for n in range(len(f0)):
+        if f0[n] > 0 and current and abs(f0[n] / f0[current[-1]] - 1) > 0.1:
+            segments.append(current)
+            current = []
+        if f0[n] > 0:
+            current.append(n)
+        elif current:
+            segments.append(current)
+            current = []
+    segments += [current] if current else []
+    return f0, [s for s in segments if len(s) >= 3]
+
+
+def harmonic_bins(f0: float, n_harmonics: int) -> list[slice]:
+    """The bins of harmonics 1..n_harmonics: from halfway below to halfway above each."""
+    edges = np.ceil((np.arange(n_harmonics + 1) + 0.5) * f0 * N_FFT / SR).astype(int)
+    return [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
+
+
+def min_phase(S: np.ndarray, lifter: int = 30) -> np.ndarray:
+    """Minimum phase of the cepstrally smoothed log magnitude, per frame."""
+    cep = np.fft.irfft(np.log(np.maximum(S, 1e-9 * S.max())), axis=0)
+    fold = np.zeros(cep.shape[0])
+    fold[0], fold[1:lifter] = 1.0, 2.0
+    return np.fft.rfft(cep * fold[:, None], axis=0).imag
+
+
+def rotate(X: np.ndarray, f0: np.ndarray, segments: list[list[int]], fmax: float, offsets: Any) -> np.ndarray:
+    """``X`` with each harmonic below ``fmax`` turned by ``offsets(segment, H)[h]`` over its segment."""
+    out = X.copy()
+    for seg in segments:
+        H = int(fmax / np.median(f0[seg]))
+        if H < 1:
+            continue
+        c = offsets(seg, H)
+        for n in seg:
+            for h, bins in enumerate(harmonic_bins(f0[n], H)):
+                out[bins, n] *= np.exp(1j * c[h])
+    return out
+
+
+def pulse_offsets(X: np.ndarray, S: np.ndarray, f0: np.ndarray, psi: np.ndarray, n_alt: int = 10) -> Any:
+    """Offsets that fit the pulse model φ_h(n) + c_h ≈ h·θ(n) + ψ_h(n) at each harmonic's peak."""
+    centre = np.angle(X * np.where(np.arange(X.shape[0]) % 2 == 0, 1.0, -1.0)[:, None])  # phase at the frame centre
+    grid = np.linspace(0, 2 * np.pi, 256, endpoint=False)
+
+    def offsets(seg: list[int], H: int) -> np.ndarray:
+        hs = np.arange(1, H + 1)
+        phi, amp, ps = (np.zeros((len(seg), H)) for _ in range(3))
+        for i, n in enumerate(seg):
+            for j, k in enumerate(np.round(hs * f0[n] * N_FFT / SR).astype(int)):
+                lo = max(k - 2, 0)
+                k = lo + int(np.argmax(S[lo : k + 3, n]))
+                phi[i, j], amp[i, j], ps[i, j] = centre[k, n], S[k, n], psi[k, n]
+        c = np.zeros(H)
+        for _ in range(n_alt):
+            fit = (amp * np.exp(1j * (phi + c - ps))) @ np.exp(-1j * np.outer(grid, hs)).T
+            theta = grid[np.argmax(fit.real, axis=1)]
+            c = np.angle(np.sum(amp * np.exp(1j * (np.outer(theta, hs) + ps - phi)), axis=0))
+        return c
+
+    return offsets
+
+
+def probe_drift(y: np.ndarray, X: np.ndarray, S: np.ndarray) -> dict[str, Any]:
+    import scipy.signal
+    from specimg.phase import pghi
+
+    out = {}
+    estimates = {"pghi": pghi(S, n_fft=N_FFT, hop_length=HOP), "balanced": np.angle(stft(decode(S, len(y))))}
+    for name, phase in estimates.items():
+        err = np.angle(X * np.exp(-1j * phase[:, : X.shape[1]]))
+        steps = []
+        for n in range(S.shape[1] - 1):
+            col = S[:, n]
+            if col.max() < 1e-3 * S.max():
+                continue
+            peaks, _ = scipy.signal.find_peaks(col, height=0.01 * col.max())
+            for k in peaks[(peaks > 3) & (peaks < 700)]:
+                if S[k, n + 1] > 0.5 * col[k]:
+                    steps.append(abs(np.angle(np.exp(1j * (err[k, n + 1] - err[k, n])))))
+        out[name] = {"median_step_rad": float(np.median(steps)), "peaks": len(steps)}
+    return out
+
+
+def probe_bands(y: np.ndarray, X: np.ndarray, S: np.ndarray) -> dict[str, Any]:
+    base = np.angle(stft(decode(S, len(y))))
+    freqs = np.fft.rfftfreq(N_FFT, 1 / SR)[:, None]
+    out = {}
+    for lo, hi in BANDS:
+        phase = np.where((freqs >= lo) & (freqs < hi), np.angle(X), base)
+        out[f"{lo}-{hi} Hz"] = {f"+{k}": score(y, decode(S, len(y), init=phase, n_iter=k)) for k in (0, 30)}
+    return out
+
+
+def probe_ideal(y: np.ndarray, X: np.ndarray, S: np.ndarray) -> dict[str, Any]:
+    f0, segments = voicing(y, S.shape[1])
+    Xh = stft(decode(S, len(y)))[:, : X.shape[1]]
+
+    def truth(seg: list[int], H: int) -> np.ndarray:
+        err = np.zeros(H, dtype=complex)
+        for n in seg:
+            for h, bins in enumerate(harmonic_bins(f0[n], H)):
+                err[h] += np.sum(X[bins, n] * np.conj(Xh[bins, n]))
+        return np.angle(err)
+
+    out: dict[str, Any] = {"segments": len(segments)}
+    for fmax in (500, 1000, 2000):
+        out[f"below {fmax} Hz"] = score(y, decode(S, len(y), init=np.angle(rotate(Xh, f0, segments, fmax, truth)), n_iter=30))
+    return out
+
+
+def probe_pulse(y: np.ndarray, X: np.ndarray, S: np.ndarray) -> dict[str, Any]:
+    f0, segments = voicing(y, S.shape[1])
+    Xh = stft(decode(S, len(y)))[:, : X.shape[1]]
+    out = {}
+    for psi_name, psi in (("zero", np.zeros_like(S)), ("min", min_phase(S))):
+        for fmax in (500, 1000):
+            for start_name, Z in (("balanced", Xh), ("truth", X)):
+                Z2 = rotate(Z, f0, segments, fmax, pulse_offsets(Z, S, f0, psi))
+                out[f"{start_name}, psi {psi_name}, below {fmax} Hz"] = score(y, decode(S, len(y), init=np.angle(Z2), n_iter=30))
+    return out
+
+
+def peakier(y: np.ndarray, alpha: float, per_band: bool, smooth: int = 441) -> np.ndarray:
+    """``y`` with a peakier waveform (broadband) or peakier band envelopes (third octaves above 300 Hz)."""
+    import scipy.ndimage
+
+    def push(z: np.ndarray) -> np.ndarray:
+        env = np.abs(z)
+        rms = np.sqrt(np.maximum(scipy.ndimage.uniform_filter1d(env**2, smooth), 0.0)) + 1e-12
+        return z * (env / rms) ** alpha
+
+    y = np.asarray(y, dtype=np.float64)
+    if not per_band:
+        return push(y).astype(np.float32)
+    Y, f = np.fft.fft(y), np.fft.fftfreq(len(y), 1 / SR)
+    out = np.fft.ifft(Y * (np.abs(f) < 300)).real
+    lo = 300.0
+    while lo < SR / 2:
+        hi = lo * 2 ** (1 / 3)
+        out += push(np.fft.ifft(Y * 2.0 * ((f >= lo) & (f < hi)))).real  # analytic band signal
+        lo = hi
+    return out.astype(np.float32)
+
+
+def probe_peaky(y: np.ndarray, X: np.ndarray, S: np.ndarray) -> dict[str, Any]:
+    import librosa
+    from specimg.phase import pghi
+
+    def kurtosis(z: np.ndarray) -> float:
+        z = np.asarray(z, dtype=np.float64)
+        return float(np.mean(z**4) / np.mean(z**2) ** 2)
+
+    out: dict[str, Any] = {"kurtosis of the clip": kurtosis(y)}
+    for label, alpha, per_band in (("none", 0.0, False), ("broadband a=1", 1.0, False), ("bands a=1", 1.0, True)):
+        Z = S * np.exp(1j * pghi(S, n_fft=N_FFT, hop_length=HOP))
+        previous = Z
+        for k in range(20 if alpha else 0):
+            t = peakier(librosa.istft(Z, hop_length=HOP, n_fft=N_FFT, length=len(y)), alpha * (1 - k / 20), per_band)
+            P = S * np.exp(1j * np.angle(stft(t)))
+            Z, previous = P + 0.99 * (P - previous), P
+        y_hat = decode(S, len(y), init=np.angle(Z))
+        out[label] = dict(score(y, y_hat), kurtosis=kurtosis(y_hat))
+    return out
+
+
+def probe_mel(y: np.ndarray, X: np.ndarray, S: np.ndarray) -> dict[str, Any]:
+    import specimg
+    from specimg.phase import mel_refiner, mel_start, reconstruct
+    from specimg.spectral import calibration, match_mel
+
+    img = specimg.encode(y, SR, scale="mel", n_mels=128)
+    p, M = img.params, img.channel_magnitude(0)
+    n = M.shape[1]
+    true_mag = (np.abs(X[:, :n]) * calibration(p)).astype(np.float32)
+    f0, _ = voicing(y, n)
+    bins = np.arange(S.shape[0])[:, None] / np.maximum(f0[None, :] * N_FFT / SR, 1e-9)
+    comb = 1e-1 + np.exp(-0.5 * ((np.abs(bins - np.round(bins)) * f0 * N_FFT / SR) / 1.5) ** 2)
+    comb = np.where(f0 > 0, np.sqrt(match_mel(comb, M, p) * mel_start(M, p)), mel_start(M, p))
+
+    def fit_only(A: np.ndarray, frames: slice) -> np.ndarray:  # the stored bands, the fine structure of A
+        return match_mel(A, M[:, frames], p).astype(np.float32)
+
+    runs = {
+        "today": (mel_start(M, p), mel_refiner(M, p, mel_start(M, p)), "pghi"),
+        "true magnitude": (true_mag, fit_only, "pghi"),
+        "true magnitude and phase": (true_mag, fit_only, np.angle(X[:, :n])),
+        "comb (pyin f0)": (comb.astype(np.float32), fit_only, "pghi"),
+    }
+    return {
+        name: score(y, reconstruct(start, p, quality="balanced", n_iter=168, refine=refine, rng=0, init=init))
+        for name, (start, refine, init) in runs.items()
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    ap.add_argument("--only", nargs="+", default=["espeak_sample", "espeak_m3", "human"], metavar="NAME")
+    ap.add_argument("--probe", nargs="+", default=list(PROBES), choices=PROBES)
+    ap.add_argument("--save", type=Path, default=None, metavar="FILE.json")
+    args = ap.parse_args(argv)
+    if _perceptual.missing():
+        print(f"needs {', '.join(_perceptual.missing())}: {_perceptual.INSTALL_HINT}")
+        return 2
+    clips = [c for c in gather(args.corpus, cache_dir()) if any(w in c.name for w in args.only)]
+    probes = {name: globals()[f"probe_{name}"] for name in args.probe}
+    report: dict[str, Any] = {}
+    for clip in clips:
+        y = load(clip)
+        X = stft(y)
+        S = np.abs(X)
+        report[clip.name] = {"balanced": score(y, decode(S, len(y)))}
+        print(f"{clip.name}: balanced {report[clip.name]['balanced']}", flush=True)
+        for name, probe in probes.items():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                report[clip.name][name] = probe(y, X, S)
+            print(f"  {name}: {report[clip.name][name]}", flush=True)
+    if args.save:
+        write_json(args.save, report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
