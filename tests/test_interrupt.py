@@ -242,3 +242,31 @@ def test_process_pool_at_start_up_and_mid_write(tmp_path: Path) -> None:
         assert not [w for w in ran.workers if Path(f"/proc/{w}").exists()], context
         assert all(f.endswith(".txt") for f in ran.files), ran.files  # no .part file
         assert all((tmp_path / ran.moment / f).read_text() == "whole" for f in ran.files)
+
+
+def test_ctrl_c_swallowed_by_a_c_callback_is_raised_again() -> None:
+    """A KeyboardInterrupt Python reports as unraisable (a Ctrl-C inside numba's ctypes
+    callbacks) reaches the command's SIGINT handler again instead of an "Exception ignored"
+    report; any other unraisable exception still goes to the previous hook."""
+    from types import SimpleNamespace
+
+    from specimg.cli import _unraisable
+
+    passed_on: list[object] = []
+    hook = _unraisable(passed_on.append)
+    other = SimpleNamespace(exc_value=ValueError("x"))
+    hook(other)
+    assert passed_on == [other]
+
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        hook(SimpleNamespace(exc_value=KeyboardInterrupt()))
+        for _ in range(1000):  # the simulated signal runs at the next bytecode boundary
+            if received:
+                break
+            time.sleep(0.001)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert received == [signal.SIGINT]
+    assert passed_on == [other]

@@ -250,6 +250,26 @@ for _command in (encode, decode, info, demo, edit, diff, import_, dataset, studi
     cli.add_command(_command)
 
 
+def _unraisable(hook: Any) -> Any:
+    """``sys.unraisablehook`` that delivers again a Ctrl-C Python could not raise, and passes on the rest.
+
+    A Ctrl-C that lands in a C callback (numba's compiler calls back into Python through
+    ctypes) cannot propagate: Python printed "Exception ignored ... KeyboardInterrupt" and
+    went on, and a command without a process pool ran to its end. Here it is raised again
+    in the main thread's next Python code (:func:`_thread.interrupt_main`, which runs
+    :func:`_interrupt`), so the command stops with its one ``specimg: aborted`` line.
+    """
+    import _thread
+
+    def unraisable(info: Any) -> None:
+        if isinstance(info.exc_value, KeyboardInterrupt):
+            _thread.interrupt_main()
+        else:
+            hook(info)
+
+    return unraisable
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``specimg`` command: run it with ``argv`` (default ``sys.argv[1:]``) and exit.
 
@@ -259,6 +279,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """
     if signal.getsignal(signal.SIGINT) is _aborted_at_start:
         signal.signal(signal.SIGINT, _interrupt)
+        sys.unraisablehook = _unraisable(sys.unraisablehook)
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="specimg")
     except KeyboardInterrupt:  # between the group's own handlers: click's start-up, or on the way out
