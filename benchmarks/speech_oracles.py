@@ -6,7 +6,7 @@ Run from the repository::
     nice -n 5 python benchmarks/speech_oracles.py [--only NAME ...] [--probe NAME ...] [--save FILE.json]
 
 Clips: those of ``benchmarks/speech.py`` whose name contains one of ``--only`` (default
-``espeak_sample espeak_m3 human``). Every decode is :func:`specimg.phase.reconstruct` on
+``espeak_sample espeak_m3 espeak_f3 flite_awb human``; about 30 minutes on 2 cores). Every decode is :func:`specimg.phase.reconstruct` on
 librosa's magnitude of the clip (n_fft 2048, hop 512; balanced preset, ``rng=0``), as in
 round 1's oracle table, unless a probe says otherwise; "+30" means 30 more balanced-scheme
 iterations from the phase the probe built. Figures: PESQ-WB and SC dB against the clip.
@@ -25,12 +25,21 @@ Probes (``--probe``):
   fit the pulse model φ_h(n) = h·θ(n) + ψ_h (ψ zero, or the minimum phase of the
   cepstrally smoothed envelope; θ and the constants fitted alternately), applied to the
   balanced decode and, as a check of the model, to the true phase; +30.
+* ``shape``: the true phase's shape φ_h − h·φ_1 (harmonics 1–8, circular mean and its
+  length R over each of the four longest segments); the harmonics below 500 Hz / 1 kHz
+  turned into a pulse of constant phase ψ0 (φ_h = h·θ + ψ0, θ = φ_1 − ψ0; ψ0 0 or π/2), on
+  the true phase and on the decode; the same on the decode without the truth (f0 by pyin
+  on the decoded audio) with each segment's pulses moved by h·δ, δ one of 16, to where the
+  STFT is most consistent; and probe ``ideal``'s oracle constants with each segment's
+  pulses moved at random (h·δ, δ uniform in ±1 or ±π). +30 each.
 * ``peaky``: 20 fast Griffin-Lim iterations from PGHI whose time signal is made peakier
   at each step (y·(|y|/rms)^α, broadband or per third-octave band envelope above 300 Hz,
   α decreasing to 0), then the balanced decode; and the waveforms' kurtosis.
 * ``mel``: the mel decode (128 bands, ``specimg.phase`` as ``specimg.decode`` runs it,
   168 iterations) from today's start, from the clip's true magnitude, from its true
-  magnitude and phase, and from a harmonic comb (pyin f0) fitted to the mel bands.
+  magnitude and phase, and from a harmonic comb (pyin f0) fitted to the mel bands; and
+  today's mel decode aligned as in probe ``shape`` (ψ0 0, f0 of the decode), then 30
+  iterations with the mel fit.
 
 The write-up is round 3 of ``benchmarks/SPEECH.md``.
 """
@@ -50,7 +59,7 @@ import _perceptual
 from _common import DEFAULT_CORPUS, write_json
 from speech import HOP, N_FFT, SR, cache_dir, gather, load
 
-PROBES = ("drift", "bands", "ideal", "pulse", "peaky", "mel")
+PROBES = ("drift", "bands", "ideal", "pulse", "shape", "peaky", "mel")
 BANDS = ((0, 500), (0, 1000), (0, 2000), (0, 4000), (1000, SR // 2), (2000, SR // 2), (4000, SR // 2))
 
 
@@ -122,25 +131,44 @@ def rotate(X: np.ndarray, f0: np.ndarray, segments: list[list[int]], fmax: float
     return out
 
 
+def harmonic_peaks(X: np.ndarray, S: np.ndarray, f0: np.ndarray, seg: list[int], H: int) -> tuple[np.ndarray, ...]:
+    """Per frame of ``seg`` and harmonic 1..H: its peak bin (within ±2 bins of h·f0), the
+    phase there at the frame centre, and the magnitude."""
+    centre = np.where(np.arange(X.shape[0]) % 2 == 0, 1.0, -1.0)  # librosa's phase is at the frame start
+    bins = np.zeros((len(seg), H), dtype=int)
+    for i, n in enumerate(seg):
+        for j, k in enumerate(np.round(np.arange(1, H + 1) * f0[n] * N_FFT / SR).astype(int)):
+            lo = max(k - 2, 0)
+            bins[i, j] = lo + int(np.argmax(S[lo : k + 3, n]))
+    frames = np.asarray(seg)[:, None]
+    return bins, np.angle(X[bins, frames] * centre[bins]), S[bins, frames]
+
+
 def pulse_offsets(X: np.ndarray, S: np.ndarray, f0: np.ndarray, psi: np.ndarray, n_alt: int = 10) -> Any:
     """Offsets that fit the pulse model φ_h(n) + c_h ≈ h·θ(n) + ψ_h(n) at each harmonic's peak."""
-    centre = np.angle(X * np.where(np.arange(X.shape[0]) % 2 == 0, 1.0, -1.0)[:, None])  # phase at the frame centre
     grid = np.linspace(0, 2 * np.pi, 256, endpoint=False)
 
     def offsets(seg: list[int], H: int) -> np.ndarray:
         hs = np.arange(1, H + 1)
-        phi, amp, ps = (np.zeros((len(seg), H)) for _ in range(3))
-        for i, n in enumerate(seg):
-            for j, k in enumerate(np.round(hs * f0[n] * N_FFT / SR).astype(int)):
-                lo = max(k - 2, 0)
-                k = lo + int(np.argmax(S[lo : k + 3, n]))
-                phi[i, j], amp[i, j], ps[i, j] = centre[k, n], S[k, n], psi[k, n]
+        bins, phi, amp = harmonic_peaks(X, S, f0, seg, H)
+        ps = psi[bins, np.asarray(seg)[:, None]]
         c = np.zeros(H)
         for _ in range(n_alt):
             fit = (amp * np.exp(1j * (phi + c - ps))) @ np.exp(-1j * np.outer(grid, hs)).T
             theta = grid[np.argmax(fit.real, axis=1)]
             c = np.angle(np.sum(amp * np.exp(1j * (np.outer(theta, hs) + ps - phi)), axis=0))
         return c
+
+    return offsets
+
+
+def constant_offsets(X: np.ndarray, S: np.ndarray, f0: np.ndarray, psi0: float) -> Any:
+    """Offsets that give the harmonics φ_h(n) = h·θ(n) + ψ0, θ(n) = φ_1(n) − ψ0 (a pulse of constant phase ψ0)."""
+
+    def offsets(seg: list[int], H: int) -> np.ndarray:
+        _, phi, amp = harmonic_peaks(X, S, f0, seg, H)
+        theta = phi[:, 0] - psi0
+        return np.angle(np.sum(amp * np.exp(1j * (np.outer(theta, np.arange(1, H + 1)) + psi0 - phi)), axis=0))
 
     return offsets
 
@@ -202,6 +230,73 @@ def probe_pulse(y: np.ndarray, X: np.ndarray, S: np.ndarray) -> dict[str, Any]:
             for start_name, Z in (("balanced", Xh), ("truth", X)):
                 Z2 = rotate(Z, f0, segments, fmax, pulse_offsets(Z, S, f0, psi))
                 out[f"{start_name}, psi {psi_name}, below {fmax} Hz"] = score(y, decode(S, len(y), init=np.angle(Z2), n_iter=30))
+    return out
+
+
+def shifted(X: np.ndarray, f0: np.ndarray, seg: list[int], H: int, delta: float) -> np.ndarray:
+    """``X`` with harmonic h of ``seg`` (below the H-th) turned by h·delta: its pulses moved in time."""
+    out = X.copy()
+    for n in seg:
+        for h, bins in enumerate(harmonic_bins(f0[n], H)):
+            out[bins, n] *= np.exp(1j * (h + 1) * delta)
+    return out
+
+
+def align_decoded(y_hat: np.ndarray, S: np.ndarray, fmax: float, psi0: float) -> np.ndarray:
+    """The STFT of ``y_hat`` with magnitude ``S``, its harmonics below ``fmax`` turned into pulses of
+    constant phase ``psi0`` (f0 and voicing by pyin on ``y_hat``), and each voiced segment's pulses
+    moved (16 shifts) to where the STFT is most consistent around it. No use of the truth."""
+    import librosa
+
+    n = len(y_hat)
+    f0, segments = voicing(y_hat, S.shape[1])
+    Xh = stft(y_hat)[:, : S.shape[1]]
+    Z = S * np.exp(1j * np.angle(rotate(Xh, f0, segments, fmax, constant_offsets(Xh, S, f0, psi0))))
+    for seg in segments:
+        H = int(fmax / np.median(f0[seg]))
+        if not H:
+            continue
+        a, b = max(seg[0] - 4, 0), seg[-1] + 5
+        candidates = [shifted(Z, f0, seg, H, d) for d in np.linspace(-np.pi, np.pi, 16, endpoint=False)]
+        errors = [np.linalg.norm(np.abs(stft(librosa.istft(C, hop_length=HOP, n_fft=N_FFT, length=n)))[:, a:b] - S[:, a:b])
+                  for C in candidates]
+        Z = candidates[int(np.argmin(errors))]
+    return Z
+
+
+def probe_shape(y: np.ndarray, X: np.ndarray, S: np.ndarray) -> dict[str, Any]:
+    import librosa
+
+    f0, segments = voicing(y, S.shape[1])
+    n = len(y)
+    y_hat = decode(S, n)
+    Xh = stft(y_hat)[:, : X.shape[1]]
+    out: dict[str, Any] = {}
+    for seg in sorted(segments, key=len)[-4:]:  # the true phase's shape: φ_h − h·φ_1 per harmonic
+        _, phi, _ = harmonic_peaks(X, S, f0, seg, 8)
+        psi = np.exp(1j * (phi - np.outer(phi[:, 0], np.arange(1, 9))))
+        out[f"true psi_h, {len(seg)} frames at {np.median(f0[seg]):.0f} Hz"] = {
+            "mean": np.round(np.angle(psi.mean(0)), 2).tolist(), "R": np.round(np.abs(psi.mean(0)), 2).tolist()}
+    for fmax in (500, 1000):
+        for psi0 in (0.0, np.pi / 2):
+            for name, Z in (("truth", X), ("balanced", Xh)):
+                Z2 = rotate(Z, f0, segments, fmax, constant_offsets(Z, S, f0, psi0))
+                out[f"{name}, psi0 {psi0:.2f}, below {fmax} Hz"] = score(y, decode(S, n, init=np.angle(Z2), n_iter=30))
+            Z = align_decoded(y_hat, S, fmax, psi0)
+            out[f"balanced, psi0 {psi0:.2f}, below {fmax} Hz, f0 of the decode, shifts by consistency"] = score(
+                y, decode(S, n, init=np.angle(Z), n_iter=30))
+    rng = np.random.default_rng(0)
+    Xi = Xh
+    for shift in (0.0, 1.0, np.pi):  # the oracle offsets of probe "ideal", each segment's pulses moved by h·U(±shift)
+        def truth(seg: list[int], H: int) -> np.ndarray:
+            err = np.zeros(H, dtype=complex)
+            for m in seg:
+                for h, bins in enumerate(harmonic_bins(f0[m], H)):
+                    err[h] += np.sum(X[bins, m] * np.conj(Xi[bins, m]))
+            return np.angle(err) + np.arange(1, H + 1) * rng.uniform(-shift, shift)
+
+        out[f"ideal below 1000 Hz, shifts ±{shift:.2f}"] = score(
+            y, decode(S, n, init=np.angle(rotate(Xi, f0, segments, 1000, truth)), n_iter=30))
     return out
 
 
@@ -271,16 +366,24 @@ def probe_mel(y: np.ndarray, X: np.ndarray, S: np.ndarray) -> dict[str, Any]:
         "true magnitude and phase": (true_mag, fit_only, np.angle(X[:, :n])),
         "comb (pyin f0)": (comb.astype(np.float32), fit_only, "pghi"),
     }
-    return {
+    out = {
         name: score(y, reconstruct(start, p, quality="balanced", n_iter=168, refine=refine, rng=0, init=init))
         for name, (start, refine, init) in runs.items()
     }
+    y_hat = reconstruct(mel_start(M, p), p, quality="balanced", n_iter=168, refine=mel_refiner(M, p, mel_start(M, p)), rng=0)
+    S_hat = np.abs(stft(y_hat))[:, :n]
+    for fmax in (500, 1000):  # probe "shape"'s alignment of the decode, then 30 iterations with the mel fit
+        Z = align_decoded(y_hat, S_hat, fmax, 0.0)
+        start = (np.abs(Z) * calibration(p)).astype(np.float32)
+        out[f"today, aligned below {fmax} Hz, +30"] = score(
+            y, reconstruct(start, p, quality="balanced", n_iter=30, refine=fit_only, rng=0, init=np.angle(Z)))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
-    ap.add_argument("--only", nargs="+", default=["espeak_sample", "espeak_m3", "human"], metavar="NAME")
+    ap.add_argument("--only", nargs="+", default=["espeak_sample", "espeak_m3", "espeak_f3", "flite_awb", "human"], metavar="NAME")
     ap.add_argument("--probe", nargs="+", default=list(PROBES), choices=PROBES)
     ap.add_argument("--save", type=Path, default=None, metavar="FILE.json")
     args = ap.parse_args(argv)
