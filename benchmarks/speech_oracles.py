@@ -6,7 +6,7 @@ Run from the repository::
     nice -n 5 python benchmarks/speech_oracles.py [--only NAME ...] [--probe NAME ...] [--save FILE.json]
 
 Clips: those of ``benchmarks/speech.py`` whose name contains one of ``--only`` (default
-``espeak_sample espeak_m3 espeak_f3 flite_awb human``; about 30 minutes on 2 cores). Every decode is :func:`specimg.phase.reconstruct` on
+``espeak_sample espeak_m3 espeak_f3 flite_awb human``; about 3 minutes on 2 cores). Every decode is :func:`specimg.phase.reconstruct` on
 librosa's magnitude of the clip (n_fft 2048, hop 512; balanced preset, ``rng=0``), as in
 round 1's oracle table, unless a probe says otherwise; "+30" means 30 more balanced-scheme
 iterations from the phase the probe built. Figures: PESQ-WB and SC dB against the clip.
@@ -49,6 +49,7 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,32 @@ def voicing(y: np.ndarray, n_frames: int) -> tuple[np.ndarray, list[list[int]]]:
             current = []
     segments += [current] if current else []
     return f0, [s for s in segments if len(s) >= 3]
+
+
+@dataclass(frozen=True)
+class Base:
+    """What every probe starts from, computed once per clip: the balanced decode ``y_hat``,
+    its STFT ``Xh`` and pyin's f0 and voiced segments of the clip (:func:`voicing`)."""
+
+    y_hat: np.ndarray
+    Xh: np.ndarray
+    f0: np.ndarray
+    segments: list[list[int]]
+
+
+def oracle_offsets(X: np.ndarray, Xh: np.ndarray, f0: np.ndarray, shift: float = 0.0, rng: Any = None) -> Any:
+    """Offsets (for :func:`rotate`) that turn each harmonic of ``Xh`` to the true ``X`` on average
+    over its segment; with ``rng``, each segment's pulses then moved by h·δ, δ uniform in ±``shift``."""
+
+    def offsets(seg: list[int], H: int) -> np.ndarray:
+        err = np.zeros(H, dtype=complex)
+        for n in seg:
+            for h, bins in enumerate(harmonic_bins(f0[n], H)):
+                err[h] += np.sum(X[bins, n] * np.conj(Xh[bins, n]))
+        moved = np.arange(1, H + 1) * rng.uniform(-shift, shift) if rng is not None else 0.0
+        return np.angle(err) + moved
+
+    return offsets
 
 
 def harmonic_bins(f0: float, n_harmonics: int) -> list[slice]:
@@ -173,12 +200,12 @@ def constant_offsets(X: np.ndarray, S: np.ndarray, f0: np.ndarray, psi0: float) 
     return offsets
 
 
-def probe_drift(y: np.ndarray, X: np.ndarray, S: np.ndarray) -> dict[str, Any]:
+def probe_drift(y: np.ndarray, X: np.ndarray, S: np.ndarray, base: Base) -> dict[str, Any]:
     import scipy.signal
     from specimg.phase import pghi
 
     out = {}
-    estimates = {"pghi": pghi(S, n_fft=N_FFT, hop_length=HOP), "balanced": np.angle(stft(decode(S, len(y))))}
+    estimates = {"pghi": pghi(S, n_fft=N_FFT, hop_length=HOP, rng=0), "balanced": np.angle(base.Xh)}
     for name, phase in estimates.items():
         err = np.angle(X * np.exp(-1j * phase[:, : X.shape[1]]))
         steps = []
@@ -194,36 +221,27 @@ def probe_drift(y: np.ndarray, X: np.ndarray, S: np.ndarray) -> dict[str, Any]:
     return out
 
 
-def probe_bands(y: np.ndarray, X: np.ndarray, S: np.ndarray) -> dict[str, Any]:
-    base = np.angle(stft(decode(S, len(y))))
+def probe_bands(y: np.ndarray, X: np.ndarray, S: np.ndarray, base: Base) -> dict[str, Any]:
+    decoded = np.angle(base.Xh)
     freqs = np.fft.rfftfreq(N_FFT, 1 / SR)[:, None]
     out = {}
     for lo, hi in BANDS:
-        phase = np.where((freqs >= lo) & (freqs < hi), np.angle(X), base)
+        phase = np.where((freqs >= lo) & (freqs < hi), np.angle(X), decoded)
         out[f"{lo}-{hi} Hz"] = {f"+{k}": score(y, decode(S, len(y), init=phase, n_iter=k)) for k in (0, 30)}
     return out
 
 
-def probe_ideal(y: np.ndarray, X: np.ndarray, S: np.ndarray) -> dict[str, Any]:
-    f0, segments = voicing(y, S.shape[1])
-    Xh = stft(decode(S, len(y)))[:, : X.shape[1]]
-
-    def truth(seg: list[int], H: int) -> np.ndarray:
-        err = np.zeros(H, dtype=complex)
-        for n in seg:
-            for h, bins in enumerate(harmonic_bins(f0[n], H)):
-                err[h] += np.sum(X[bins, n] * np.conj(Xh[bins, n]))
-        return np.angle(err)
-
+def probe_ideal(y: np.ndarray, X: np.ndarray, S: np.ndarray, base: Base) -> dict[str, Any]:
+    f0, segments, Xh = base.f0, base.segments, base.Xh
+    truth = oracle_offsets(X, Xh, f0)
     out: dict[str, Any] = {"segments": len(segments)}
     for fmax in (500, 1000, 2000):
         out[f"below {fmax} Hz"] = score(y, decode(S, len(y), init=np.angle(rotate(Xh, f0, segments, fmax, truth)), n_iter=30))
     return out
 
 
-def probe_pulse(y: np.ndarray, X: np.ndarray, S: np.ndarray) -> dict[str, Any]:
-    f0, segments = voicing(y, S.shape[1])
-    Xh = stft(decode(S, len(y)))[:, : X.shape[1]]
+def probe_pulse(y: np.ndarray, X: np.ndarray, S: np.ndarray, base: Base) -> dict[str, Any]:
+    f0, segments, Xh = base.f0, base.segments, base.Xh
     out = {}
     for psi_name, psi in (("zero", np.zeros_like(S)), ("min", min_phase(S))):
         for fmax in (500, 1000):
@@ -264,13 +282,11 @@ def align_decoded(y_hat: np.ndarray, S: np.ndarray, fmax: float, psi0: float) ->
     return Z
 
 
-def probe_shape(y: np.ndarray, X: np.ndarray, S: np.ndarray) -> dict[str, Any]:
+def probe_shape(y: np.ndarray, X: np.ndarray, S: np.ndarray, base: Base) -> dict[str, Any]:
     import librosa
 
-    f0, segments = voicing(y, S.shape[1])
+    f0, segments, y_hat, Xh = base.f0, base.segments, base.y_hat, base.Xh
     n = len(y)
-    y_hat = decode(S, n)
-    Xh = stft(y_hat)[:, : X.shape[1]]
     out: dict[str, Any] = {}
     for seg in sorted(segments, key=len)[-4:]:  # the true phase's shape: φ_h − h·φ_1 per harmonic
         _, phi, _ = harmonic_peaks(X, S, f0, seg, 8)
@@ -286,17 +302,10 @@ def probe_shape(y: np.ndarray, X: np.ndarray, S: np.ndarray) -> dict[str, Any]:
             out[f"balanced, psi0 {psi0:.2f}, below {fmax} Hz, f0 of the decode, shifts by consistency"] = score(
                 y, decode(S, n, init=np.angle(Z), n_iter=30))
     rng = np.random.default_rng(0)
-    Xi = Xh
     for shift in (0.0, 1.0, np.pi):  # the oracle offsets of probe "ideal", each segment's pulses moved by h·U(±shift)
-        def truth(seg: list[int], H: int) -> np.ndarray:
-            err = np.zeros(H, dtype=complex)
-            for m in seg:
-                for h, bins in enumerate(harmonic_bins(f0[m], H)):
-                    err[h] += np.sum(X[bins, m] * np.conj(Xi[bins, m]))
-            return np.angle(err) + np.arange(1, H + 1) * rng.uniform(-shift, shift)
-
+        truth = oracle_offsets(X, Xh, f0, shift, rng)
         out[f"ideal below 1000 Hz, shifts ±{shift:.2f}"] = score(
-            y, decode(S, n, init=np.angle(rotate(Xi, f0, segments, 1000, truth)), n_iter=30))
+            y, decode(S, n, init=np.angle(rotate(Xh, f0, segments, 1000, truth)), n_iter=30))
     return out
 
 
@@ -322,7 +331,7 @@ def peakier(y: np.ndarray, alpha: float, per_band: bool, smooth: int = 441) -> n
     return out.astype(np.float32)
 
 
-def probe_peaky(y: np.ndarray, X: np.ndarray, S: np.ndarray) -> dict[str, Any]:
+def probe_peaky(y: np.ndarray, X: np.ndarray, S: np.ndarray, base: Base) -> dict[str, Any]:
     import librosa
     from specimg.phase import pghi
 
@@ -332,7 +341,7 @@ def probe_peaky(y: np.ndarray, X: np.ndarray, S: np.ndarray) -> dict[str, Any]:
 
     out: dict[str, Any] = {"kurtosis of the clip": kurtosis(y)}
     for label, alpha, per_band in (("none", 0.0, False), ("broadband a=1", 1.0, False), ("bands a=1", 1.0, True)):
-        Z = S * np.exp(1j * pghi(S, n_fft=N_FFT, hop_length=HOP))
+        Z = S * np.exp(1j * pghi(S, n_fft=N_FFT, hop_length=HOP, rng=0))
         previous = Z
         for k in range(20 if alpha else 0):
             t = peakier(librosa.istft(Z, hop_length=HOP, n_fft=N_FFT, length=len(y)), alpha * (1 - k / 20), per_band)
@@ -343,7 +352,7 @@ def probe_peaky(y: np.ndarray, X: np.ndarray, S: np.ndarray) -> dict[str, Any]:
     return out
 
 
-def probe_mel(y: np.ndarray, X: np.ndarray, S: np.ndarray) -> dict[str, Any]:
+def probe_mel(y: np.ndarray, X: np.ndarray, S: np.ndarray, base: Base) -> dict[str, Any]:
     import specimg
     from specimg.phase import mel_refiner, mel_start, reconstruct
     from specimg.spectral import calibration, match_mel
@@ -352,7 +361,7 @@ def probe_mel(y: np.ndarray, X: np.ndarray, S: np.ndarray) -> dict[str, Any]:
     p, M = img.params, img.channel_magnitude(0)
     n = M.shape[1]
     true_mag = (np.abs(X[:, :n]) * calibration(p)).astype(np.float32)
-    f0, _ = voicing(y, n)
+    f0 = base.f0[:n]
     bins = np.arange(S.shape[0])[:, None] / np.maximum(f0[None, :] * N_FFT / SR, 1e-9)
     comb = 1e-1 + np.exp(-0.5 * ((np.abs(bins - np.round(bins)) * f0 * N_FFT / SR) / 1.5) ** 2)
     comb = np.where(f0 > 0, np.sqrt(match_mel(comb, M, p) * mel_start(M, p)), mel_start(M, p))
@@ -397,12 +406,14 @@ def main(argv: list[str] | None = None) -> int:
         y = load(clip)
         X = stft(y)
         S = np.abs(X)
-        report[clip.name] = {"balanced": score(y, decode(S, len(y)))}
+        y_hat = decode(S, len(y))
+        base = Base(y_hat, stft(y_hat)[:, : X.shape[1]], *voicing(y, S.shape[1]))
+        report[clip.name] = {"balanced": score(y, y_hat)}
         print(f"{clip.name}: balanced {report[clip.name]['balanced']}", flush=True)
         for name, probe in probes.items():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                report[clip.name][name] = probe(y, X, S)
+                report[clip.name][name] = probe(y, X, S, base)
             print(f"  {name}: {report[clip.name][name]}", flush=True)
     if args.save:
         write_json(args.save, report)
