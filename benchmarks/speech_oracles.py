@@ -6,8 +6,8 @@ Run from the repository::
     nice -n 5 python benchmarks/speech_oracles.py [--only NAME ...] [--probe NAME ...] [--save FILE.json]
 
 Clips: those of ``benchmarks/speech.py`` whose name contains one of ``--only`` (default
-``espeak_sample espeak_m3 espeak_f3 flite_awb human``; about 3 minutes on 2 cores). Every decode is :func:`specimg.phase.reconstruct` on
-librosa's magnitude of the clip (n_fft 2048, hop 512; balanced preset, ``rng=0``), as in
+``espeak_sample espeak_m3 espeak_f3 flite_awb human``; about 3 minutes on 2 cores).
+Every decode is :func:`specimg.phase.reconstruct` on librosa's magnitude of the clip (n_fft 2048, hop 512; balanced preset, ``rng=0``), as in
 round 1's oracle table, unless a probe says otherwise; "+30" means 30 more balanced-scheme
 iterations from the phase the probe built. Figures: PESQ-WB and SC dB against the clip.
 Probes (``--probe``):
