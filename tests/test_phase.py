@@ -26,6 +26,23 @@ def test_stft_pair_matches_librosa(n_fft, hop_length, rng):
     np.testing.assert_allclose(pair.inverse(X.T), y, atol=1e-9)
 
 
+def test_fft_threads_follow_the_size():
+    from specimg.phase._stft import THREADED_FROM, fft_workers
+
+    window = scipy.signal.get_window("hann", 2048)
+    short = StftPair(n_fft=2048, hop_length=512, window=window, n_frames=229, length=229 * 512)
+    long = StftPair(n_fft=2048, hop_length=512, window=window, n_frames=THREADED_FROM // 2048 + 1, length=0)
+    assert (short.workers, long.workers) == (1, -1)
+    assert fft_workers(2048, 512) == 1  # n_fft 512: one thread for every block of 2048 frames
+    assert StftPair(n_fft=2048, hop_length=512, window=window, n_frames=229, length=0, workers=2).workers == 2
+
+
+def test_fft_threads_do_not_change_the_result():
+    S = np.abs(librosa.stft(np.random.default_rng(3).standard_normal(30_000), n_fft=2048, hop_length=512))
+    kw = dict(n_iter=6, hop_length=512, rng=0)
+    np.testing.assert_array_equal(griffin_lim(S, workers=1, **kw), griffin_lim(S, workers=-1, **kw))
+
+
 def test_pghi_on_a_chirp():
     sr = 22050
     t = np.arange(2 * sr) / sr
@@ -168,6 +185,9 @@ def test_refine_changes_the_target():
         (dict(rng="abc"), "rng='abc'"),
         (dict(n_fft=1024), "1025 bins"),
         (dict(init="nope"), "init='nope'"),
+        (dict(workers=0), "workers=0"),
+        (dict(workers=2.0), "workers=2.0"),
+        (dict(workers=-10_000), "workers=-10000"),
     ],
 )
 def test_bad_reconstruction_arguments(kwargs, match):

@@ -20,6 +20,7 @@ References
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Union
@@ -103,7 +104,9 @@ def griffin_lim(
     dtype : np.float32 or np.float64
         Working precision.
     workers : int or None
-        Threads for :mod:`scipy.fft`.
+        Threads for :mod:`scipy.fft` (negative: counted back from the number of cores, as
+        :mod:`scipy.fft` does; −1: all). None: one thread up to 512 frames of 2048
+        samples, where a thread pool costs more than it gains, and all cores above.
     block_frames : int >= 256
         Signals longer than this many frames are reconstructed in overlapping blocks, so
         memory stays bounded whatever the length (about 0.5 GB per 2048 frames of 1025
@@ -193,6 +196,10 @@ def griffin_lim(
             raise ParameterError("hold's values hold NaN or infinity where the mask is set; they must be finite")
     if dtype not in (np.float32, np.float64):
         raise ParameterError(f"dtype={dtype!r} must be np.float32 or np.float64")
+    n_cores = os.cpu_count() or 1
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, (int, np.integer))
+                                or not (-n_cores <= workers != 0)):  # fmt: skip
+        raise ParameterError(f"workers={workers!r} must be a thread count, 1 … {n_cores}, or -1 (all cores) … -{n_cores}, or None")
     if method not in ("fgla", "agla"):
         raise ParameterError(f"method={method!r} must be 'fgla' or 'agla'")
     for name, value, low in (("beta", beta, 0.0), ("gamma", gamma, 1e-9), ("raar_beta", raar_beta, 1e-9)):
