@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Oracle probes of issue 22, round 3: what the weak synthetic voices lack after the balanced decode.
+"""Oracle probes of issue 22, rounds 3–4: what the weak synthetic voices lack after the balanced decode.
 
 Run from the repository::
 
@@ -40,13 +40,22 @@ Probes (``--probe``):
   magnitude and phase, and from a harmonic comb (pyin f0) fitted to the mel bands; and
   today's mel decode aligned as in probe ``shape`` (ψ0 0, f0 of the decode), then 30
   iterations with the mel fit.
+* ``melfit`` (round 4): where the mel decode's fit loses. 168 iterations (fast Griffin-Lim,
+  the fit every other one, as ``specimg.decode``) with the clip's true linear magnitude
+  held instead of fitted, everywhere or below / above a cut-off (true start); today's start
+  with the true magnitude, or a magnitude of its own, held below 1 kHz; the last fitted
+  target held for the balanced scheme after 112 joint iterations; 224–336 iterations; and
+  two variants of the joint loop itself (:func:`joint_loop`).
+* ``schedule`` (round 4): the linear decode's 104 iterations as fast Griffin-Lim alone
+  (round 1's best PESQ on the weak clips) and as hybrids of it with the balanced scheme.
 
-The write-up is round 3 of ``benchmarks/SPEECH.md``.
+The write-up is rounds 3–4 of ``benchmarks/SPEECH.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import warnings
 from dataclasses import dataclass
@@ -60,7 +69,7 @@ import _perceptual
 from _common import DEFAULT_CORPUS, write_json
 from speech import HOP, N_FFT, SR, cache_dir, gather, load
 
-PROBES = ("drift", "bands", "ideal", "pulse", "shape", "peaky", "mel")
+PROBES = ("drift", "bands", "ideal", "pulse", "shape", "peaky", "mel", "melfit", "schedule")
 BANDS = ((0, 500), (0, 1000), (0, 2000), (0, 4000), (1000, SR // 2), (2000, SR // 2), (4000, SR // 2))
 
 
@@ -70,10 +79,11 @@ def stft(y: np.ndarray) -> np.ndarray:
     return librosa.stft(np.asarray(y, dtype=np.float32), n_fft=N_FFT, hop_length=HOP, pad_mode="constant")
 
 
-def decode(S: np.ndarray, n: int, *, init: Any = "pghi", n_iter: int | None = None) -> np.ndarray:
+def decode(S: np.ndarray, n: int, *, init: Any = "pghi", n_iter: int | None = None, **kwargs: Any) -> np.ndarray:
     from specimg.phase import reconstruct
 
-    return reconstruct(S, quality="balanced", n_fft=N_FFT, hop_length=HOP, length=n, rng=0, init=init, n_iter=n_iter)
+    return reconstruct(S, quality="balanced", n_fft=N_FFT, hop_length=HOP, length=n, rng=0, init=init, n_iter=n_iter,
+                       **kwargs)
 
 
 def score(y: np.ndarray, y_hat: np.ndarray) -> dict[str, float]:
@@ -387,6 +397,126 @@ def probe_mel(y: np.ndarray, X: np.ndarray, S: np.ndarray, base: Base) -> dict[s
         out[f"today, aligned below {fmax} Hz, +30"] = score(
             y, reconstruct(start, p, quality="balanced", n_iter=30, refine=fit_only, rng=0, init=np.angle(Z)))
     return out
+
+
+def probe_melfit(y: np.ndarray, X: np.ndarray, S: np.ndarray, base: Base) -> dict[str, Any]:
+    import specimg
+    from specimg.phase import mel_refiner, mel_start, reconstruct
+    from specimg.spectral import calibration, match_mel, mel_to_linear
+
+    img = specimg.encode(y, SR, scale="mel", n_mels=128)
+    p, M = img.params, img.channel_magnitude(0)
+    n = M.shape[1]
+    true_mag = (np.abs(X[:, :n]) * calibration(p)).astype(np.float32)
+    freqs = np.arange(S.shape[0]) * SR / N_FFT
+    start = mel_start(M, p)
+
+    def refiner(begin: np.ndarray, held: np.ndarray | None, below: float, above: float = np.inf) -> Any:
+        """Today's refine hook, with ``held`` [n_bins, n] (None: fitted) kept outside [below, above) Hz."""
+        fit = mel_refiner(M, p, begin)
+        keep = (freqs < below) | (freqs >= above)
+        last: dict[str, np.ndarray] = {}
+
+        def refine(A: np.ndarray, frames: slice) -> np.ndarray:
+            out = fit(A, frames)
+            if held is not None:
+                out[keep] = held[keep][:, frames]
+            last["target"] = out
+            return out
+
+        refine.last = last  # type: ignore[attr-defined]
+        return refine
+
+    def joint(begin: np.ndarray, refine: Any, n_iter: int = 168) -> np.ndarray:
+        return reconstruct(begin, p, quality="balanced", n_iter=n_iter, refine=refine, rng=0)
+
+    out: dict[str, Any] = {"today": score(y, joint(start, refiner(start, None, 0.0)))}
+    out["true magnitude held"] = score(y, joint(true_mag, lambda A, frames: true_mag[:, frames]))
+    out["true start, fitted"] = score(y, joint(true_mag, refiner(true_mag, None, 0.0)))
+    for cut in (1000, 2000, 4000):
+        out[f"true start, true held below {cut} Hz"] = score(y, joint(true_mag, refiner(true_mag, true_mag, cut)))
+    out["true start, true held above 1000 Hz"] = score(y, joint(true_mag, refiner(true_mag, true_mag, 0.0, 1000.0)))
+    out["today's start, true held below 1000 Hz"] = score(y, joint(start, refiner(start, true_mag, 1000)))
+    least_squares = mel_to_linear(M, p).astype(np.float32)
+    for name, held in (("mel_start", start), ("least squares", least_squares),
+                       ("a fit of the least squares", match_mel(least_squares, M, p).astype(np.float32))):  # fmt: skip
+        out[f"{name} held below 1000 Hz"] = score(y, joint(start, refiner(start, held, 1000)))
+    refine = refiner(start, None, 0.0)
+    y_112 = joint(start, refine, 112)  # then the linear balanced scheme on the last fitted target
+    held_target = refine.last["target"]
+    out["112 joint, then 104 balanced on the last target"] = score(y, reconstruct(
+        held_target, p, quality="balanced", rng=0, init=np.angle(stft(y_112)[:, :n])))
+    for n_iter in (224, 280, 336):
+        out[f"{n_iter} iterations"] = score(y, joint(start, refiner(start, None, 0.0), n_iter))
+    for loop in ("fit of the consistent magnitude", "RAAR with the fit, first 60"):
+        with joint_loop(loop):
+            out[loop] = score(y, joint(start, refiner(start, None, 0.0)))
+    return out
+
+
+@contextlib.contextmanager
+def joint_loop(variant: str) -> Any:
+    """Replace the joint loop of ``specimg.phase`` (``_gla._refined``) by a variant, for a probe.
+
+    "fit of the consistent magnitude": the fit receives |P_C(X)| instead of the momentum
+    point's magnitude. "RAAR with the fit, first 60": the first 60 iterations are RAAR
+    (β 0.9) whose magnitude set is the fit of |(P_C(R x) + P_M x) / 2|, every other one.
+    """
+    import specimg.phase._gla as gla
+    from specimg.phase._kernels import momentum_point, momentum_project, project_target
+
+    today = gla._refined
+
+    def on(Z: np.ndarray, T: np.ndarray) -> np.ndarray:  # P_M: the magnitude T, the phase of Z
+        a = np.abs(Z)
+        return np.where(a > 1e-30, Z * (T / np.maximum(a, 1e-30)), T).astype(Z.dtype)
+
+    def loop(X: np.ndarray, mag: np.ndarray, pair: Any, n_iter: int, momentum: float, dtype: Any, bar: Any,
+             refine: Any, constrain: Any) -> np.ndarray:  # fmt: skip
+        if variant.startswith("RAAR"):
+            x, out, T = X.copy(), X.copy(), mag
+            for k in range(60):
+                rebuilt = pair.project(out)
+                P = 0.5 * (out + x)
+                T_next = np.ascontiguousarray(refine(np.abs(0.5 * (rebuilt + on(x, T))).astype(dtype)), dtype=dtype) \
+                    if refine.due(k) else T
+                x = 0.9 * (x + rebuilt - P) + 0.1 * P
+                T = T_next
+                out = 2 * on(x, T) - x
+            X[...] = on(x, T)
+            rest = type("Later", (), {"due": lambda self, k: refine.due(k + 60), "__call__": lambda self, A: refine(A)})()
+            return today(X, T, pair, n_iter - 60, momentum, dtype, bar, rest, constrain)
+        prev, A = np.zeros_like(X), np.empty(mag.shape, dtype=dtype)
+        for k in range(n_iter):
+            rebuilt = pair.project(X)
+            if refine.due(k):
+                consistent = np.abs(rebuilt).astype(dtype)
+                momentum_point(rebuilt, prev, momentum, X, A)
+                mag = np.ascontiguousarray(refine(consistent), dtype=dtype)
+                project_target(X, mag)
+            else:
+                momentum_project(rebuilt, prev, momentum, mag, X)
+            constrain(X)
+        return X
+
+    gla._refined = loop
+    try:
+        yield
+    finally:
+        gla._refined = today
+
+
+def probe_schedule(y: np.ndarray, X: np.ndarray, S: np.ndarray, base: Base) -> dict[str, Any]:
+    def then(y_first: np.ndarray, **kw: Any) -> np.ndarray:  # on from the phase of y_first
+        return decode(S, len(y), init=np.angle(stft(y_first))[:, : S.shape[1]], **kw)
+
+    fgla = {"method": "fgla", "n_raar": 0}
+    return {
+        "fast Griffin-Lim, 104": score(y, decode(S, len(y), **fgla)),
+        "RAAR 62, then fast Griffin-Lim 42": score(y, decode(S, len(y), method="fgla")),
+        "fast Griffin-Lim 40, then balanced 64": score(y, then(decode(S, len(y), n_iter=40, **fgla), n_iter=64)),
+        "balanced, then fast Griffin-Lim 30": score(y, then(base.y_hat, n_iter=30, **fgla)),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
