@@ -262,3 +262,30 @@ def test_covers_is_scipys_nola() -> None:
             assert covers(w, hop) == expected, (n_fft, win, hop, name)
             seen.add(expected)
     assert seen == {True, False}
+
+
+@pytest.mark.parametrize("power", [2.0, 1.0])
+def test_mel_to_linear_meets_the_optimality_conditions_where_nothing_fits(power):
+    """Bands no non-negative spectrum fits (every other band empty, jagged levels): x must be
+    the minimiser of ½‖Bx − p‖² + ½μ‖x‖² over x ≥ 0, i.e. its gradient is 0 where x > 0 and
+    ≥ 0 where x = 0 (checked to 1e-6 of its scale), and the mel error is that of a true
+    non-negative least-squares solve (scipy.optimize.nnls with the same ridge) within 1e-9."""
+    import scipy.optimize
+
+    from specimg.spectral import _MEL_RIDGE
+
+    p = mel_params(16000, n_mels=40, power=power)
+    rng = np.random.default_rng(7)
+    M = rng.uniform(0.1, 1.0, (40, 12)) * (np.arange(40) % 2 == 0)[:, None]
+    X = mel_to_linear(M, p)
+    B, P = mel_basis(p).astype(np.float64), M**power
+    mu = _MEL_RIDGE * float(np.max(np.sum(B * B, axis=1)))
+    x = X**power
+    grad = B.T @ (B @ x - P) + mu * x
+    scale = np.abs(B.T @ P).max()
+    assert np.abs(grad[x > 0]).max() < 1e-6 * scale
+    assert grad[x == 0].min() > -1e-6 * scale
+    A = np.vstack([B, np.sqrt(mu) * np.eye(B.shape[1])])
+    for t in range(M.shape[1]):
+        ref, _ = scipy.optimize.nnls(A, np.concatenate([P[:, t], np.zeros(B.shape[1])]))
+        assert np.linalg.norm(B @ x[:, t] - P[:, t]) <= np.linalg.norm(B @ ref - P[:, t]) * (1 + 1e-9) + 1e-12

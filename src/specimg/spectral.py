@@ -34,6 +34,7 @@ __all__ = [
     "stft",
     "stft_magnitude",
     "mel_basis",
+    "filters_per_bin",
     "linear_bins_of",
     "magnitude",
     "to_db",
@@ -250,7 +251,7 @@ _MEL_MAX_ITER = 60
 #: Line search: at most this many Illinois steps, stopping at ``|dφ/dt| <= _MEL_LS_TOL |dφ/dt(0)|``.
 _MEL_LS_ITER = 20
 _MEL_LS_TOL = 0.1
-#: Frames solved together: bounds the working memory to about 10 arrays of ``n_freqs × _MEL_BLOCK``.
+#: Frames solved together: bounds the working memory to a few arrays of ``n_freqs × _MEL_BLOCK``.
 _MEL_BLOCK = 1024
 
 
@@ -269,6 +270,38 @@ class _Banded:
         self.g_diag = np.diag(G).copy()
         self.g_off = np.diag(G, 1).copy()
         self.mu = _MEL_RIDGE * float(self.g_diag.max(initial=0.0))
+        per_bin = filters_per_bin(B)  # None exactly when B Bᵀ is not tridiagonal
+        self.bands: np.ndarray = np.empty((0, 2), np.int64) if per_bin is None else per_bin[0]
+        self.weights: np.ndarray = np.empty((0, 2)) if per_bin is None else per_bin[1]
+
+
+def filters_per_bin(B: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The mel filters over each FFT bin of the filterbank ``B`` [shape=(n_mels, n_bins)].
+
+    Returns ``bands`` [shape=(n_bins, 2), int64], the indices of the (at most two, adjacent)
+    filters over each bin in increasing order, −1 for none, and ``weights`` [shape=(n_bins,
+    2), float64], their values there (0 for none); or None when some bin lies under more
+    than two filters or under two that are not neighbours (not librosa's triangles).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bands, weights = filters_per_bin(np.array([[1.0, 0.5, 0.0], [0.0, 0.5, 1.0]]))
+    >>> bands.tolist(), weights.tolist()
+    ([[0, -1], [0, 1], [1, -1]], [[1.0, 0.0], [0.5, 0.5], [1.0, 0.0]])
+    >>> filters_per_bin(np.ones((3, 2))) is None
+    True
+    """
+    n_bins = B.shape[1]
+    bands = np.full((n_bins, 2), -1, dtype=np.int64)
+    weights = np.zeros((n_bins, 2))
+    for f in range(n_bins):
+        (over,) = np.nonzero(B[:, f])
+        if len(over) > 2 or (len(over) == 2 and over[1] != over[0] + 1):
+            return None
+        bands[f, : len(over)] = over
+        weights[f, : len(over)] = B[over, f]
+    return bands, weights
 
 
 @functools.lru_cache(maxsize=16)
@@ -297,80 +330,24 @@ def _solve_tridiagonal(d: np.ndarray, e: np.ndarray, r: np.ndarray) -> np.ndarra
     return r
 
 
-def _slope(w: np.ndarray, z: np.ndarray, c0: np.ndarray, c1: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """``dφ/dt`` at ``λ + t s`` for each column: ``wᵀmax(z + t w, 0) + c0 + t c1``."""
-    return np.einsum("ij,ij->j", w, np.maximum(z + t * w, 0.0)) + c0 + t * c1
-
-
 def _nnls_min_norm(op: _Banded, P: np.ndarray) -> np.ndarray:
     """Non-negative ``x`` [shape=(n_freqs, N)] with ``B x ≈ P`` [shape=(n_mels, N)], column by column.
 
     Each column solves ``min ½‖B x − P‖² + ½μ‖x‖²`` s.t. ``x ≥ 0``, whose solution is
     ``x = max(Bᵀλ, 0)`` where ``λ`` minimises the strongly convex, piecewise-quadratic dual
-    ``φ(λ) = ½‖max(Bᵀλ, 0)‖² + ½μ‖λ‖² − Pᵀλ``. Semi-smooth Newton on ``φ``: the generalised
-    Hessian ``B D Bᵀ + μI`` (``D`` the indicator of ``Bᵀλ > 0``) is tridiagonal because
-    each FFT bin lies under at most two adjacent triangular filters, so every step costs
-    ``O(n_mels + nnz(B))`` per frame; the step length is the exact minimiser of ``φ`` along the
-    step (a root of a monotone piecewise-linear function, by the Illinois method).
+    ``φ(λ) = ½‖max(Bᵀλ, 0)‖² + ½μ‖λ‖² − Pᵀλ``: semi-smooth Newton on ``φ``, whose
+    generalised Hessian ``B D Bᵀ + μI`` (``D`` the indicator of ``Bᵀλ > 0``) is tridiagonal
+    because each FFT bin lies under at most two adjacent triangular filters, so every step
+    costs ``O(n_mels + n_freqs)`` per frame; the step length is the exact minimiser of ``φ``
+    along the step (a root of a monotone piecewise-linear function, by the Illinois method).
+    Compiled, one frame at a time (:func:`specimg._nnls.solve_frames`).
     """
-    mu = op.mu
-    N = P.shape[1]
-    # Start from the unconstrained minimum-norm solution (the pseudo-inverse) with all bins active.
-    lam = _solve_tridiagonal(
-        np.repeat(op.g_diag[:, None] + mu, N, axis=1), np.repeat(op.g_off[:, None], N, axis=1), P.copy()
-    )
-    z = op.BT @ lam
-    x = np.maximum(z, 0.0)
-    F = op.B @ x
-    F += mu * lam
-    F -= P
-    threshold = _MEL_TOL * np.linalg.norm(P, axis=0)
-    for _ in range(_MEL_MAX_ITER):
-        act = np.flatnonzero(np.linalg.norm(F, axis=0) > threshold)
-        if act.size == 0:
-            break
-        la, za, Fa, Pa = lam[:, act], z[:, act], F[:, act], P[:, act]
-        D = (za > 0).astype(np.float64)
-        step = _solve_tridiagonal(op.B2 @ D + mu, op.C @ D, -Fa)
-        w = op.BT @ step
-        # φ along the step: g(t) = dφ/dt = wᵀmax(z + t w, 0) + μ (λ + t s)ᵀs − Pᵀs, increasing.
-        g0 = np.einsum("ij,ij->j", Fa, step)
-        c0 = mu * np.einsum("ij,ij->j", la, step) - np.einsum("ij,ij->j", Pa, step)
-        c1 = mu * np.einsum("ij,ij->j", step, step)
+    from ._nnls import solve_frames  # numba, on first use
 
-        t = np.ones(act.size)
-        g1 = _slope(w, za, c0, c1, t)
-        lo, g_lo = np.zeros(act.size), g0.copy()
-        hi, g_hi = t.copy(), g1
-        side = np.zeros(act.size)
-        todo = np.flatnonzero(g1 > _MEL_LS_TOL * np.abs(g0))  # the full Newton step overshoots the minimum
-        for _ in range(_MEL_LS_ITER):
-            if todo.size == 0:
-                break
-            a, fa, b, fb = lo[todo], g_lo[todo], hi[todo], g_hi[todo]
-            tn = a - fa * (b - a) / (fb - fa)
-            gn = _slope(w[:, todo], za[:, todo], c0[todo], c1[todo], tn)
-            left = gn <= 0
-            right = ~left
-            # Illinois: halve the value kept at an end that was not replaced twice in a row.
-            fb = np.where(left & (side[todo] < 0), 0.5 * fb, fb)
-            fa = np.where(right & (side[todo] > 0), 0.5 * fa, fa)
-            lo[todo] = np.where(left, tn, a)
-            g_lo[todo] = np.where(left, gn, fa)
-            hi[todo] = np.where(right, tn, b)
-            g_hi[todo] = np.where(right, gn, fb)
-            side[todo] = np.where(left, -1.0, 1.0)
-            t[todo] = tn
-            todo = todo[np.abs(gn) > _MEL_LS_TOL * np.abs(g0[todo])]
-        t[todo] = lo[todo]  # unresolved: the last point known to lie before the minimum
-        la += t * step
-        za += t * w
-        xa = np.maximum(za, 0.0)
-        lam[:, act], z[:, act], x[:, act] = la, za, xa
-        Fa = op.B @ xa
-        Fa += mu * la
-        Fa -= Pa
-        F[:, act] = Fa
+    P = np.ascontiguousarray(P, dtype=np.float64)
+    x = np.empty((len(op.bands), P.shape[1]))
+    solve_frames(P, op.bands, op.weights, op.g_diag, op.g_off, op.mu, _MEL_TOL, _MEL_MAX_ITER, _MEL_LS_ITER,
+                 _MEL_LS_TOL, x)  # fmt: skip
     return x
 
 
@@ -476,9 +453,9 @@ def mel_to_linear(M: np.ndarray, params: SpectrogramParams) -> np.ndarray:
     [1]_ [2]_ started from the pseudo-inverse solution. Each mel filter is a triangle
     spanning a contiguous range of FFT bins and each bin lies under at most two adjacent
     filters, so the generalised Hessian ``B D Bᵀ + μI`` (``D`` the indicator of
-    ``Bᵀλ > 0``) is tridiagonal: a Newton step is one sparse product with ``B`` (a
-    :class:`scipy.sparse.csr_matrix`) and one tridiagonal solve per frame, vectorised
-    over frames, and the step length is the exact minimiser of ``φ`` along the step. A
+    ``Bᵀλ > 0``) is tridiagonal: a Newton step is one tridiagonal solve and two passes over
+    the bins of the frame (compiled), and the step length is the exact minimiser of ``φ``
+    along the step. A
     frame stops when ``‖B x + μλ − p‖ ≤ 1e-7 ‖p‖``; a block of frames needs 4 to 20 steps
     on real audio. Frames are solved 1024 at a time, so the working memory is bounded.
 
