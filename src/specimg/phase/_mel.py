@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ParameterError
-from ..spectral import match_mel, mel_basis
+from ..spectral import filters_per_bin, match_mel, mel_basis
 from ._reconstruct import resolve_quality
 
 if TYPE_CHECKING:
@@ -54,16 +54,10 @@ class MelFit:
         B = mel_basis(params).astype(np.float64)
         n_mels, n_bins = B.shape
         self.params, self.power = params, float(params.power)
-        self.bands = np.full((n_bins, 2), -1, dtype=np.int64)
-        self.weights = np.zeros((n_bins, 2), dtype=np.float64)
-        self.banded = True
-        for f in range(n_bins):
-            (over,) = np.nonzero(B[:, f])
-            if len(over) > 2 or (len(over) == 2 and over[1] != over[0] + 1):
-                self.banded = False
-                break
-            self.bands[f, : len(over)] = over
-            self.weights[f, : len(over)] = B[over, f]
+        per_bin = filters_per_bin(B)
+        self.banded = per_bin is not None
+        self.bands: np.ndarray = np.full((n_bins, 2), -1, dtype=np.int64) if per_bin is None else per_bin[0]
+        self.weights: np.ndarray = np.zeros((n_bins, 2)) if per_bin is None else per_bin[1]
         self.n_mels = n_mels
         # runs of consecutive bins under the same filters, for the compiled fit
         change = np.flatnonzero(np.any(self.bands[1:] != self.bands[:-1], axis=1)) + 1
