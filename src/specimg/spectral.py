@@ -276,12 +276,20 @@ class _Banded:
 
 
 def filters_per_bin(B: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """The mel filters over each FFT bin of the filterbank ``B`` [shape=(n_mels, n_bins)].
+    """The mel filters over each FFT bin of a filterbank, when at most two adjacent ones overlap.
 
-    Returns ``bands`` [shape=(n_bins, 2), int64], the indices of the (at most two, adjacent)
-    filters over each bin in increasing order, −1 for none, and ``weights`` [shape=(n_bins,
-    2), float64], their values there (0 for none); or None when some bin lies under more
-    than two filters or under two that are not neighbours (not librosa's triangles).
+    Parameters
+    ----------
+    B : np.ndarray [shape=(n_mels, n_bins)], non-negative, a mel filterbank
+        (:func:`mel_basis`)
+
+    Returns
+    -------
+    (bands, weights) or None
+        ``bands`` [shape=(n_bins, 2), int64]: the indices of the (at most two, adjacent)
+        filters over each bin in increasing order, −1 for none; ``weights`` [shape=(n_bins,
+        2), float64]: their values there (0 for none). None when some bin lies under more
+        than two filters or under two that are not neighbours (not librosa's triangles).
 
     Examples
     --------
@@ -456,7 +464,7 @@ def mel_to_linear(M: np.ndarray, params: SpectrogramParams) -> np.ndarray:
     ``Bᵀλ > 0``) is tridiagonal: a Newton step is one tridiagonal solve and two passes over
     the bins of the frame (compiled), and the step length is the exact minimiser of ``φ``
     along the step. A
-    frame stops when ``‖B x + μλ − p‖ ≤ 1e-7 ‖p‖``; a block of frames needs 4 to 20 steps
+    frame stops when ``‖B x + μλ − p‖ ≤ 1e-7 ‖p‖``; a frame needs 4 to 20 steps
     on real audio. Frames are solved 1024 at a time, so the working memory is bounded.
 
     :func:`librosa.feature.inverse.mel_to_stft` solves the same problem without the ridge

@@ -199,7 +199,7 @@ def griffin_lim(
     n_cores = os.cpu_count() or 1
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, (int, np.integer))
                                 or not (-n_cores <= workers != 0)):  # fmt: skip
-        raise ParameterError(f"workers={workers!r} must be a thread count, 1 … {n_cores}, or -1 (all cores) … -{n_cores}, or None")
+        raise ParameterError(f"workers={workers!r} must be a thread count >= 1, or -1 (all cores) … -{n_cores}, or None")
     if method not in ("fgla", "agla"):
         raise ParameterError(f"method={method!r} must be 'fgla' or 'agla'")
     for name, value, low in (("beta", beta, 0.0), ("gamma", gamma, 1e-9), ("raar_beta", raar_beta, 1e-9)):
