@@ -16,7 +16,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "specimg"
 #: The layers of the data flow (shared/DESIGN.md) on decode's path, lowest first: a module
 #: imports only modules of lower layers (a package counts as one module with its parts).
 LAYERS: list[set[str]] = [
-    {"specimg.errors", "specimg.messages", "specimg.typing", "specimg._samples"},
+    {"specimg.errors", "specimg.messages", "specimg.typing", "specimg._samples", "specimg._nnls"},
     {"specimg.geometry", "specimg.resources", "specimg.atomic"},
     {"specimg.jsonfile"},
     {"specimg.params"},
