@@ -289,3 +289,13 @@ def test_mel_to_linear_meets_the_optimality_conditions_where_nothing_fits(power)
     for t in range(M.shape[1]):
         ref, _ = scipy.optimize.nnls(A, np.concatenate([P[:, t], np.zeros(B.shape[1])]))
         assert np.linalg.norm(B @ x[:, t] - P[:, t]) <= np.linalg.norm(B @ ref - P[:, t]) * (1 + 1e-9) + 1e-12
+
+
+@pytest.mark.parametrize("B", [np.ones(5), np.ones((2, 3, 4)), np.array([[1.0, np.nan]]), np.array([["a", "b"]]),
+                               np.ones((2, 2), complex)])
+def test_filters_per_bin_refuses_what_is_not_a_filterbank(B):
+    from specimg.errors import ParameterError
+    from specimg.spectral import filters_per_bin
+
+    with pytest.raises(ParameterError, match="must be a 2-D filterbank"):
+        filters_per_bin(B)

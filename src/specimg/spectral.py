@@ -291,6 +291,11 @@ def filters_per_bin(B: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         2), float64]: their values there (0 for none). None when some bin lies under more
         than two filters or under two that are not neighbours (not librosa's triangles).
 
+    Raises
+    ------
+    ParameterError
+        If ``B`` is not a 2-D array of finite real numbers.
+
     Examples
     --------
     >>> import numpy as np
@@ -300,6 +305,10 @@ def filters_per_bin(B: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     >>> filters_per_bin(np.ones((3, 2))) is None
     True
     """
+    B = np.asarray(B)
+    if B.ndim != 2 or not np.issubdtype(B.dtype, np.number) or np.iscomplexobj(B) or not np.all(np.isfinite(B)):
+        raise ParameterError(f"B of shape {B.shape}, dtype {B.dtype} must be a 2-D filterbank (n_mels, n_bins) of finite"
+                             " real numbers, as mel_basis(params) gives")  # fmt: skip
     n_bins = B.shape[1]
     bands = np.full((n_bins, 2), -1, dtype=np.int64)
     weights = np.zeros((n_bins, 2))
