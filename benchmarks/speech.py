@@ -4,7 +4,7 @@
 Run from the repository::
 
     nice -n 5 python benchmarks/speech.py [--corpus DIR] [--cache DIR] [--only NAME ...]
-        [--repeat R] [--save FILE.json] [--compare FILE.json]
+        [--repeat R] [--save FILE.json] [--compare FILE.json] [--mel-n-iter N]
 
 Clips (22 050 Hz mono, peak 0.8):
 
@@ -38,7 +38,8 @@ the ratios are totals over the clips, measured in the same run: balanced / GL32,
 GL32, mel decode / mel_to_audio.
 
 ``--only`` keeps the clips (and methods: fast, balanced, high, gl32, mel, m2a) whose name
-contains one of the given words. ``--save`` writes the figures as JSON; ``--compare`` prints
+contains one of the given words; ``--mel-n-iter N`` runs the mel decode with N iterations
+instead of its preset's. ``--save`` writes the figures as JSON; ``--compare`` prints
 a before/after table against a saved run (per clip and method: the figure before, after,
 and the difference). The summary checks the targets of issue 22: median PESQ-WB over the
 synthetic clips ≥ 4.0 (balanced), ≥ 4.2 (high), ≥ 3.3 (mel), time ≤ 1.0× / ≤ 5× GL32 and
@@ -199,7 +200,7 @@ def melspec(y: np.ndarray) -> np.ndarray:
     )
 
 
-def bench_clip(clip: Clip, methods: tuple[str, ...], repeat: int) -> dict[str, Any]:
+def bench_clip(clip: Clip, methods: tuple[str, ...], repeat: int, mel_n_iter: int | None = None) -> dict[str, Any]:
     import librosa
 
     import specimg
@@ -222,7 +223,7 @@ def bench_clip(clip: Clip, methods: tuple[str, ...], repeat: int) -> dict[str, A
             librosa.feature.inverse.mel_to_stft(M, sr=SR, n_fft=N_FFT, power=2.0),
             n_iter=32, hop_length=HOP, n_fft=N_FFT, length=n, random_state=0,
         ),  # fmt: skip
-        "mel": lambda: specimg.decode(img_mel, quality="balanced")[0],
+        "mel": lambda: specimg.decode(img_mel, quality="balanced", n_iter=mel_n_iter)[0],
     }
     fns = {k: v for k, v in fns.items() if k in methods}
     wall: dict[str, float] = {k: math.inf for k in fns}
@@ -345,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=1, help="time each call this many times, keep the best")
     ap.add_argument("--save", type=Path, default=None, metavar="FILE.json")
     ap.add_argument("--compare", type=Path, default=None, metavar="FILE.json")
+    ap.add_argument("--mel-n-iter", type=int, default=None, metavar="N",
+                    help="iterations of the mel decode instead of its preset's (round 4's sweep)")
     args = ap.parse_args(argv)
     if _perceptual.missing():
         print(f"missing {', '.join(_perceptual.missing())}: {_perceptual.INSTALL_HINT}")
@@ -364,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     warm_up(methods)
     rows = []
     for clip in clips:
-        rows.append(bench_clip(clip, methods, args.repeat))
+        rows.append(bench_clip(clip, methods, args.repeat, args.mel_n_iter))
         r = rows[-1]
         print(f"  {clip.name:16s} {r['seconds']:4.1f} s  " + "  ".join(
             f"{m} {f['pesq']:.2f}/{f['stoi']:.3f}/{f['sc']:.1f} dB {f['wall']:.2f} s" for m, f in r["methods"].items()), flush=True)
