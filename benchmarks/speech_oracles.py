@@ -362,25 +362,36 @@ def probe_peaky(y: np.ndarray, X: np.ndarray, S: np.ndarray, base: Base) -> dict
     return out
 
 
-def probe_mel(y: np.ndarray, X: np.ndarray, S: np.ndarray, base: Base) -> dict[str, Any]:
+def mel_picture(y: np.ndarray, X: np.ndarray) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:
+    """The clip's mel picture (128 bands) as the mel probes use it: its parameters, its calibrated
+    mel amplitude ``M``, today's start (``mel_start``) and the clip's true linear magnitude
+    (calibrated, the picture's frames)."""
     import specimg
-    from specimg.phase import mel_refiner, mel_start, reconstruct
-    from specimg.spectral import calibration, match_mel
+    from specimg.phase import mel_start
+    from specimg.spectral import calibration
 
     img = specimg.encode(y, SR, scale="mel", n_mels=128)
     p, M = img.params, img.channel_magnitude(0)
+    true_mag = (np.abs(X[:, : M.shape[1]]) * calibration(p)).astype(np.float32)
+    return p, M, mel_start(M, p), true_mag
+
+
+def probe_mel(y: np.ndarray, X: np.ndarray, S: np.ndarray, base: Base) -> dict[str, Any]:
+    from specimg.phase import mel_refiner, reconstruct
+    from specimg.spectral import calibration, match_mel
+
+    p, M, start, true_mag = mel_picture(y, X)
     n = M.shape[1]
-    true_mag = (np.abs(X[:, :n]) * calibration(p)).astype(np.float32)
     f0 = base.f0[:n]
     bins = np.arange(S.shape[0])[:, None] / np.maximum(f0[None, :] * N_FFT / SR, 1e-9)
     comb = 1e-1 + np.exp(-0.5 * ((np.abs(bins - np.round(bins)) * f0 * N_FFT / SR) / 1.5) ** 2)
-    comb = np.where(f0 > 0, np.sqrt(match_mel(comb, M, p) * mel_start(M, p)), mel_start(M, p))
+    comb = np.where(f0 > 0, np.sqrt(match_mel(comb, M, p) * start), start)
 
     def fit_only(A: np.ndarray, frames: slice) -> np.ndarray:  # the stored bands, the fine structure of A
         return match_mel(A, M[:, frames], p).astype(np.float32)
 
     runs = {
-        "today": (mel_start(M, p), mel_refiner(M, p, mel_start(M, p)), "pghi"),
+        "today": (start, mel_refiner(M, p, start), "pghi"),
         "true magnitude": (true_mag, fit_only, "pghi"),
         "true magnitude and phase": (true_mag, fit_only, np.angle(X[:, :n])),
         "comb (pyin f0)": (comb.astype(np.float32), fit_only, "pghi"),
@@ -389,27 +400,23 @@ def probe_mel(y: np.ndarray, X: np.ndarray, S: np.ndarray, base: Base) -> dict[s
         name: score(y, reconstruct(start, p, quality="balanced", n_iter=168, refine=refine, rng=0, init=init))
         for name, (start, refine, init) in runs.items()
     }
-    y_hat = reconstruct(mel_start(M, p), p, quality="balanced", n_iter=168, refine=mel_refiner(M, p, mel_start(M, p)), rng=0)
+    y_hat = reconstruct(start, p, quality="balanced", n_iter=168, refine=mel_refiner(M, p, start), rng=0)
     S_hat = np.abs(stft(y_hat))[:, :n]
     for fmax in (500, 1000):  # probe "shape"'s alignment of the decode, then 30 iterations with the mel fit
         Z = align_decoded(y_hat, S_hat, fmax, 0.0)
-        start = (np.abs(Z) * calibration(p)).astype(np.float32)
+        aligned = (np.abs(Z) * calibration(p)).astype(np.float32)
         out[f"today, aligned below {fmax} Hz, +30"] = score(
-            y, reconstruct(start, p, quality="balanced", n_iter=30, refine=fit_only, rng=0, init=np.angle(Z)))
+            y, reconstruct(aligned, p, quality="balanced", n_iter=30, refine=fit_only, rng=0, init=np.angle(Z)))
     return out
 
 
 def probe_melfit(y: np.ndarray, X: np.ndarray, S: np.ndarray, base: Base) -> dict[str, Any]:
-    import specimg
-    from specimg.phase import mel_refiner, mel_start, reconstruct
-    from specimg.spectral import calibration, match_mel, mel_to_linear
+    from specimg.phase import mel_refiner, reconstruct
+    from specimg.spectral import match_mel, mel_to_linear
 
-    img = specimg.encode(y, SR, scale="mel", n_mels=128)
-    p, M = img.params, img.channel_magnitude(0)
+    p, M, start, true_mag = mel_picture(y, X)
     n = M.shape[1]
-    true_mag = (np.abs(X[:, :n]) * calibration(p)).astype(np.float32)
     freqs = np.arange(S.shape[0]) * SR / N_FFT
-    start = mel_start(M, p)
 
     def refiner(begin: np.ndarray, held: np.ndarray | None, below: float, above: float = np.inf) -> Any:
         """Today's refine hook, with ``held`` [n_bins, n] (None: fitted) kept outside [below, above) Hz."""
