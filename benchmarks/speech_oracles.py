@@ -49,7 +49,8 @@ Probes (``--probe``):
 * ``schedule`` (round 4): the linear decode's 104 iterations as fast Griffin-Lim alone
   (round 1's best PESQ on the weak clips) and as hybrids of it with the balanced scheme.
 
-The write-up is rounds 3–4 of ``benchmarks/SPEECH.md``.
+The write-up is rounds 3–4 of ``benchmarks/SPEECH.md``; round 5's probes of the mel decode are
+``benchmarks/speech_mel_probes.py``, which uses this script's command line (:func:`probe_args`).
 """
 
 from __future__ import annotations
@@ -526,17 +527,26 @@ def probe_schedule(y: np.ndarray, X: np.ndarray, S: np.ndarray, base: Base) -> d
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def probe_args(argv: list[str] | None, doc: str, probes: tuple[str, ...]) -> tuple[argparse.Namespace, list[Any]] | None:
+    """The command line of a probe script (``--corpus``, ``--only``, ``--probe``, ``--save``) and
+    its clips; None, with the hint printed, when PESQ or STOI is not installed."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     ap.add_argument("--only", nargs="+", default=["espeak_sample", "espeak_m3", "espeak_f3", "flite_awb", "human"], metavar="NAME")
-    ap.add_argument("--probe", nargs="+", default=list(PROBES), choices=PROBES)
+    ap.add_argument("--probe", nargs="+", default=list(probes), choices=probes)
     ap.add_argument("--save", type=Path, default=None, metavar="FILE.json")
     args = ap.parse_args(argv)
     if _perceptual.missing():
         print(f"needs {', '.join(_perceptual.missing())}: {_perceptual.INSTALL_HINT}")
+        return None
+    return args, [c for c in gather(args.corpus, cache_dir()) if any(w in c.name for w in args.only)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parsed = probe_args(argv, __doc__ or "", PROBES)
+    if parsed is None:
         return 2
-    clips = [c for c in gather(args.corpus, cache_dir()) if any(w in c.name for w in args.only)]
+    args, clips = parsed
     probes = {name: globals()[f"probe_{name}"] for name in args.probe}
     report: dict[str, Any] = {}
     for clip in clips:
