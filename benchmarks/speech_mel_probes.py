@@ -42,7 +42,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write_json
 from speech import HOP, N_FFT, SR, load
-from speech_oracles import mel_picture, probe_args, score, stft
+from speech_oracles import mel_picture, probe_args, replaced_joint_loop, score, stft, with_magnitude
 
 PROBES = ("priors", "kl", "starts", "admm")
 
@@ -131,18 +131,14 @@ def admm_loop(every: int = 1, relax: float = 1.0, after: int = 0) -> Any:
         Y, U = X.copy(), np.zeros_like(X)
         for k in range(n_iter - after):
             Z = relax * pair.project(Y - U) + (1 - relax) * Y + U
-            a = np.abs(Z)
             if k % every == 0:
-                mag = np.ascontiguousarray(refine(a.astype(dtype)), dtype=dtype)
-            Y = np.where(a > 1e-30, Z * (mag / np.maximum(a, 1e-30)), mag).astype(X.dtype)
+                mag = np.ascontiguousarray(refine(np.abs(Z).astype(dtype)), dtype=dtype)
+            Y = with_magnitude(Z, mag)
             U = Z - Y
         return Y
 
-    gla._refined = loop
-    try:
+    with replaced_joint_loop(loop):
         yield
-    finally:
-        gla._refined = today
 
 
 def probe(name: str, y: np.ndarray, X: np.ndarray) -> dict[str, Any]:

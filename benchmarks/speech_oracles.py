@@ -474,10 +474,7 @@ def joint_loop(variant: str) -> Any:
     from specimg.phase._kernels import momentum_point, momentum_project, project_target
 
     today = gla._refined
-
-    def on(Z: np.ndarray, T: np.ndarray) -> np.ndarray:  # P_M: the magnitude T, the phase of Z
-        a = np.abs(Z)
-        return np.where(a > 1e-30, Z * (T / np.maximum(a, 1e-30)), T).astype(Z.dtype)
+    on = with_magnitude
 
     def loop(X: np.ndarray, mag: np.ndarray, pair: Any, n_iter: int, momentum: float, dtype: Any, bar: Any,
              refine: Any, constrain: Any) -> np.ndarray:  # fmt: skip
@@ -507,6 +504,22 @@ def joint_loop(variant: str) -> Any:
             constrain(X)
         return X
 
+    with replaced_joint_loop(loop):
+        yield
+
+
+def with_magnitude(Z: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """P_M: the magnitude ``T`` with the phase of ``Z`` (``T`` where ``Z`` is 0), in ``Z``'s dtype."""
+    a = np.abs(Z)
+    return np.where(a > 1e-30, Z * (T / np.maximum(a, 1e-30)), T).astype(Z.dtype)
+
+
+@contextlib.contextmanager
+def replaced_joint_loop(loop: Any) -> Any:
+    """Run with the joint loop of ``specimg.phase`` (``_gla._refined``) replaced by ``loop``; restored after."""
+    import specimg.phase._gla as gla
+
+    today = gla._refined
     gla._refined = loop
     try:
         yield
