@@ -11,7 +11,8 @@ units of :func:`librosa.stft` (not calibrated).
 
 Layout: ``_stft`` (the STFT/ISTFT pair), ``_pghi``, ``_gla`` (fast/accelerated
 Griffin-Lim and RAAR, blocks), ``_reconstruct`` (quality presets), ``_if``
-(instantaneous-frequency planes), ``_mel`` (joint mel decode), ``_locked`` (phase-locked
+(instantaneous-frequency planes), ``_mel`` (joint mel decode), ``_lowband`` (iterations on
+the low band alone, as the decimated signal's STFT), ``_locked`` (phase-locked
 reconstruction: the phase known, the magnitude refined), ``_rebuild`` (one channel of a
 picture: chooses among the above from what is known of the phase), ``_kernels`` (numba loops, imported on first use so
 that importing this package does not import numba).
@@ -36,7 +37,8 @@ from ..typing import Window
 from ._gla import Init, Method, Refine, griffin_lim
 from ._if import if_scale, if_to_phase, phase_to_if
 from ._locked import Bound, phase_locked
-from ._mel import MEL_ITERATIONS, mel_iterations, mel_refiner, mel_start
+from ._lowband import LOW_BAND_HZ, decimation_for
+from ._mel import MEL_ITERATIONS, MEL_LOW_ITERATIONS, mel_iterations, mel_low_band, mel_refiner, mel_start
 from ._pghi import gaussian_tfr, pghi
 from ._rebuild import KnownPhase, locked_fits, rebuild
 from ._reconstruct import PRESET_METHODS, QUALITY_PRESETS, Quality, reconstruct, resolve_quality
@@ -64,6 +66,10 @@ __all__ = [
     "mel_refiner",
     "mel_iterations",
     "MEL_ITERATIONS",
+    "MEL_LOW_ITERATIONS",
+    "mel_low_band",
+    "decimation_for",
+    "LOW_BAND_HZ",
     "Init",
     "Refine",
     "Quality",

@@ -32,13 +32,15 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..spectral import filters_per_bin, match_mel, mel_basis
+from ._lowband import decimation_for
 from ._reconstruct import resolve_quality
 
 if TYPE_CHECKING:
     from ..params import SpectrogramParams
     from ._gla import Refine
 
-__all__ = ["MelFit", "mel_fit", "mel_iterations", "mel_refiner", "mel_start"]
+__all__ = ["MEL_ITERATIONS", "MEL_LOW_ITERATIONS", "MelFit", "mel_fit", "mel_iterations", "mel_low_band",
+           "mel_refiner", "mel_start"]
 
 
 class MelFit:
@@ -47,11 +49,20 @@ class MelFit:
     ``bands[f]`` holds the (at most two, adjacent) filters over bin ``f`` (−1: none) and
     ``weights[f]`` their values. ``banded`` is False when some bin lies under more than two
     filters, or two that are not neighbours; :meth:`fit` then falls back to
-    :func:`specimg.spectral.match_mel`.
+    :func:`specimg.spectral.match_mel`. With ``n_bins`` (fewer than the STFT's), the fit of
+    the low band alone: only the ``n_mels`` filters that lie wholly below bin ``n_bins``
+    (ParameterError if they are not banded), and the bins that only the others cover are
+    returned as received.
     """
 
-    def __init__(self, params: SpectrogramParams) -> None:
+    def __init__(self, params: SpectrogramParams, n_bins: int | None = None) -> None:
         B = mel_basis(params).astype(np.float64)
+        covered = np.any(B > 0, axis=0)
+        self.truncated = n_bins is not None and n_bins < B.shape[1]
+        if n_bins is not None and self.truncated:  # the filters that lie wholly below bin n_bins, over those bins
+            last = np.array([np.flatnonzero(row).max(initial=-1) for row in B])
+            B = B[last < n_bins, :n_bins]
+            covered = covered[:n_bins]
         n_mels, n_bins = B.shape
         self.params, self.power = params, float(params.power)
         per_bin = filters_per_bin(B)
@@ -59,6 +70,10 @@ class MelFit:
         self.bands: np.ndarray = np.full((n_bins, 2), -1, dtype=np.int64) if per_bin is None else per_bin[0]
         self.weights: np.ndarray = np.zeros((n_bins, 2)) if per_bin is None else per_bin[1]
         self.n_mels = n_mels
+        # bins that only filters beyond the band cover (the truncated fit returns them as received)
+        self.uncovered = (self.bands[:, 0] < 0) & covered
+        if self.truncated and not self.banded:
+            raise ParameterError("the low band's fit needs a filterbank with at most two adjacent filters over each bin")
         # runs of consecutive bins under the same filters, for the compiled fit
         change = np.flatnonzero(np.any(self.bands[1:] != self.bands[:-1], axis=1)) + 1
         self.edges = np.concatenate([[0], change, [n_bins]]).astype(np.int64)
@@ -86,19 +101,21 @@ class MelFit:
         fit_frames(
             A, np.ascontiguousarray(P), self.edges, self.over, self.weights, self.n_mels, self.power, out, flat
         )
+        if self.truncated and not flat:
+            out[:, self.uncovered] = A[:, self.uncovered]
         return out
 
 
 _FITS: dict[tuple, MelFit] = {}
 
 
-def mel_fit(params: SpectrogramParams) -> MelFit:
-    """The :class:`MelFit` of the filterbank of ``params`` (cached for the last few filterbanks)."""
-    key = (params.sr, params.n_fft, params.n_mels, params.fmin, params.fmax, params.htk, params.norm, params.power)
+def mel_fit(params: SpectrogramParams, n_bins: int | None = None) -> MelFit:
+    """The :class:`MelFit` of the filterbank of ``params``, of its first ``n_bins`` bins if given (cached for the last few)."""
+    key = (params.sr, params.n_fft, params.n_mels, params.fmin, params.fmax, params.htk, params.norm, params.power, n_bins)
     if key not in _FITS:
         if len(_FITS) >= 8:
             _FITS.pop(next(iter(_FITS)))
-        _FITS[key] = MelFit(params)
+        _FITS[key] = MelFit(params, n_bins)
     return _FITS[key]
 
 
@@ -112,7 +129,9 @@ def mel_refiner(M: np.ndarray, params: SpectrogramParams, start: np.ndarray) -> 
     geometric mean of the non-negative least-squares magnitude of those frames
     (:func:`specimg.spectral.mel_to_linear`, recovered from ``start`` as ``start² / flat``;
     0 where the flat fit is 0, as ``start``) and the fit of the magnitude it receives to
-    ``M`` (:meth:`MelFit.fit`); every later call that fit alone.
+    ``M`` (:meth:`MelFit.fit`); every later call that fit alone. A call with fewer rows
+    than ``n_fft // 2 + 1`` (the low-band iterations of :func:`mel_low_band`) fits the bands
+    that lie wholly within those rows.
 
     Raises
     ------
@@ -139,10 +158,14 @@ def mel_refiner(M: np.ndarray, params: SpectrogramParams, start: np.ndarray) -> 
             " (mel_start(M, params) gives it)"
         )
     fit = mel_fit(params)
+    n_bins = params.n_fft // 2 + 1
     P = np.ascontiguousarray((np.maximum(np.asarray(M, dtype=np.float64), 0.0) ** fit.power).T)
     started: set[int | None] = set()
 
     def refine(A: np.ndarray, frames: slice) -> np.ndarray:
+        if A.shape[0] < n_bins:  # the low band alone (griffin_lim's n_low)
+            low = mel_fit(params, A.shape[0])
+            return low.fit(A.T, P[frames, : low.n_mels]).T
         if frames.start not in started:
             started.add(frames.start)
             flat = fit.fit(None, P[frames]).T
@@ -203,12 +226,14 @@ def mel_start(M: np.ndarray, params: SpectrogramParams) -> np.ndarray:
 #: Phase iterations of a mel decode per quality preset (fast Griffin-Lim with the mel fit of
 #: :func:`mel_refiner` every other iteration; the linear presets' RAAR/accelerated schemes
 #: do not apply, since the target magnitude changes as the fit proceeds: accelerated
-#: Griffin-Lim with the fit measured 17 dB worse mel SC on speech). 2× / 1.75× / 2× the
-#: linear presets' former counts (12/96/500): the mel SC and PESQ keep rising with
-#: iterations, and "balanced" is the fewest iterations at which no corpus file's mel SC
-#: is more than 0.5 dB worse than before issue 13 (benchmarks/PHASE_MEL.md), within half
-#: of librosa's ``mel_to_audio`` time.
-MEL_ITERATIONS: dict[str, int] = {"fast": 24, "balanced": 168, "high": 1000}
+#: Griffin-Lim with the fit measured 17 dB worse mel SC on speech). "fast" and "high" are
+#: 2× the linear presets' former counts (12/500): the mel SC and PESQ keep rising with
+#: iterations. "balanced" was 168 full-band iterations (the fewest at which no corpus file's
+#: mel SC was more than 0.5 dB worse than before issue 13, benchmarks/PHASE_MEL.md); it is
+#: now 112 with :data:`MEL_LOW_ITERATIONS` on the low band before the last 16 of them: the
+#: same time, every corpus file's mel SC better (−0.6 … −12 dB) and the speech benchmark's
+#: synthetic median PESQ-WB 3.29 → 3.38 (benchmarks/SPEECH.md, round 6).
+MEL_ITERATIONS: dict[str, int] = {"fast": 24, "balanced": 112, "high": 1000}
 
 
 def mel_iterations(quality: str, n_iter: int | None = None) -> int:
@@ -233,7 +258,45 @@ def mel_iterations(quality: str, n_iter: int | None = None) -> int:
     Examples
     --------
     >>> mel_iterations("balanced"), mel_iterations("fast", 5)
-    (168, 5)
+    (112, 5)
     """
     resolve_quality(quality, n_iter)  # checks the name
     return MEL_ITERATIONS[quality] if n_iter is None else n_iter
+
+
+#: Low-band iterations of a mel decode per quality preset (:func:`specimg.phase.griffin_lim`'s
+#: ``n_low``: before the last 16 of its :data:`MEL_ITERATIONS`; each costs about a quarter of
+#: a full one at 22 050 Hz, 200 about what 55 full ones cost). 200 low-band iterations
+#: buy on voices what 168 more full-band ones do (benchmarks/SPEECH.md, round 6). "fast"
+#: and "high" run none: they were not measured with them.
+MEL_LOW_ITERATIONS: dict[str, int] = {"fast": 0, "balanced": 200, "high": 0}
+
+
+def mel_low_band(params: SpectrogramParams, quality: str, n_iter: int | None = None) -> tuple[int, int]:
+    """``(n_low, decimation)`` of a mel decode: its low-band iterations and their decimation.
+
+    ``n_low`` is :data:`MEL_LOW_ITERATIONS` of the preset, scaled by ``n_iter`` over the
+    preset's :data:`MEL_ITERATIONS` when ``n_iter`` is given; 0 when no decimation fits
+    the picture's geometry (:func:`decimation_for`) or its filterbank has more than two
+    filters over some bin.
+
+    Raises
+    ------
+    ParameterError
+        If ``quality`` is not a preset.
+
+    Examples
+    --------
+    >>> from specimg import SpectrogramParams
+    >>> p = SpectrogramParams(sr=22050, n_fft=2048, hop_length=512, scale="mel", n_mels=128)
+    >>> mel_low_band(p, "balanced"), mel_low_band(p, "balanced", n_iter=0), mel_low_band(p, "fast")
+    ((200, 4), (0, 4), (0, 4))
+    """
+    full = mel_iterations(quality, None)
+    n_low = MEL_LOW_ITERATIONS[quality]
+    if n_iter is not None:
+        n_low = int(round(n_low * n_iter / full)) if full else 0
+    decimation = decimation_for(params.sr, params.n_fft, params.hop_length)
+    if decimation < 2 or not mel_fit(params).banded:
+        n_low = 0
+    return n_low, decimation

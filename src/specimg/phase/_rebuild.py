@@ -25,7 +25,7 @@ from ..errors import ParameterError
 from ..resources import decode_bytes, locked_decode_bytes, memory_budget
 from ._gla import Init
 from ._locked import phase_locked
-from ._mel import mel_iterations, mel_refiner, mel_start
+from ._mel import mel_iterations, mel_low_band, mel_refiner, mel_start
 from ._reconstruct import Quality, reconstruct, resolve_quality
 
 if TYPE_CHECKING:
@@ -188,12 +188,14 @@ def rebuild(
         length = params.output_length(n_frames)
     if known is not None and known.held is not None and known.coefficients is None and locked_fits(params, n_frames):
         return _locked(S, known, params, n_iter=iters, length=length)
-    refine, n_iter_c = None, n_iter
+    refine, n_iter_c, n_low, decimation = None, n_iter, 0, 4
     if params.scale == "mel":
         # Joint estimation: the phase iterations also estimate the linear magnitude,
-        # fitted to the stored mel bands at every other iteration (mel_refiner).
+        # fitted to the stored mel bands at every other iteration (mel_refiner), then
+        # iterate on the low band alone (mel_low_band).
         M, S = S, mel_start(S, params)
         refine, n_iter_c = mel_refiner(M, params, S), mel_iterations(quality, n_iter)
+        n_low, decimation = mel_low_band(params, quality, n_iter)
     hold = None
     if known is not None:
         init = known.angle
@@ -205,7 +207,7 @@ def rebuild(
             hold = (known.held, (S * np.exp(1j * init)).astype(np.complex64))
     return reconstruct(
         S, params, quality=quality, n_iter=n_iter_c, length=length, momentum=momentum, init=init, rng=rng,
-        refine=refine, hold=hold, progress=progress,
+        refine=refine, hold=hold, progress=progress, n_low=n_low, decimation=decimation,
     )  # fmt: skip
 
 

@@ -70,6 +70,7 @@ class StftPair:
         self.n_fft, self.hop_length, self.n_frames, self.length = n_fft, hop_length, n_frames, length
         self.offset = frame_offset(n_fft, center)
         self.dtype = np.dtype(dtype)
+        self.requested_workers = workers  # as asked (None: by size), for a pair derived from this one
         self.workers = fft_workers(n_frames, n_fft, workers)
         self.window = np.asarray(window, dtype=self.dtype)
         self.n_padded = span_length(n_frames, n_fft=n_fft, hop_length=hop_length, center=False)
