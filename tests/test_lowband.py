@@ -26,18 +26,25 @@ def _stft_mag(y: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
 
 def test_the_low_bins_of_a_band_limited_signal_are_its_decimated_stft() -> None:
     """What the low-band iterations rest on: bins below sr / (2D) of the STFT are D times the
-    STFT of the signal decimated by D, with the window and hop decimated too."""
-    sr, n_fft, hop, D = 22050, 2048, 512, 4
+    STFT of the signal decimated by D, with the window and hop decimated too (LowBand's pair)."""
+    from specimg.phase._lowband import LowBand
+
+    sr = 22050
     t = np.arange(sr) / sr
-    y = sum(a * np.sin(2 * np.pi * f * t + ph) for a, f, ph in ((0.5, 210.0, 0.3), (0.3, 640.0, 1.0), (0.2, 1310.0, 2.0)))
-    w = scipy.signal.get_window("hann", n_fft, fftbins=True)
-    n_frames = 1 + len(y) // hop
-    full = StftPair(n_fft=n_fft, hop_length=hop, window=w, n_frames=n_frames, length=len(y), dtype=np.float64)
-    low = StftPair(n_fft=n_fft // D, hop_length=hop // D, window=w[::D], n_frames=n_frames, length=len(y) // D,
-                   dtype=np.float64)  # fmt: skip
-    n_low = n_fft // (2 * D) + 1
-    X, Z = full.forward(y)[2:-2, :n_low], low.forward(y[::D])[2:-2]  # not the frames over the signal's ends
-    assert np.max(np.abs(X - D * Z)) < 1e-6 * np.max(np.abs(X))
+    tones = ((0.5, 210.0, 0.3), (0.3, 640.0, 1.0), (0.2, 1310.0, 2.0))
+    for n_fft, hop, D in ((2048, 512, 4), (2048, 512, 8), (1536, 384, 4)):
+        # well inside the band (up to sr / (2D)): at D = 8 the band ends at 1378 Hz
+        y = sum(a * np.sin(2 * np.pi * f * t + ph) for a, f, ph in tones if f < sr / (2 * D) - 400)
+        w = scipy.signal.get_window("hann", n_fft, fftbins=True)
+        n_frames = 1 + len(y) // hop
+        full = StftPair(n_fft=n_fft, hop_length=hop, window=w, n_frames=n_frames, length=len(y), dtype=np.float64)
+        X = full.forward(y)
+        band = LowBand(X, full, D)
+        assert band.n_bins == n_fft // (2 * D) + 1 and band.pair.n_fft == n_fft // D
+        Z = band.pair.forward(y[::D])[2:-2]  # not the frames over the signal's ends
+        X_low = X[2:-2, : band.n_bins]
+        assert np.max(np.abs(X_low - D * Z)) < 1e-5 * np.max(np.abs(X_low)), (n_fft, D)  # sidelobes alias
+        np.testing.assert_allclose(band.start[2:-2], Z, atol=1e-5 * np.max(np.abs(Z)))
 
 
 def test_low_band_iterations_lower_the_low_band_error_and_keep_the_rest() -> None:
@@ -58,19 +65,34 @@ def test_low_band_iterations_lower_the_low_band_error_and_keep_the_rest() -> Non
     assert abs(sc_above[0] - sc_above[1]) < 0.5, sc_above
 
 
-def test_low_band_iterations_keep_held_coefficients() -> None:
-    """Coefficients held with ``hold`` stay held through the low-band iterations."""
-    y, sr = specimg.read_audio(SAMPLE_DATA / "speech.wav")
-    y = y[: sr]
+def test_low_band_iterations_keep_held_coefficients(monkeypatch) -> None:
+    """Coefficients held with ``hold`` stay held through the low-band iterations themselves
+    (their result, before it is merged), and in the output."""
     import librosa
 
+    from specimg.phase import _lowband
+
+    y, sr = specimg.read_audio(SAMPLE_DATA / "speech.wav")
+    y = y[:sr]
     X = librosa.stft(y.astype(np.float64), n_fft=512, hop_length=128, pad_mode="constant")
     S = np.abs(X)
     mask = np.zeros(S.shape, dtype=bool)
     mask[:, : S.shape[1] // 2] = True
+    seen = []
+    merge = _lowband.LowBand.merge
+
+    def spy(self, X_full, Z):
+        seen.append((self.decimation, self.n_bins, Z.copy()))
+        return merge(self, X_full, Z)
+
+    monkeypatch.setattr(_lowband.LowBand, "merge", spy)
     kw = dict(n_fft=512, hop_length=128, length=len(y), rng=0, n_iter=10, n_low=60, decimation=2)
     init = np.where(mask, np.angle(X), 0.0)
     held = griffin_lim(S, hold=(mask, X), init=init, **kw)
+    (D, n, Z), = seen
+    low_mask = mask[:n].T
+    np.testing.assert_allclose(Z[low_mask], (X[:n].T / D)[low_mask].astype(np.complex64), rtol=1e-6, atol=1e-9)
+    assert np.abs(Z[~low_mask] - (X[:n].T / D)[~low_mask]).max() > 0.05 * S.max() / D  # the rest moved
     X_held = librosa.stft(held.astype(np.float64), n_fft=512, hop_length=128, pad_mode="constant")
     inner = slice(8, S.shape[1] // 2 - 8)
     np.testing.assert_allclose(X_held[:, inner], X[:, inner], atol=1e-3 * S.max())
@@ -98,8 +120,9 @@ def test_the_low_band_fit_imposes_the_bands_wholly_inside_it() -> None:
 
 
 def test_mel_decode_runs_the_low_band_of_its_preset(monkeypatch) -> None:
-    """The balanced mel decode ends with MEL_LOW_ITERATIONS on the low band; they keep the
-    stored bands (mel SC) and bring the low band's consistency up."""
+    """The balanced mel decode runs MEL_LOW_ITERATIONS on the low band; the stored bands are
+    matched better than without them (mel SC −46.2 against −45.6 dB) and the low band's
+    linear SC is lower too."""
     y, sr = specimg.read_audio(SAMPLE_DATA / "speech.wav")
     y = y[: sr * 2]
     img = specimg.encode(y, sr, scale="mel", n_mels=128)
@@ -110,7 +133,7 @@ def test_mel_decode_runs_the_low_band_of_its_preset(monkeypatch) -> None:
     without, _ = specimg.decode(img)
     mel = magnitude(y, p)
     sc = [magnitude_convergence(magnitude(z, p), mel) for z in (with_low, without)]
-    assert sc[0] < -30.0 and sc[0] < sc[1] + 1.0, sc
+    assert sc[0] < -40.0 and sc[0] < sc[1] - 0.3, sc
     n_fft, hop = p.n_fft, p.hop_length
     S = _stft_mag(y, n_fft, hop)[:200]
     low_sc = [magnitude_convergence(_stft_mag(z[: len(y)], n_fft, hop)[:200], S) for z in (with_low, without)]
@@ -121,6 +144,20 @@ def test_decimation_follows_the_sampling_rate() -> None:
     for sr in (16000, 22050, 44100, 48000):
         D = decimation_for(sr, 2048, 512)
         assert sr / (2 * D) >= 2500 > sr / (4 * D)
+    for n_fft, hop in ((600, 200), (2048, 441), (96, 32)):  # frames of an odd or too small length
+        D = decimation_for(44100, n_fft, hop)
+        assert D == 1 or (n_fft // D % 2 == 0 and n_fft // D >= 64)
+
+
+def test_no_low_band_when_no_filter_lies_in_it() -> None:
+    """A mel picture whose filters start above the band (fmin 3 kHz) gets no low-band iterations."""
+    from specimg.phase._mel import MelFit
+
+    p = SpectrogramParams(sr=22050, n_fft=2048, scale="mel", n_mels=64, fmin=3000.0)
+    assert mel_low_band(p, "balanced")[0] == 0
+    with pytest.raises(ParameterError, match="one filter wholly below bin 257"):
+        MelFit(p, 257)
+    specimg.decode(specimg.encode(np.zeros(22050, np.float32) + 0.1, 22050, scale="mel", n_mels=64, fmin=3000.0))
 
 
 @pytest.mark.parametrize(
@@ -129,6 +166,7 @@ def test_decimation_follows_the_sampling_rate() -> None:
         (dict(n_low=-1), "n_low=-1 must be an integer >= 0"),
         (dict(n_low=2.5), "n_low=2.5"),
         (dict(n_low=4, decimation=3), "decimation=3 must divide n_fft=512 and hop_length=128"),
+        (dict(n_low=4, decimation=16), r"even n_fft // decimation >= 64"),
         (dict(n_low=4, decimation=1), "decimation=1 must be an integer >= 2"),
         (dict(n_low=4, decimation=True), "decimation=True"),
     ],
@@ -154,12 +192,27 @@ def test_the_low_band_fit_needs_a_banded_filterbank(monkeypatch) -> None:
 
 def test_low_band_iterations_run_block_by_block_without_a_seam() -> None:
     """A long signal decoded in blocks (each holding the frames the previous one converged
-    to) with low-band iterations is as consistent as the one-piece decode."""
+    to) with low-band iterations is as consistent as the one-piece decode, and around the
+    joins of the blocks the low band helps as it does elsewhere (measured: 4.8 dB there)."""
     y, sr = specimg.read_audio(SAMPLE_DATA / "speech.wav")
     y = np.tile(y[: sr * 2], 3)
     S = _stft_mag(y, 512, 128)
     assert S.shape[1] > 2 * 256
-    kw = dict(n_fft=512, hop_length=128, length=len(y), rng=0, n_iter=24, n_low=60, decimation=2)
-    whole, blocks = griffin_lim(S, **kw), griffin_lim(S, block_frames=256, **kw)
-    sc = [magnitude_convergence(_stft_mag(z, 512, 128), S) for z in (whole, blocks)]
-    assert sc[1] < sc[0] + 1.0, sc
+    kw = dict(n_fft=512, hop_length=128, length=len(y), rng=0, n_iter=24, decimation=2)
+    whole = _stft_mag(griffin_lim(S, n_low=60, **kw), 512, 128)
+    blocks = _stft_mag(griffin_lim(S, n_low=60, block_frames=256, **kw), 512, 128)
+    plain = _stft_mag(griffin_lim(S, block_frames=256, **kw), 512, 128)
+    assert magnitude_convergence(blocks, S) < magnitude_convergence(whole, S) + 1.0
+    for joins in (slice(176, 240), slice(368, 432)):  # around the two cross-fades
+        sc = [magnitude_convergence(z[:, joins], S[:, joins]) for z in (blocks, plain)]
+        assert sc[0] < sc[1] - 2.0, (joins, sc)
+
+
+def test_no_low_band_without_full_band_iterations() -> None:
+    """n_iter=0 returns the ISTFT of the initial estimate, with or without n_low; with few
+    iterations, half of them run after the low band."""
+    S = _stft_mag(specimg.read_audio(SAMPLE_DATA / "speech.wav")[0][:22050], 512, 128)
+    kw = dict(n_fft=512, hop_length=128, rng=0, decimation=2)
+    np.testing.assert_array_equal(griffin_lim(S, n_iter=0, n_low=40, **kw), griffin_lim(S, n_iter=0, **kw))
+    two = griffin_lim(S, n_iter=2, n_low=40, **kw)
+    assert np.all(np.isfinite(two)) and not np.array_equal(two, griffin_lim(S, n_iter=2, **kw))

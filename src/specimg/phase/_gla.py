@@ -91,7 +91,8 @@ def griffin_lim(
         Target STFT magnitude in the units of :func:`librosa.stft` (not calibrated; see
         :func:`reconstruct` for the calibrated magnitude of an image).
     n_iter : int >= 0
-        Number of iterations; 0 returns the ISTFT of the initial estimate.
+        Number of full-band iterations; 0 returns the ISTFT of the initial estimate
+        (``n_low`` included).
     hop_length, win_length, n_fft, window, center :
         STFT geometry, as for :func:`librosa.stft`. ``n_fft=None`` →
         ``2 * (S.shape[-2] - 1)``; ``win_length=None`` → ``n_fft``;
@@ -158,18 +159,20 @@ def griffin_lim(
         Relaxation of RAAR (1: Douglas-Rachford, the difference map with β = 1).
     n_low : int >= 0
         Iterations on the lowest ``n_fft // (2 * decimation) + 1`` bins alone, run before
-        the last 16 of the ``n_iter`` ones (all of them if fewer), as the STFT of the signal decimated by ``decimation`` (window
-        ``window[::decimation]``, hop ``hop_length // decimation``), so that each costs
-        about ``1 / decimation`` of a full one: fast Griffin-Lim with ``momentum``, and
-        ``refine`` (if given) every ``refine_every`` of them, called with those bins only.
-        Their phase then replaces the full-band phase up to 82 % of the band, cross-faded
-        to it by 90 %, and the last full-band iterations join the bands again (see
+        the last ``min(16, n_iter // 2)`` of the ``n_iter`` ones, as the STFT of the signal
+        decimated by ``decimation`` (window ``window[::decimation]``, hop
+        ``hop_length // decimation``), so that each costs about ``1 / decimation`` of a
+        full one: fast Griffin-Lim with ``momentum``, and ``refine`` (if given) every
+        ``refine_every`` of them, called with those bins only. Their phase then replaces
+        the full-band phase up to 82 % of the band, cross-faded to it by 90 %, and the
+        last full-band iterations join the bands again (see
         :mod:`specimg.phase._lowband`). ``specimg.decode`` runs them on mel pictures
         (:data:`MEL_LOW_ITERATIONS`): the alignment of a voice's low harmonics, which a
         listener hears most, converges slowly, and the low band buys it cheaply.
     decimation : int >= 2
-        Decimation of the ``n_low`` iterations; it must divide ``n_fft`` and
-        ``hop_length`` (:func:`decimation_for` picks it from the sampling rate).
+        Decimation of the ``n_low`` iterations (not used without them): it must divide
+        ``hop_length`` and leave an even number of at least 64 samples per decimated frame
+        (:func:`decimation_for` picks it from the sampling rate).
 
     Returns
     -------
@@ -255,7 +258,8 @@ def griffin_lim(
         from tqdm import tqdm
 
         n_signals = int(np.prod(S.shape[:-2], dtype=int))
-        bar = tqdm(total=(n_iter + 1) * n_signals, desc="phase", unit="it", delay=1.0, leave=False,
+        low_units = n_low / decimation if n_low and n_iter else 0.0  # a low-band iteration: 1 / decimation
+        bar = tqdm(total=(n_iter + low_units + 1) * n_signals, desc="phase", unit="it", delay=1.0, leave=False,
                    bar_format="{l_bar}{bar}| {elapsed}<{remaining}")
     scheme = Scheme(momentum=float(momentum), beta=float(beta), gamma=float(gamma) if method == "agla" else 1.0,
                     n_raar=int(n_raar), raar_beta=float(raar_beta), n_low=int(n_low),
@@ -331,7 +335,9 @@ class Scheme:
 
     ``momentum`` is the α of [4]_ (the momentum of fast Griffin-Lim [2]_), ``beta`` and
     ``gamma`` its β and γ (γ = 1: fast Griffin-Lim); the first ``n_raar`` iterations are
-    relaxed averaged alternating reflections [5]_ with relaxation ``raar_beta``.
+    relaxed averaged alternating reflections [5]_ with relaxation ``raar_beta``; ``n_low``
+    iterations on the low band, decimated by ``decimation`` (1 when there are none), run
+    before the last ``min(16, n_iter // 2)`` (see :func:`griffin_lim`).
     """
 
     momentum: float = 0.99
@@ -341,6 +347,38 @@ class Scheme:
     raar_beta: float = 0.9
     n_low: int = 0
     decimation: int = 1
+
+
+class _Held:
+    """Coefficients held through the iterations: ``mask``/``values`` (n_frames, n_bins) and the first frames ``fixed``."""
+
+    def __init__(self, mask: np.ndarray | None, values: np.ndarray | None, fixed: np.ndarray | None) -> None:
+        self.mask, self.values, self.fixed = mask, values, fixed
+
+    def constrain(self, Z: np.ndarray) -> None:
+        """Set the held coefficients of ``Z`` (in place)."""
+        if self.mask is not None:
+            np.copyto(Z, self.values, where=self.mask)  # type: ignore[arg-type]
+        if self.fixed is not None and len(self.fixed):
+            Z[: len(self.fixed)] = self.fixed
+
+    def low(self, decimation: int, n_bins: int) -> _Held:
+        """The same on the first ``n_bins`` bins, in the units of the STFT decimated by ``decimation``."""
+        return _Held(
+            None if self.mask is None else np.ascontiguousarray(self.mask[:, :n_bins]),
+            None if self.values is None else self.values[:, :n_bins] / decimation,
+            None if self.fixed is None else self.fixed[:, :n_bins] / decimation,
+        )
+
+
+class _Fraction:
+    """A progress bar that advances by ``step`` per update (a low-band iteration counts ``1 / decimation``)."""
+
+    def __init__(self, bar: object, step: float) -> None:
+        self.bar, self.step = bar, step
+
+    def update(self, n: float = 1) -> None:
+        self.bar.update(n * self.step)  # type: ignore[attr-defined]
 
 
 def _fgla(
@@ -368,41 +406,25 @@ def _fgla(
     cdtype = np.result_type(dtype, np.complex64)
     X = np.empty(mag.shape, dtype=cdtype)
     polar(mag, np.ascontiguousarray(phase0.T), X)
-    n_fixed = 0 if fixed is None else len(fixed)
-    hold_mask = hold_values = None
-    if hold is not None and np.any(hold[0]):
-        hold_mask = np.ascontiguousarray(hold[0].T)
-        hold_values = np.ascontiguousarray(hold[1].T).astype(cdtype, copy=False)
-
-    def constrain(Z: np.ndarray) -> None:
-        if hold_mask is not None:
-            np.copyto(Z, hold_values, where=hold_mask)  # type: ignore[arg-type]
-        if n_fixed:
-            Z[:n_fixed] = fixed
-
-    low_held: dict[str, np.ndarray] = {}
-
-    def constrain_low(Z: np.ndarray, decimation: int, n_low: int) -> None:  # the same, on the low band
-        if hold_mask is not None:
-            if not low_held:
-                low_held["mask"] = np.ascontiguousarray(hold_mask[:, :n_low])
-                low_held["values"] = hold_values[:, :n_low] / decimation  # type: ignore[index]
-            np.copyto(Z, low_held["values"], where=low_held["mask"])
-        if n_fixed:
-            Z[:n_fixed] = fixed[:, :n_low] / decimation  # type: ignore[index]
-
+    held = _Held(
+        None if hold is None or not np.any(hold[0]) else np.ascontiguousarray(hold[0].T),
+        None if hold is None or not np.any(hold[0]) else np.ascontiguousarray(hold[1].T).astype(cdtype, copy=False),
+        fixed,
+    )  # fmt: skip
+    constrain = held.constrain
     constrain(X)
     # with low-band iterations: the last `after` full ones follow them and join the bands again
-    after = min(POLISH_ITERATIONS, n_iter) if scheme.n_low else 0
+    after = min(POLISH_ITERATIONS, n_iter // 2) if scheme.n_low and n_iter else 0
     if refine is not None:
         X = _refined(X, mag, pair, n_iter - after, scheme.momentum, dtype, bar, refine, constrain)
     else:
         X = _iterated(X, mag, pair, n_iter - after, scheme, bar, constrain)
-    if scheme.n_low:  # the same iterations on the low band alone, as the decimated signal's STFT
+    if scheme.n_low and n_iter:  # the same iterations on the low band alone, as the decimated signal's STFT
         band = LowBand(X, pair, scheme.decimation)
-        low_refine = band.refiner(refine, refine.due if refine is not None else lambda k: False)
-        Z = _refined(band.start, band.held, band.pair, scheme.n_low, scheme.momentum, dtype, None, low_refine,
-                     lambda Z: constrain_low(Z, band.decimation, band.n_bins))
+        low_refine = LowRefine(band, refine, refine.due if refine is not None else lambda k: False)
+        low_bar = None if bar is None else _Fraction(bar, 1.0 / band.decimation)
+        Z = _refined(band.start, band.target, band.pair, scheme.n_low, scheme.momentum, dtype, low_bar, low_refine,
+                     held.low(band.decimation, band.n_bins).constrain)
         band.merge(X, Z)
         constrain(X)
         if refine is not None:
@@ -561,6 +583,7 @@ def _fgla_blocks(
             out[f1:g1] = y[f1 - g0 :]
         prev_X, prev_start = X, start
         if bar is not None:
-            bar.update(n_iter * (stop - start) / n_frames)  # type: ignore[attr-defined]
+            low_units = scheme.n_low / scheme.decimation if scheme.n_low and n_iter else 0.0
+            bar.update((n_iter + low_units) * (stop - start) / n_frames)  # type: ignore[attr-defined]
     return out
 

@@ -25,11 +25,14 @@ import numpy as np
 from ..errors import ParameterError
 from ._stft import StftPair
 
-__all__ = ["LOW_BAND_HZ", "POLISH_ITERATIONS", "LowBand", "LowRefine", "check_decimation", "decimation_for"]
+__all__ = ["LOW_BAND_HZ", "MIN_FRAME", "POLISH_ITERATIONS", "LowBand", "LowRefine", "check_decimation", "decimation_for"]
 
 #: Lowest top frequency (Hz) of the band :func:`decimation_for` keeps: the low band
 #: reaches at least this, so the harmonics below 2 kHz that PESQ weighs are inside it.
 LOW_BAND_HZ = 2500.0
+
+#: Fewest samples in a frame of the decimated STFT.
+MIN_FRAME = 64
 
 #: Share of the low band (of its top bin) whose phase is taken from the low-band
 #: iterations: all of it below ``_KEEP``, cross-faded to the full-band phase up to
@@ -38,38 +41,45 @@ LOW_BAND_HZ = 2500.0
 _KEEP, _CUT = 0.82, 0.9
 
 #: Full-band iterations of ``n_iter`` that :func:`specimg.phase.griffin_lim` runs after the
-#: low-band ones, so that the bands join again (the cross-fade and the band's edge).
+#: low-band ones (at most half of ``n_iter``), so that the bands join again (the cross-fade
+#: and the band's edge).
 POLISH_ITERATIONS = 16
 
 
 def decimation_for(sr: float, n_fft: int, hop_length: int) -> int:
     """The largest decimation ``D`` (a power of two) whose band still reaches :data:`LOW_BAND_HZ`.
 
-    ``D`` must divide ``n_fft`` and ``hop_length`` and leave at least 64 samples per frame;
-    1 means that no decimation fits (then there are no low-band iterations).
+    ``D`` must divide ``hop_length`` and leave an even number of at least :data:`MIN_FRAME`
+    samples in a decimated frame (``n_fft / D``; even, so that a centred frame's padding is
+    the full one's divided by ``D``); 1 means that no decimation fits (then there are no
+    low-band iterations).
 
     Examples
     --------
     >>> decimation_for(22050, 2048, 512), decimation_for(44100, 2048, 512), decimation_for(16000, 512, 128)
     (4, 8, 2)
-    >>> decimation_for(8000, 256, 64), decimation_for(22050, 2048, 441)
-    (1, 1)
+    >>> decimation_for(8000, 256, 64), decimation_for(22050, 2048, 441), decimation_for(44100, 600, 200)
+    (1, 1, 4)
     """
     D = 1
-    while (n_fft % (2 * D) == 0 and hop_length % (2 * D) == 0 and n_fft // (2 * D) >= 64
-           and sr / (2 * 2 * D) >= LOW_BAND_HZ):  # fmt: skip
+    while _fits(2 * D, n_fft, hop_length) and sr / (2 * 2 * D) >= LOW_BAND_HZ:
         D *= 2
     return D
 
 
+def _fits(decimation: int, n_fft: int, hop_length: int) -> bool:
+    frame = n_fft // decimation
+    return n_fft % decimation == 0 and hop_length % decimation == 0 and frame % 2 == 0 and frame >= MIN_FRAME
+
+
 def check_decimation(decimation: object, n_fft: int, hop_length: int) -> int:
-    """``decimation`` as an int; ParameterError unless it is an integer >= 2 dividing ``n_fft`` and ``hop_length``."""
+    """``decimation`` as an int; ParameterError unless :func:`decimation_for`'s conditions hold for it."""
     if isinstance(decimation, bool) or not isinstance(decimation, (int, np.integer)) or decimation < 2:
         raise ParameterError(f"decimation={decimation!r} must be an integer >= 2")
-    if n_fft % decimation or hop_length % decimation:
+    if not _fits(int(decimation), n_fft, hop_length):
         raise ParameterError(
-            f"decimation={decimation} must divide n_fft={n_fft} and hop_length={hop_length}"
-            " (specimg.phase.decimation_for(sr, n_fft, hop_length) picks one)"
+            f"decimation={decimation} must divide n_fft={n_fft} and hop_length={hop_length} and leave an even"
+            f" n_fft // decimation >= {MIN_FRAME} (specimg.phase.decimation_for(sr, n_fft, hop_length) picks one)"
         )
     return int(decimation)
 
@@ -81,8 +91,8 @@ class LowBand:
     iterations (projected on its target, so ``|X|`` is the target) in the geometry of
     ``pair``. The band is its first ``n_bins = n_fft // (2 · decimation) + 1`` bins:
     :attr:`start` holds them in the decimated STFT's units (``X / decimation``) and
-    :attr:`pair` is the decimated STFT's geometry, for the joint iterations of
-    ``_gla._refined``; :meth:`refiner` imposes a full-band ``refine``
+    :attr:`target` their magnitude; :attr:`pair` is the decimated STFT's geometry, for the
+    joint iterations of ``_gla._refined``. :class:`LowRefine` imposes a full-band ``refine``
     on the band and :meth:`merge` puts the band's phase back into ``X``.
     """
 
@@ -96,15 +106,11 @@ class LowBand:
         self.keep, self.cut = round(_KEEP * (n - 1)), round(_CUT * (n - 1))
         self.dtype = pair.dtype.type
         self.start = np.ascontiguousarray(X[:, :n] / self.dtype(D))
-        self.held = np.abs(self.start)
-
-    def refiner(self, refine: Callable[[np.ndarray], np.ndarray] | None, due: Callable[[int], bool]) -> LowRefine:
-        """``refine`` (a target from the magnitude of all bins) for the band, when ``due``; None: the target stays."""
-        return LowRefine(self, refine, due)
+        self.target = np.abs(self.start)
 
     def merge(self, X: np.ndarray, Z: np.ndarray) -> None:
-        """The band's phase from ``Z`` below :data:`_KEEP` of the band, cross-faded (as unit
-        phasors) to ``X``'s own by :data:`_CUT`; ``X``'s magnitude. In place."""
+        """The band's phase from ``Z`` below 82 % of the band, cross-faded (as unit phasors)
+        to ``X``'s own by 90 %; ``X``'s magnitude. In place."""
         n = self.n_bins
         weight = np.clip((self.cut - np.arange(n)) / max(self.cut - self.keep, 1), 0.0, 1.0).astype(self.dtype)
         full = X[:, :n]
@@ -114,7 +120,8 @@ class LowBand:
 
 
 class LowRefine:
-    """The ``refine`` hook of the low-band iterations (see :meth:`LowBand.refiner`).
+    """The ``refine`` hook of the low-band iterations: ``refine`` (a target from the magnitude
+    of all bins, or None: the target stays) for the band, when ``due``.
 
     Called with the band's magnitude in the decimated units, it hands ``refine`` the
     magnitude in the full STFT's units with the bins above :data:`_CUT` of the band at
@@ -131,9 +138,9 @@ class LowRefine:
         band, cut, D = self.band, self.band.cut, self.band.dtype(self.band.decimation)
         assert self.refine is not None
         A = A * D
-        A[:, cut:] = band.held[:, cut:] * D
+        A[:, cut:] = band.target[:, cut:] * D
         mag = np.asarray(self.refine(A), dtype=band.dtype) / D
-        mag[:, cut:] = band.held[:, cut:]
+        mag[:, cut:] = band.target[:, cut:]
         return mag
 
 

@@ -59,9 +59,12 @@ class MelFit:
         B = mel_basis(params).astype(np.float64)
         covered = np.any(B > 0, axis=0)
         self.truncated = n_bins is not None and n_bins < B.shape[1]
-        if n_bins is not None and self.truncated:  # the filters that lie wholly below bin n_bins, over those bins
+        #: the filters fitted: all, or those that lie wholly below bin n_bins (over those bins)
+        self.kept: np.ndarray = np.arange(B.shape[0])
+        if n_bins is not None and self.truncated:
             last = np.array([np.flatnonzero(row).max(initial=-1) for row in B])
-            B = B[last < n_bins, :n_bins]
+            self.kept = np.flatnonzero((last >= 0) & (last < n_bins))
+            B = B[self.kept, :n_bins]
             covered = covered[:n_bins]
         n_mels, n_bins = B.shape
         self.params, self.power = params, float(params.power)
@@ -72,8 +75,11 @@ class MelFit:
         self.n_mels = n_mels
         # bins that only filters beyond the band cover (the truncated fit returns them as received)
         self.uncovered = (self.bands[:, 0] < 0) & covered
-        if self.truncated and not self.banded:
-            raise ParameterError("the low band's fit needs a filterbank with at most two adjacent filters over each bin")
+        if self.truncated and (not self.banded or n_mels == 0):
+            raise ParameterError(
+                f"the low band's fit needs a filterbank with at most two adjacent filters over each bin and one filter"
+                f" wholly below bin {n_bins} at least; this one has {n_mels}"
+            )
         # runs of consecutive bins under the same filters, for the compiled fit
         change = np.flatnonzero(np.any(self.bands[1:] != self.bands[:-1], axis=1)) + 1
         self.edges = np.concatenate([[0], change, [n_bins]]).astype(np.int64)
@@ -131,7 +137,7 @@ def mel_refiner(M: np.ndarray, params: SpectrogramParams, start: np.ndarray) -> 
     0 where the flat fit is 0, as ``start``) and the fit of the magnitude it receives to
     ``M`` (:meth:`MelFit.fit`); every later call that fit alone. A call with fewer rows
     than ``n_fft // 2 + 1`` (the low-band iterations of :func:`mel_low_band`) fits the bands
-    that lie wholly within those rows.
+    that lie wholly within those rows (``MelFit(params, n_bins)``).
 
     Raises
     ------
@@ -165,7 +171,7 @@ def mel_refiner(M: np.ndarray, params: SpectrogramParams, start: np.ndarray) -> 
     def refine(A: np.ndarray, frames: slice) -> np.ndarray:
         if A.shape[0] < n_bins:  # the low band alone (griffin_lim's n_low)
             low = mel_fit(params, A.shape[0])
-            return low.fit(A.T, P[frames, : low.n_mels]).T
+            return low.fit(A.T, P[frames][:, low.kept]).T
         if frames.start not in started:
             started.add(frames.start)
             flat = fit.fit(None, P[frames]).T
@@ -271,14 +277,18 @@ def mel_iterations(quality: str, n_iter: int | None = None) -> int:
 #: and "high" run none: they were not measured with them.
 MEL_LOW_ITERATIONS: dict[str, int] = {"fast": 0, "balanced": 200, "high": 0}
 
+#: Fewest mel filters wholly inside the low band for :func:`mel_low_band` to run its iterations.
+_MIN_LOW_BANDS = 8
+
 
 def mel_low_band(params: SpectrogramParams, quality: str, n_iter: int | None = None) -> tuple[int, int]:
     """``(n_low, decimation)`` of a mel decode: its low-band iterations and their decimation.
 
     ``n_low`` is :data:`MEL_LOW_ITERATIONS` of the preset, scaled by ``n_iter`` over the
     preset's :data:`MEL_ITERATIONS` when ``n_iter`` is given; 0 when no decimation fits
-    the picture's geometry (:func:`decimation_for`) or its filterbank has more than two
-    filters over some bin.
+    the picture's geometry (:func:`decimation_for`), when its filterbank has more than two
+    filters over some bin, or when fewer than 8 of its filters lie wholly in the band
+    (a high ``fmin``).
 
     Raises
     ------
@@ -298,5 +308,9 @@ def mel_low_band(params: SpectrogramParams, quality: str, n_iter: int | None = N
         n_low = int(round(n_low * n_iter / full)) if full else 0
     decimation = decimation_for(params.sr, params.n_fft, params.hop_length)
     if decimation < 2 or not mel_fit(params).banded:
-        n_low = 0
-    return n_low, decimation
+        return 0, decimation
+    try:
+        inside = mel_fit(params, params.n_fft // (2 * decimation) + 1).n_mels
+    except ParameterError:  # no filter wholly in the band
+        inside = 0
+    return (n_low if inside >= _MIN_LOW_BANDS else 0), decimation
