@@ -216,3 +216,17 @@ def test_no_low_band_without_full_band_iterations() -> None:
     np.testing.assert_array_equal(griffin_lim(S, n_iter=0, n_low=40, **kw), griffin_lim(S, n_iter=0, **kw))
     two = griffin_lim(S, n_iter=2, n_low=40, **kw)
     assert np.all(np.isfinite(two)) and not np.array_equal(two, griffin_lim(S, n_iter=2, **kw))
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda p: mel_low_band(p, "hgih"), "quality='hgih' must be one of"),
+        (lambda p: mel_low_band(p, "balanced", n_iter=-3), "n_iter=-3 must be an integer >= 0"),
+        (lambda p: mel_low_band(p, "balanced", n_iter=2.5), "n_iter=2.5 must be an integer >= 0"),
+    ],
+)
+def test_mel_low_band_refuses_bad_input(call, match) -> None:
+    p = SpectrogramParams(sr=22050, n_fft=2048, scale="mel", n_mels=128)
+    with pytest.raises(ParameterError, match=match):
+        call(p)

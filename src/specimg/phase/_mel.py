@@ -293,7 +293,7 @@ def mel_low_band(params: SpectrogramParams, quality: str, n_iter: int | None = N
     Raises
     ------
     ParameterError
-        If ``quality`` is not a preset.
+        If ``quality`` is not a preset or ``n_iter`` not an integer >= 0.
 
     Examples
     --------
@@ -303,6 +303,8 @@ def mel_low_band(params: SpectrogramParams, quality: str, n_iter: int | None = N
     ((200, 4), (0, 4), (0, 4))
     """
     full = mel_iterations(quality, None)
+    if n_iter is not None and (isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 0):
+        raise ParameterError(f"n_iter={n_iter!r} must be an integer >= 0")
     n_low = MEL_LOW_ITERATIONS[quality]
     if n_iter is not None:
         n_low = int(round(n_low * n_iter / full)) if full else 0
