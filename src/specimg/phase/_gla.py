@@ -253,17 +253,16 @@ def griffin_lim(
     if isinstance(init, np.ndarray) and (not np.issubdtype(init.dtype, np.floating) and not np.issubdtype(init.dtype, np.integer)
                                          or not np.all(np.isfinite(init))):
         raise ParameterError(f"init phases (dtype {init.dtype}) must be finite real numbers in radians; pass np.angle(X) for an STFT X")
+    scheme = Scheme(momentum=float(momentum), beta=float(beta), gamma=float(gamma) if method == "agla" else 1.0,
+                    n_raar=int(n_raar), raar_beta=float(raar_beta), n_low=int(n_low),
+                    decimation=int(decimation) if n_low else 1)
     bar = None
     if progress:
         from tqdm import tqdm
 
         n_signals = int(np.prod(S.shape[:-2], dtype=int))
-        low_units = n_low / decimation if n_low and n_iter else 0.0  # a low-band iteration: 1 / decimation
-        bar = tqdm(total=(n_iter + low_units + 1) * n_signals, desc="phase", unit="it", delay=1.0, leave=False,
+        bar = tqdm(total=(scheme.work(n_iter) + 1) * n_signals, desc="phase", unit="it", delay=1.0, leave=False,
                    bar_format="{l_bar}{bar}| {elapsed}<{remaining}")
-    scheme = Scheme(momentum=float(momentum), beta=float(beta), gamma=float(gamma) if method == "agla" else 1.0,
-                    n_raar=int(n_raar), raar_beta=float(raar_beta), n_low=int(n_low),
-                    decimation=int(decimation) if n_low else 1)
     out: np.ndarray = np.zeros(S.shape[:-2] + (length,), dtype=dtype)
     geometry = dict(n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window)
     for idx in np.ndindex(*S.shape[:-2]):
@@ -348,6 +347,14 @@ class Scheme:
     n_low: int = 0
     decimation: int = 1
 
+    def polish(self, n_iter: int) -> int:
+        """Full-band iterations of ``n_iter`` after the low-band ones (0 when there are none)."""
+        return min(POLISH_ITERATIONS, n_iter // 2) if self.n_low and n_iter else 0
+
+    def work(self, n_iter: int) -> float:
+        """The iterations in units of a full-band one (a low-band iteration: 1 / ``decimation``), for progress."""
+        return n_iter + (self.n_low / self.decimation if self.n_low and n_iter else 0.0)
+
 
 class _Held:
     """Coefficients held through the iterations: ``mask``/``values`` (n_frames, n_bins) and the first frames ``fixed``."""
@@ -406,15 +413,16 @@ def _fgla(
     cdtype = np.result_type(dtype, np.complex64)
     X = np.empty(mag.shape, dtype=cdtype)
     polar(mag, np.ascontiguousarray(phase0.T), X)
+    holds = hold is not None and bool(np.any(hold[0]))
     held = _Held(
-        None if hold is None or not np.any(hold[0]) else np.ascontiguousarray(hold[0].T),
-        None if hold is None or not np.any(hold[0]) else np.ascontiguousarray(hold[1].T).astype(cdtype, copy=False),
+        np.ascontiguousarray(hold[0].T) if holds else None,  # type: ignore[index]
+        np.ascontiguousarray(hold[1].T).astype(cdtype, copy=False) if holds else None,  # type: ignore[index]
         fixed,
     )  # fmt: skip
     constrain = held.constrain
     constrain(X)
     # with low-band iterations: the last `after` full ones follow them and join the bands again
-    after = min(POLISH_ITERATIONS, n_iter // 2) if scheme.n_low and n_iter else 0
+    after = scheme.polish(n_iter)
     if refine is not None:
         X = _refined(X, mag, pair, n_iter - after, scheme.momentum, dtype, bar, refine, constrain)
     else:
@@ -583,7 +591,6 @@ def _fgla_blocks(
             out[f1:g1] = y[f1 - g0 :]
         prev_X, prev_start = X, start
         if bar is not None:
-            low_units = scheme.n_low / scheme.decimation if scheme.n_low and n_iter else 0.0
-            bar.update((n_iter + low_units) * (stop - start) / n_frames)  # type: ignore[attr-defined]
+            bar.update(scheme.work(n_iter) * (stop - start) / n_frames)  # type: ignore[attr-defined]
     return out
 
